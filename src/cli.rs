@@ -1,0 +1,377 @@
+//! The command line, flag for flag as the official `aws_signing_helper` v1.8 spells it.
+//!
+//! These structs are deliberately dumb: clap fills them and nothing here does I/O. Turning them
+//! into validated options (a key [`Source`](crate::identity::Source), ARNs, regions) happens in
+//! the commands. Boolean flags accept `--flag`, `--flag=true` and `--flag=false`, as Go's pflag
+//! does, so existing `credential_process` lines keep working.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The credential helper: trades an X.509 certificate and its private key for temporary AWS
+/// credentials through IAM Roles Anywhere.
+#[derive(Debug, Parser)]
+#[command(
+    name = "aws_signing_helper",
+    about = "The credential helper is a tool to retrieve temporary AWS credentials",
+    long_about = "A tool that uses certificates and their private keys to sign requests to AWS IAM \
+                  Roles Anywhere's CreateSession API and retrieve temporary AWS security \
+                  credentials. Drop-in replacement for the official aws_signing_helper.",
+    disable_version_flag = true
+)]
+pub struct Cli {
+    /// The command to run; without one, help is printed.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Retrieve AWS credentials in the format external credential processes use
+    #[command(
+        long_about = "Retrieve AWS credentials in the JSON format the AWS CLI and SDKs expect \
+                      from a credential_process (see \"Sourcing credentials with an external \
+                      process\" in the AWS CLI user guide). stdout carries only that JSON."
+    )]
+    CredentialProcess(CredentialArgs),
+
+    /// Sign a fixed test string with the private key, to check that it works
+    #[command(
+        long_about = "Sign a fixed test string with the private key (or the key referenced by \
+                      a PKCS#11 URI) and print the signature. The string is \"AWS Roles Anywhere \
+                      Credential Helper Signing Test\" || \"1\" || SHA256(\"IAM RA\" || public \
+                      key), so a signature can be checked against the certificate's public key."
+    )]
+    SignString(SignStringArgs),
+
+    /// Diagnostic command to read certificate data
+    #[command(
+        long_about = "Print, as JSON, what the helper reads from a certificate: key type, \
+                      base64 DER, serial number (decimal) and supported signing algorithms."
+    )]
+    ReadCertificateData(ReadCertificateDataArgs),
+
+    /// Serve credentials on a local IMDSv2-compatible endpoint
+    Serve(ServeArgs),
+
+    /// Write credentials into the shared credentials file and keep them fresh
+    Update(UpdateArgs),
+
+    /// Print the version number of the credential helper
+    Version,
+}
+
+/// Flags shared by every command that obtains credentials (`credential-process`, `serve`,
+/// `update`), declared once.
+#[derive(Debug, Args, Default)]
+pub struct CredentialArgs {
+    /// Target role to assume
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+
+    /// Profile to pull policies from
+    #[arg(long, value_name = "ARN")]
+    pub profile_arn: Option<String>,
+
+    /// Trust anchor to use for authentication
+    #[arg(long, value_name = "ARN")]
+    pub trust_anchor_arn: Option<String>,
+
+    /// Duration, in seconds, for the resulting session
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600, allow_negative_numbers = true)]
+    pub session_duration: i64,
+
+    /// Signing region (default: the trust anchor ARN's region)
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Endpoint used to call CreateSession
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+
+    /// To disable SSL verification
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub no_verify_ssl: bool,
+
+    /// To make the CreateSession call with a proxy (HTTPS_PROXY, NO_PROXY)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub with_proxy: bool,
+
+    /// An identifier of a role session
+    #[arg(long, value_name = "NAME")]
+    pub role_session_name: Option<String>,
+
+    /// The certificate and key.
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+
+    /// Path to intermediate certificate bundle file
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["cert_selector", "use_latest_expiring_certificate"])]
+    pub intermediates: Option<String>,
+}
+
+/// Flags naming the certificate and key, shared by the credential commands and `sign-string`.
+#[derive(Debug, Args, Default)]
+pub struct IdentityArgs {
+    /// Path to certificate file (PEM, DER or PKCS#12), or a PKCS#11 URI
+    #[arg(long, value_name = "FILE|URI", conflicts_with = "cert_selector")]
+    pub certificate: Option<String>,
+
+    /// Path to private key file, PKCS#11 URI or TPM handle
+    #[arg(long, value_name = "FILE|URI", conflicts_with_all = ["cert_selector", "use_latest_expiring_certificate"])]
+    pub private_key: Option<String>,
+
+    /// Password for PKCS#8 key (or PKCS#12 bundle), if applicable
+    #[arg(long, value_name = "PASSWORD", conflicts_with = "tpm_key_password")]
+    pub pkcs8_password: Option<String>,
+
+    /// JSON structure to identify a certificate from a certificate store. Can be passed in
+    /// either as string or a file name (prefixed by "file://")
+    #[arg(long, value_name = "SELECTOR", conflicts_with = "reuse_pin")]
+    pub cert_selector: Option<String>,
+
+    /// Name of the system store to search for within the CERT_SYSTEM_STORE_CURRENT_USER context
+    /// (Windows only; ignored elsewhere)
+    #[arg(long, value_name = "NAME", default_value = "MY")]
+    pub system_store_name: String,
+
+    /// If multiple certificates match a given certificate selector, the one that expires the
+    /// latest is chosen
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL", conflicts_with = "reuse_pin")]
+    pub use_latest_expiring_certificate: bool,
+
+    /// Library for smart card / cryptographic device (default: p11-kit-proxy.so)
+    #[arg(long, value_name = "FILE")]
+    pub pkcs11_lib: Option<String>,
+
+    /// Use the CKU_USER PIN as the CKU_CONTEXT_SPECIFIC PIN for private key objects, when they
+    /// are first used to sign
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub reuse_pin: bool,
+
+    /// Password for TPM key, if applicable
+    #[arg(long, value_name = "PASSWORD", conflicts_with_all = ["cert_selector", "reuse_pin"])]
+    pub tpm_key_password: Option<String>,
+
+    /// Required if the TPM key has no password and a handle is used to refer to the key
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL", conflicts_with_all = ["cert_selector", "tpm_key_password"])]
+    pub no_tpm_key_password: bool,
+
+    /// To print debug output (to stderr; secrets are never printed)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub debug: bool,
+}
+
+/// `sign-string` flags.
+#[derive(Debug, Args)]
+pub struct SignStringArgs {
+    /// The key (and optional certificate).
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+
+    /// Digest to sign with
+    #[arg(long, value_enum, default_value_t = DigestArg::Sha256)]
+    pub digest: DigestArg,
+}
+
+/// `sign-string --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The hex signature as a JSON string.
+    Json,
+    /// The hex signature.
+    Text,
+    /// The raw signature bytes.
+    Bin,
+}
+
+/// `sign-string --digest`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DigestArg {
+    /// SHA-256.
+    #[value(name = "SHA256")]
+    Sha256,
+    /// SHA-384.
+    #[value(name = "SHA384")]
+    Sha384,
+    /// SHA-512.
+    #[value(name = "SHA512")]
+    Sha512,
+}
+
+/// `read-certificate-data` flags.
+#[derive(Debug, Args)]
+pub struct ReadCertificateDataArgs {
+    /// Path to certificate file (PEM, DER or passwordless PKCS#12), or a PKCS#11 URI
+    #[arg(long, value_name = "FILE|URI", conflicts_with = "cert_selector")]
+    pub certificate: Option<String>,
+
+    /// JSON structure to identify a certificate from a certificate store
+    #[arg(long, value_name = "SELECTOR")]
+    pub cert_selector: Option<String>,
+
+    /// Name of the Windows system store to search (ignored elsewhere)
+    #[arg(long, value_name = "NAME", default_value = "MY")]
+    pub system_store_name: String,
+
+    /// Library for smart card / cryptographic device (default: p11-kit-proxy.so)
+    #[arg(long, value_name = "FILE")]
+    pub pkcs11_lib: Option<String>,
+
+    /// To print debug output
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub debug: bool,
+}
+
+/// `serve` flags.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Shared credential flags.
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+
+    /// The port used to run the local server
+    #[arg(long, value_name = "PORT", default_value_t = 9911)]
+    pub port: u16,
+
+    /// The IP TTL to set on responses (1 matches EC2's IMDSv2)
+    #[arg(long, value_name = "HOPS", default_value_t = 64)]
+    pub hop_limit: u8,
+}
+
+/// `update` flags.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Shared credential flags.
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+
+    /// The aws profile to write credentials to
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    pub profile: String,
+
+    /// Update the credentials file once and exit
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub once: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("aws_signing_helper").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn official_flag_names_exist() {
+        // Every flag of the official credential-process command (cmd/credentials.go, v1.8).
+        let official = [
+            "role-arn",
+            "profile-arn",
+            "trust-anchor-arn",
+            "session-duration",
+            "region",
+            "endpoint",
+            "no-verify-ssl",
+            "with-proxy",
+            "debug",
+            "certificate",
+            "private-key",
+            "intermediates",
+            "cert-selector",
+            "system-store-name",
+            "use-latest-expiring-certificate",
+            "pkcs11-lib",
+            "reuse-pin",
+            "tpm-key-password",
+            "no-tpm-key-password",
+            "role-session-name",
+            "pkcs8-password",
+        ];
+        let cmd = Cli::command();
+        for sub in ["credential-process", "serve", "update"] {
+            let sub = cmd.find_subcommand(sub).unwrap();
+            for flag in official {
+                assert!(
+                    sub.get_arguments().any(|a| a.get_long() == Some(flag)),
+                    "{} lacks --{flag}",
+                    sub.get_name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn session_duration_defaults_and_parses() {
+        let Some(Command::CredentialProcess(a)) = parse(&["credential-process"]).unwrap().command
+        else {
+            panic!("wrong command")
+        };
+        assert_eq!(a.session_duration, 3600);
+        let Some(Command::CredentialProcess(a)) =
+            parse(&["credential-process", "--session-duration=900"]).unwrap().command
+        else {
+            panic!("wrong command")
+        };
+        assert_eq!(a.session_duration, 900);
+        assert!(parse(&["credential-process", "--session-duration", "x"]).is_err());
+    }
+
+    #[test]
+    fn booleans_take_optional_values_like_pflag() {
+        for (args, want) in [
+            (&["sign-string", "--debug"][..], true),
+            (&["sign-string", "--debug=true"][..], true),
+            (&["sign-string", "--debug=false"][..], false),
+            (&["sign-string"][..], false),
+        ] {
+            let Some(Command::SignString(a)) = parse(args).unwrap().command else {
+                panic!("wrong command")
+            };
+            assert_eq!(a.identity.debug, want, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn sign_string_defaults_match_the_official_tool() {
+        let Some(Command::SignString(a)) = parse(&["sign-string"]).unwrap().command else {
+            panic!("wrong command")
+        };
+        assert_eq!(a.format, Format::Json);
+        assert_eq!(a.digest, DigestArg::Sha256);
+        assert!(parse(&["sign-string", "--digest", "SHA384", "--format", "bin"]).is_ok());
+        assert!(parse(&["sign-string", "--digest", "MD5"]).is_err());
+        assert!(parse(&["sign-string", "--format", "xml"]).is_err());
+    }
+
+    #[test]
+    fn mutually_exclusive_flags_are_refused() {
+        assert!(parse(&["credential-process", "--certificate", "a", "--cert-selector", "b"]).is_err());
+        assert!(parse(&["sign-string", "--pkcs8-password", "a", "--tpm-key-password", "b"]).is_err());
+        assert!(parse(&["credential-process", "--private-key", "a", "--use-latest-expiring-certificate"]).is_err());
+    }
+
+    #[test]
+    fn serve_and_update_defaults() {
+        let Some(Command::Serve(s)) = parse(&["serve"]).unwrap().command else {
+            panic!("wrong command")
+        };
+        assert_eq!((s.port, s.hop_limit), (9911, 64));
+        let Some(Command::Update(u)) = parse(&["update"]).unwrap().command else {
+            panic!("wrong command")
+        };
+        assert_eq!(u.profile, "default");
+        assert!(!u.once);
+    }
+}

@@ -1,0 +1,64 @@
+//! `sign-string`: sign the official fixed test string, to prove a key works.
+
+use std::io::Write;
+use std::path::Path;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::cli::{DigestArg, Format, SignStringArgs};
+use crate::error::{Error, Result};
+use crate::identity::{file, Digest, PublicKey, Signer, Source};
+
+/// Version of the fixed test string, as the official helper defines it.
+const TEST_VERSION: &str = "1";
+
+/// Runs `sign-string`.
+pub(super) fn run(args: SignStringArgs) -> Result<()> {
+    crate::log::set_enabled(args.identity.debug);
+    let signer = open(args.identity)?;
+    let message = fixed_string(signer.public_key());
+    crate::debug!(
+        "signing the fixed string \"AWS Roles Anywhere Credential Helper Signing Test\" || \
+         SIGN_STRING_TEST_VERSION || SHA256(\"IAM RA\" || PUBLIC_KEY_BYTE_ARRAY)"
+    );
+    let digest = match args.digest {
+        DigestArg::Sha256 => Digest::Sha256,
+        DigestArg::Sha384 => Digest::Sha384,
+        DigestArg::Sha512 => Digest::Sha512,
+    };
+    let signature = signer.sign(&message, digest)?;
+    let mut out = std::io::stdout().lock();
+    // Like the official helper: no trailing newline in any format.
+    match args.format {
+        Format::Json => write!(out, "\"{}\"", hex::encode(&signature)),
+        Format::Text => write!(out, "{}", hex::encode(&signature)),
+        Format::Bin => out.write_all(&signature),
+    }
+    .and_then(|()| out.flush())
+    .map_err(Error::Output)
+}
+
+/// A key on its own is enough to sign; with a certificate, the key must match it.
+fn open(identity: crate::cli::IdentityArgs) -> Result<Box<dyn Signer>> {
+    if identity.certificate.is_none() {
+        if let Some(key) = identity.private_key.as_deref() {
+            if !key.starts_with("pkcs11:") && !key.starts_with("handle:") {
+                let password = identity.pkcs8_password.map(crate::identity::Secret::new);
+                return file::open_key(Path::new(key), password.as_ref());
+            }
+        }
+    }
+    let signer = Source::from_args(super::source_args(identity, None))?.open()?;
+    Ok(signer)
+}
+
+/// `"AWS Roles Anywhere Credential Helper Signing Test" || "1" || SHA256("IAM RA" || key)`.
+pub(crate) fn fixed_string(key: &PublicKey) -> Vec<u8> {
+    let mut hasher = Sha256::new();
+    hasher.update(b"IAM RA");
+    hasher.update(key.sign_string_encoding());
+    let mut message = b"AWS Roles Anywhere Credential Helper Signing Test".to_vec();
+    message.extend_from_slice(TEST_VERSION.as_bytes());
+    message.extend_from_slice(&hasher.finalize());
+    message
+}

@@ -1,0 +1,169 @@
+//! Every failure a user can see, one variant each.
+//!
+//! A message is one line: what went wrong, the file or flag it concerns, and what to do about it.
+//! Messages never contain key material, passwords or credentials: a bad key file is reported by
+//! its path (and PEM block number), never by its contents.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Shorthand used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A user-visible failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be opened or read.
+    #[error("cannot read {}: {source}; check the path and its permissions", path.display())]
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// Why it could not be read.
+        source: io::Error,
+    },
+
+    /// A file we need is empty.
+    #[error("{} is empty; expected {expected}", path.display())]
+    EmptyFile {
+        /// The file.
+        path: PathBuf,
+        /// What should have been in it.
+        expected: &'static str,
+    },
+
+    /// PEM armor is damaged (unterminated block, bad base64, ...).
+    #[error("{} is not valid PEM: {detail}; re-export the file or check that it was not truncated", path.display())]
+    Pem {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it (never its contents).
+        detail: String,
+    },
+
+    /// A file that should hold a certificate holds none.
+    #[error("{} contains no certificate; pass a PEM or DER X.509 certificate", path.display())]
+    NoCertificate {
+        /// The file.
+        path: PathBuf,
+    },
+
+    /// A certificate could not be parsed.
+    #[error("{}: certificate {index} cannot be parsed ({detail}); the file may be corrupt", path.display())]
+    Certificate {
+        /// The file.
+        path: PathBuf,
+        /// 1-based position of the certificate within the file.
+        index: usize,
+        /// Parser message.
+        detail: String,
+    },
+
+    /// A file that should hold a private key holds none.
+    #[error("{} contains no private key; pass a PEM or DER PKCS#1, SEC1 or PKCS#8 key with --private-key", path.display())]
+    NoPrivateKey {
+        /// The file.
+        path: PathBuf,
+    },
+
+    /// A private key could not be parsed.
+    #[error("{}: the private key cannot be parsed ({detail}); the file may be corrupt", path.display())]
+    PrivateKey {
+        /// The file.
+        path: PathBuf,
+        /// Parser message (never key bytes).
+        detail: String,
+    },
+
+    /// An encrypted key or bundle and no way to get its password.
+    #[error("{} is encrypted and no password was given; pass it with --pkcs8-password", path.display())]
+    PasswordRequired {
+        /// The file.
+        path: PathBuf,
+    },
+
+    /// The password does not decrypt the key or bundle.
+    #[error("{}: wrong password (or unsupported encryption); check --pkcs8-password", path.display())]
+    WrongPassword {
+        /// The file.
+        path: PathBuf,
+    },
+
+    /// A key or certificate of a type IAM Roles Anywhere cannot use.
+    #[error("{}: unsupported key type {what}; IAM Roles Anywhere accepts RSA and EC P-256, P-384 or P-521 keys", path.display())]
+    UnsupportedKey {
+        /// The file.
+        path: PathBuf,
+        /// The key type or curve found.
+        what: String,
+    },
+
+    /// The private key does not belong to the certificate.
+    #[error("the private key in {} does not match the certificate in {}; pass the key that was used to request that certificate", key.display(), certificate.display())]
+    KeyMismatch {
+        /// Where the key came from.
+        key: PathBuf,
+        /// Where the certificate came from.
+        certificate: PathBuf,
+    },
+
+    /// A PKCS#12 bundle could not be opened.
+    #[error("{}: cannot open PKCS#12 bundle ({detail})", path.display())]
+    Pkcs12 {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        detail: String,
+    },
+
+    /// Something the user asked for needs a capability this build does not have.
+    #[error("{0}")]
+    Unsupported(String),
+
+    /// Flags that do not make sense together, or a missing flag.
+    #[error("{0}")]
+    Usage(String),
+
+    /// The key refused to sign.
+    #[error("signing failed: {0}")]
+    Sign(String),
+
+    /// Writing output failed.
+    #[error("cannot write output: {0}")]
+    Output(#[source] io::Error),
+}
+
+impl Error {
+    /// Builds a [`Error::ReadFile`] for `path`.
+    pub fn read(path: &Path, source: io::Error) -> Self {
+        Error::ReadFile {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// Builds a [`Error::Pem`] for `path`.
+    pub fn pem(path: &Path, detail: impl fmt::Display) -> Self {
+        Error::Pem {
+            path: path.to_path_buf(),
+            detail: detail.to_string(),
+        }
+    }
+
+    /// Builds a [`Error::PrivateKey`] for `path`.
+    pub fn private_key(path: &Path, detail: impl fmt::Display) -> Self {
+        Error::PrivateKey {
+            path: path.to_path_buf(),
+            detail: detail.to_string(),
+        }
+    }
+
+    /// Builds a [`Error::UnsupportedKey`] for `path`.
+    pub fn unsupported_key(path: &Path, what: impl fmt::Display) -> Self {
+        Error::UnsupportedKey {
+            path: path.to_path_buf(),
+            what: what.to_string(),
+        }
+    }
+}

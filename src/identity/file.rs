@@ -1,0 +1,275 @@
+//! Certificates and keys in files: PEM or DER certificates (a lone leaf or a full chain), an
+//! `--intermediates` bundle, PKCS#1 / SEC1 / PKCS#8 keys (PBES2-encrypted PKCS#8 too), a PEM file
+//! holding both certificate and key, and PKCS#12 bundles.
+
+use std::path::{Path, PathBuf};
+
+use pkcs8::der::Decode;
+
+use super::certificate::{certificates_from_bytes, Certificate, PublicKey};
+use super::key::{KeyError, KeyFormat, SoftwareKey};
+use super::{pem, pkcs12, Digest, Secret, Signer, X509Signer};
+use crate::error::{Error, Result};
+
+/// Largest file we read as a certificate, key or bundle; anything bigger is a mistake.
+const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// How many times we ask for a password on the terminal before giving up.
+const PROMPT_ATTEMPTS: usize = 3;
+
+/// File paths naming a certificate and its key, as given on the command line.
+#[derive(Debug)]
+pub struct FileSource {
+    /// `--certificate`.
+    pub certificate: PathBuf,
+    /// `--private-key`; when absent the certificate file must also hold the key (combined PEM
+    /// or PKCS#12).
+    pub private_key: Option<PathBuf>,
+    /// `--intermediates`.
+    pub intermediates: Option<PathBuf>,
+    /// `--pkcs8-password`.
+    pub password: Option<Secret>,
+}
+
+/// A certificate, its chain and a private key, all loaded from files.
+#[derive(Debug)]
+pub struct FileSigner {
+    certificate: Certificate,
+    chain: Vec<Certificate>,
+    key: SoftwareKey,
+}
+
+impl X509Signer for FileSigner {
+    fn certificate(&self) -> &Certificate {
+        &self.certificate
+    }
+
+    fn chain(&self) -> &[Certificate] {
+        &self.chain
+    }
+}
+
+impl Signer for FileSigner {
+    fn public_key(&self) -> &PublicKey {
+        self.key.public_key()
+    }
+
+    fn sign(&self, message: &[u8], digest: Digest) -> Result<Vec<u8>> {
+        self.key.sign(message, digest)
+    }
+}
+
+/// Opens a private key file on its own, for `sign-string` without a certificate.
+///
+/// # Errors
+/// When the file cannot be read or holds no usable key.
+pub fn open_key(path: &Path, password: Option<&Secret>) -> Result<Box<dyn Signer>> {
+    let data = read_file(path, "a private key")?;
+    Ok(Box::new(read_key(path, &data, password)?))
+}
+
+impl FileSource {
+    /// Reads and checks everything; see [`super::Source::open`].
+    pub fn open(self) -> Result<FileSigner> {
+        let cert_path = &self.certificate;
+        let cert_data = read_file(cert_path, "a certificate")?;
+        let (certificates, key, key_path) = match &self.private_key {
+            Some(key_path) => {
+                let certificates = certificates_from_bytes(cert_path, &cert_data)?;
+                let key_data = read_file(key_path, "a private key")?;
+                let key = read_key(key_path, &key_data, self.password.as_ref())?;
+                (certificates, key, key_path.as_path())
+            }
+            None if pem::is_pem(&cert_data) => {
+                // A PEM file holding the certificate and its key, as the official helper allows.
+                let certificates = certificates_from_bytes(cert_path, &cert_data)?;
+                let key = read_key(cert_path, &cert_data, self.password.as_ref()).map_err(|e| {
+                    match e {
+                        Error::NoPrivateKey { .. } => Error::Usage(format!(
+                            "{} holds a certificate but no private key; pass the key with --private-key",
+                            cert_path.display()
+                        )),
+                        other => other,
+                    }
+                })?;
+                (certificates, key, cert_path.as_path())
+            }
+            None => {
+                if Certificate::from_der(&cert_data).is_ok() {
+                    return Err(Error::Usage(format!(
+                        "{} is a DER certificate without its key; pass the key with --private-key",
+                        cert_path.display()
+                    )));
+                }
+                if self.intermediates.is_some() {
+                    return Err(Error::Usage(
+                        "--intermediates cannot be used with a PKCS#12 bundle; put the chain inside the bundle".into(),
+                    ));
+                }
+                let bundle = pkcs12::open(cert_path, &cert_data, self.password.as_ref())?;
+                (bundle.certificates, bundle.key, cert_path.as_path())
+            }
+        };
+
+        let mut certificates = certificates.into_iter();
+        let leaf = certificates.next().ok_or_else(|| Error::NoCertificate {
+            path: cert_path.clone(),
+        })?;
+        let mut chain: Vec<Certificate> = match &self.intermediates {
+            Some(path) => {
+                let data = read_file(path, "intermediate CA certificates")?;
+                certificates_from_bytes(path, &data)?
+            }
+            None => certificates.collect(),
+        };
+        // A bundle that repeats the leaf (a "fullchain" given as --intermediates) must not send
+        // it twice.
+        chain.retain(|c| c.der() != leaf.der());
+
+        let leaf_key = leaf
+            .public_key()
+            .map_err(|what| Error::unsupported_key(cert_path, what))?;
+        if leaf_key != key.public_key() {
+            return Err(Error::KeyMismatch {
+                key: key_path.to_path_buf(),
+                certificate: cert_path.clone(),
+            });
+        }
+        Ok(FileSigner {
+            certificate: leaf,
+            chain,
+            key,
+        })
+    }
+}
+
+/// Reads a whole file, refusing empty and absurdly large ones.
+pub(crate) fn read_file(path: &Path, expected: &'static str) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| Error::read(path, e))?;
+    let mut data = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| Error::read(path, e))?;
+    if data.len() as u64 > MAX_FILE_BYTES {
+        return Err(Error::Usage(format!(
+            "{} is larger than {} MiB; expected {expected}",
+            path.display(),
+            MAX_FILE_BYTES >> 20
+        )));
+    }
+    if data.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::EmptyFile {
+            path: path.to_path_buf(),
+            expected,
+        });
+    }
+    Ok(data)
+}
+
+/// Finds and decodes the private key in a PEM or DER file.
+fn read_key(path: &Path, data: &[u8], password: Option<&Secret>) -> Result<SoftwareKey> {
+    let convert = |e: KeyError| match e {
+        KeyError::Malformed(detail) => Error::private_key(path, detail),
+        KeyError::Unsupported(what) => Error::unsupported_key(path, what),
+    };
+    if !pem::is_pem(data) {
+        if pkcs8::EncryptedPrivateKeyInfo::from_der(data).is_ok() {
+            return decrypt(path, data, password);
+        }
+        if Certificate::from_der(data).is_ok() {
+            return Err(Error::private_key(
+                path,
+                "it holds a certificate, not a private key",
+            ));
+        }
+        return SoftwareKey::sniff_der(data).map_err(convert);
+    }
+    let blocks = pem::parse(data).map_err(|detail| Error::pem(path, detail))?;
+    for block in &blocks {
+        let format = match block.label.as_str() {
+            "PRIVATE KEY" => KeyFormat::Pkcs8,
+            "RSA PRIVATE KEY" => KeyFormat::Pkcs1,
+            "EC PRIVATE KEY" => KeyFormat::Sec1,
+            "ENCRYPTED PRIVATE KEY" => return decrypt(path, &block.der, password),
+            "TSS2 PRIVATE KEY" => {
+                return Err(Error::Unsupported(format!(
+                    "{} holds a TPM 2.0 key (TSS2 PRIVATE KEY), which this build cannot use yet",
+                    path.display()
+                )))
+            }
+            "DSA PRIVATE KEY" => return Err(Error::unsupported_key(path, "DSA")),
+            "OPENSSH PRIVATE KEY" => {
+                return Err(Error::private_key(
+                    path,
+                    "OpenSSH key format; convert it with `ssh-keygen -p -m PKCS8 -f FILE`",
+                ))
+            }
+            _ => continue,
+        };
+        if block.legacy_encrypted {
+            return Err(Error::private_key(
+                path,
+                "legacy OpenSSL encryption (Proc-Type: 4,ENCRYPTED); convert it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`",
+            ));
+        }
+        return SoftwareKey::from_der(format, &block.der).map_err(convert);
+    }
+    Err(Error::NoPrivateKey {
+        path: path.to_path_buf(),
+    })
+}
+
+/// Decrypts an `EncryptedPrivateKeyInfo` (PBES2: PBKDF2 or scrypt, AES-CBC).
+fn decrypt(path: &Path, der: &[u8], password: Option<&Secret>) -> Result<SoftwareKey> {
+    let info = pkcs8::EncryptedPrivateKeyInfo::from_der(der)
+        .map_err(|e| Error::private_key(path, format!("not an encrypted PKCS#8 key: {e}")))?;
+    let attempt = |password: &str| -> Result<SoftwareKey> {
+        let document = info.decrypt(password).map_err(|e| match e {
+            pkcs8::Error::EncryptedPrivateKey(pkcs5::Error::AlgorithmParametersInvalid { .. })
+            | pkcs8::Error::EncryptedPrivateKey(pkcs5::Error::UnsupportedAlgorithm { .. }) => {
+                Error::unsupported_key(
+                    path,
+                    format!("encryption ({e}); re-encrypt with `openssl pkcs8 -topk8 -v2 aes-256-cbc`"),
+                )
+            }
+            _ => Error::WrongPassword {
+                path: path.to_path_buf(),
+            },
+        })?;
+        SoftwareKey::from_der(KeyFormat::Pkcs8, document.as_bytes()).map_err(|e| match e {
+            // Garbage after a wrong password can survive the padding check.
+            KeyError::Malformed(_) => Error::WrongPassword {
+                path: path.to_path_buf(),
+            },
+            KeyError::Unsupported(what) => Error::unsupported_key(path, what),
+        })
+    };
+    if let Some(password) = password {
+        return attempt(password);
+    }
+    prompt_until(path, "Please enter your PKCS#8 private key password:", attempt)
+}
+
+/// Asks for a password on the controlling terminal, as the official helper does, and retries
+/// while it is wrong. Without a terminal (cron, CI, an SDK's credential_process) the caller gets
+/// [`Error::PasswordRequired`], which says to use `--pkcs8-password`.
+pub(crate) fn prompt_until<T>(
+    path: &Path,
+    prompt: &str,
+    attempt: impl Fn(&str) -> Result<T>,
+) -> Result<T> {
+    let mut last = Error::PasswordRequired {
+        path: path.to_path_buf(),
+    };
+    for _ in 0..PROMPT_ATTEMPTS {
+        let Ok(password) = rpassword::prompt_password(prompt).map(Secret::new) else {
+            return Err(last);
+        };
+        match attempt(&password) {
+            Err(e @ Error::WrongPassword { .. }) => last = e,
+            other => return other,
+        }
+    }
+    Err(last)
+}

@@ -1,0 +1,19 @@
+//! IAM Roles Anywhere credential helper: the library behind the `aws_signing_helper` and
+//! `rolesanywhere-local` binaries.
+//!
+//! * [`identity`] loads a certificate, its chain and a private key from wherever they live
+//!   (files today; PKCS#11 tokens and TPMs later) behind one [`identity::X509Signer`] trait.
+//! * [`sigv4x509`] is the pure AWS4-X509 signing algorithm: canonical request, string to sign and
+//!   Authorization header, with the clock passed in.
+//! * [`local`] is the offline, verifying Roles Anywhere (and minimal STS) endpoint.
+
+// No unsafe code in this crate; FFI, where needed, stays inside audited dependencies.
+#![forbid(unsafe_code)]
+
+pub mod local;
+pub mod error;
+pub mod identity;
+pub mod sigv4x509;
+pub mod cli;
+pub mod commands;
+pub mod log;

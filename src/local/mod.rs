@@ -1,0 +1,1 @@
+//! The offline verifying IAM Roles Anywhere endpoint (`rolesanywhere-local`).

@@ -1,0 +1,32 @@
+//! `aws_signing_helper`: a drop-in replacement for the IAM Roles Anywhere credential helper.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use rolesanywhere_helper::cli::Cli;
+use rolesanywhere_helper::commands;
+use rolesanywhere_helper::error::Error;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help goes to stdout with success; usage errors exit 1, as the official helper does.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe (`| head`) is not a failure.
+        Err(Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("aws_signing_helper: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
