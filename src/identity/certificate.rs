@@ -88,24 +88,18 @@ impl PublicKey {
     /// Builds an EC key from a SEC1 point, compressed or not.
     pub fn ec(curve: Curve, point: &[u8]) -> Option<PublicKey> {
         let uncompressed = match curve {
-            Curve::P256 => p256::PublicKey::from_sec1_bytes(point)
-                .ok()
-                .map(|k| {
-                    use p256::elliptic_curve::sec1::ToEncodedPoint;
-                    k.to_encoded_point(false).as_bytes().to_vec()
-                })?,
-            Curve::P384 => p384::PublicKey::from_sec1_bytes(point)
-                .ok()
-                .map(|k| {
-                    use p384::elliptic_curve::sec1::ToEncodedPoint;
-                    k.to_encoded_point(false).as_bytes().to_vec()
-                })?,
-            Curve::P521 => p521::PublicKey::from_sec1_bytes(point)
-                .ok()
-                .map(|k| {
-                    use p521::elliptic_curve::sec1::ToEncodedPoint;
-                    k.to_encoded_point(false).as_bytes().to_vec()
-                })?,
+            Curve::P256 => p256::PublicKey::from_sec1_bytes(point).ok().map(|k| {
+                use p256::elliptic_curve::sec1::ToEncodedPoint;
+                k.to_encoded_point(false).as_bytes().to_vec()
+            })?,
+            Curve::P384 => p384::PublicKey::from_sec1_bytes(point).ok().map(|k| {
+                use p384::elliptic_curve::sec1::ToEncodedPoint;
+                k.to_encoded_point(false).as_bytes().to_vec()
+            })?,
+            Curve::P521 => p521::PublicKey::from_sec1_bytes(point).ok().map(|k| {
+                use p521::elliptic_curve::sec1::ToEncodedPoint;
+                k.to_encoded_point(false).as_bytes().to_vec()
+            })?,
         };
         Some(PublicKey::Ec {
             curve,
@@ -284,7 +278,10 @@ fn public_key_of(cert: &X509Certificate<'_>) -> std::result::Result<PublicKey, S
             PublicKey::ec(curve, point.data()).ok_or_else(|| "invalid EC point".to_string())
         }
         Ok(other) => Err(key_name(&other).to_string()),
-        Err(_) => Err(format!("algorithm {}", spki.algorithm.algorithm.to_id_string())),
+        Err(_) => Err(format!(
+            "algorithm {}",
+            spki.algorithm.algorithm.to_id_string()
+        )),
     }
 }
 
@@ -381,7 +378,10 @@ pub(crate) fn der_tlv(tag: u8, body: &[u8]) -> Vec<u8> {
         out.push(len as u8);
     } else {
         let bytes = len.to_be_bytes();
-        let skip = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len() - 1);
+        let skip = bytes
+            .iter()
+            .position(|&b| b != 0)
+            .unwrap_or(bytes.len() - 1);
         out.push(0x80 | (bytes.len() - skip) as u8);
         out.extend_from_slice(&bytes[skip..]);
     }

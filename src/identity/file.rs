@@ -208,10 +208,10 @@ fn read_key(path: &Path, data: &[u8], password: Option<&Secret>) -> Result<Softw
             _ => continue,
         };
         if block.legacy_encrypted {
-            return Err(Error::private_key(
-                path,
-                "legacy OpenSSL encryption (Proc-Type: 4,ENCRYPTED); convert it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`",
-            ));
+            return Err(Error::Unsupported(format!(
+                "{} uses legacy OpenSSL PEM encryption (Proc-Type: 4,ENCRYPTED); convert it with `openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW`",
+                path.display()
+            )));
         }
         return SoftwareKey::from_der(format, &block.der).map_err(convert);
     }
@@ -226,11 +226,15 @@ fn decrypt(path: &Path, der: &[u8], password: Option<&Secret>) -> Result<Softwar
         .map_err(|e| Error::private_key(path, format!("not an encrypted PKCS#8 key: {e}")))?;
     let attempt = |password: &str| -> Result<SoftwareKey> {
         let document = info.decrypt(password).map_err(|e| match e {
-            pkcs8::Error::EncryptedPrivateKey(pkcs5::Error::AlgorithmParametersInvalid { .. })
+            pkcs8::Error::EncryptedPrivateKey(pkcs5::Error::AlgorithmParametersInvalid {
+                ..
+            })
             | pkcs8::Error::EncryptedPrivateKey(pkcs5::Error::UnsupportedAlgorithm { .. }) => {
                 Error::unsupported_key(
                     path,
-                    format!("encryption ({e}); re-encrypt with `openssl pkcs8 -topk8 -v2 aes-256-cbc`"),
+                    format!(
+                        "encryption ({e}); re-encrypt with `openssl pkcs8 -topk8 -v2 aes-256-cbc`"
+                    ),
                 )
             }
             _ => Error::WrongPassword {
@@ -248,7 +252,11 @@ fn decrypt(path: &Path, der: &[u8], password: Option<&Secret>) -> Result<Softwar
     if let Some(password) = password {
         return attempt(password);
     }
-    prompt_until(path, "Please enter your PKCS#8 private key password:", attempt)
+    prompt_until(
+        path,
+        "Please enter your PKCS#8 private key password:",
+        attempt,
+    )
 }
 
 /// Asks for a password on the controlling terminal, as the official helper does, and retries

@@ -154,7 +154,11 @@ impl SoftwareKey {
         let (inner, point) = match curve {
             Curve::P256 => {
                 let key = p256::ecdsa::SigningKey::from_slice(&secret).map_err(|e| bad(&e))?;
-                let point = key.verifying_key().to_encoded_point(false).as_bytes().to_vec();
+                let point = key
+                    .verifying_key()
+                    .to_encoded_point(false)
+                    .as_bytes()
+                    .to_vec();
                 let ring = ring::signature::EcdsaKeyPair::from_private_key_and_public_key(
                     &ring::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
                     &secret,
@@ -166,7 +170,11 @@ impl SoftwareKey {
             }
             Curve::P384 => {
                 let key = p384::ecdsa::SigningKey::from_slice(&secret).map_err(|e| bad(&e))?;
-                let point = key.verifying_key().to_encoded_point(false).as_bytes().to_vec();
+                let point = key
+                    .verifying_key()
+                    .to_encoded_point(false)
+                    .as_bytes()
+                    .to_vec();
                 let ring = ring::signature::EcdsaKeyPair::from_private_key_and_public_key(
                     &ring::signature::ECDSA_P384_SHA384_ASN1_SIGNING,
                     &secret,
@@ -190,7 +198,6 @@ impl SoftwareKey {
             public: PublicKey::Ec { curve, point },
         })
     }
-
 }
 
 impl Signer for SoftwareKey {
@@ -199,7 +206,8 @@ impl Signer for SoftwareKey {
     }
 
     fn sign(&self, message: &[u8], digest: Digest) -> crate::error::Result<Vec<u8>> {
-        self.sign_inner(message, digest).map_err(crate::error::Error::Sign)
+        self.sign_inner(message, digest)
+            .map_err(crate::error::Error::Sign)
     }
 }
 

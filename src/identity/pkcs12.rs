@@ -45,21 +45,23 @@ pub(crate) fn open(path: &Path, data: &[u8], password: Option<&Secret>) -> Resul
             detail: "it holds more than one private key; export a bundle with one identity".into(),
         });
     }
-    let key = SoftwareKey::from_der(KeyFormat::Pkcs8, key_bag.key.as_der()).map_err(|e| match e {
-        KeyError::Malformed(detail) => Error::Pkcs12 {
-            path: path.to_path_buf(),
-            detail,
-        },
-        KeyError::Unsupported(what) => Error::unsupported_key(path, what),
-    })?;
+    let key =
+        SoftwareKey::from_der(KeyFormat::Pkcs8, key_bag.key.as_der()).map_err(|e| match e {
+            KeyError::Malformed(detail) => Error::Pkcs12 {
+                path: path.to_path_buf(),
+                detail,
+            },
+            KeyError::Unsupported(what) => Error::unsupported_key(path, what),
+        })?;
 
     let mut certificates = Vec::new();
     for (i, bag) in archive.certs.iter().enumerate() {
-        let cert = Certificate::from_der(bag.cert.as_der()).map_err(|detail| Error::Certificate {
-            path: path.to_path_buf(),
-            index: i + 1,
-            detail,
-        })?;
+        let cert =
+            Certificate::from_der(bag.cert.as_der()).map_err(|detail| Error::Certificate {
+                path: path.to_path_buf(),
+                index: i + 1,
+                detail,
+            })?;
         certificates.push(cert);
     }
     // The leaf is the certificate whose public key is the key's; the rest is the chain.
