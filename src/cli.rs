@@ -78,7 +78,12 @@ pub struct CredentialArgs {
     pub trust_anchor_arn: Option<String>,
 
     /// Duration, in seconds, for the resulting session
-    #[arg(long, value_name = "SECONDS", default_value_t = 3600, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 3600,
+        allow_negative_numbers = true
+    )]
     pub session_duration: i64,
 
     /// Signing region (default: the trust anchor ARN's region)
@@ -320,7 +325,9 @@ mod tests {
         };
         assert_eq!(a.session_duration, 3600);
         let Some(Command::CredentialProcess(a)) =
-            parse(&["credential-process", "--session-duration=900"]).unwrap().command
+            parse(&["credential-process", "--session-duration=900"])
+                .unwrap()
+                .command
         else {
             panic!("wrong command")
         };
@@ -357,9 +364,29 @@ mod tests {
 
     #[test]
     fn mutually_exclusive_flags_are_refused() {
-        assert!(parse(&["credential-process", "--certificate", "a", "--cert-selector", "b"]).is_err());
-        assert!(parse(&["sign-string", "--pkcs8-password", "a", "--tpm-key-password", "b"]).is_err());
-        assert!(parse(&["credential-process", "--private-key", "a", "--use-latest-expiring-certificate"]).is_err());
+        assert!(parse(&[
+            "credential-process",
+            "--certificate",
+            "a",
+            "--cert-selector",
+            "b"
+        ])
+        .is_err());
+        assert!(parse(&[
+            "sign-string",
+            "--pkcs8-password",
+            "a",
+            "--tpm-key-password",
+            "b"
+        ])
+        .is_err());
+        assert!(parse(&[
+            "credential-process",
+            "--private-key",
+            "a",
+            "--use-latest-expiring-certificate"
+        ])
+        .is_err());
     }
 
     #[test]

@@ -129,6 +129,46 @@ pub enum Error {
     #[error("signing failed: {0}")]
     Sign(String),
 
+    /// The Roles Anywhere (or STS) endpoint answered with an error.
+    #[error("CreateSession failed: {error_type} (HTTP {status}): {message}{hint}")]
+    Service {
+        /// HTTP status.
+        status: u16,
+        /// The service's error type, e.g. `AccessDeniedException`.
+        error_type: String,
+        /// The service's message, on one line.
+        message: String,
+        /// `"; "` and what to check, or empty.
+        hint: String,
+    },
+
+    /// The endpoint could not be reached.
+    #[error("cannot reach {url}: {detail}; check --endpoint, the network and, behind a proxy, --with-proxy")]
+    Connect {
+        /// Where we tried to connect.
+        url: String,
+        /// What failed (DNS, refused, TLS, ...).
+        detail: String,
+    },
+
+    /// The endpoint did not answer in time.
+    #[error("no answer from {url} within {seconds} s; check --endpoint and the network")]
+    Timeout {
+        /// Where we sent the request.
+        url: String,
+        /// The timeout.
+        seconds: u64,
+    },
+
+    /// The endpoint answered with something that is not a CreateSession response.
+    #[error("unexpected answer from {url}: {detail}; is --endpoint a Roles Anywhere endpoint?")]
+    BadResponse {
+        /// Where it came from.
+        url: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+
     /// Writing output failed.
     #[error("cannot write output: {0}")]
     Output(#[source] io::Error),

@@ -10,10 +10,16 @@
 // No unsafe code in this crate; FFI, where needed, stays inside audited dependencies.
 #![forbid(unsafe_code)]
 
-pub mod local;
-pub mod error;
-pub mod identity;
-pub mod sigv4x509;
+pub mod arn;
 pub mod cli;
 pub mod commands;
+pub mod credentials;
+pub mod endpoint;
+pub mod error;
+pub mod identity;
+pub mod local;
 pub mod log;
+pub mod options;
+pub mod session;
+pub mod sigv4x509;
+pub mod tls;

@@ -11,8 +11,8 @@ use std::time::SystemTime;
 use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
 
-use crate::identity::{Digest, X509Signer};
 use crate::error::Result;
+use crate::identity::{Digest, X509Signer};
 
 /// The signing name of IAM Roles Anywhere.
 pub const SERVICE: &str = "rolesanywhere";
@@ -132,10 +132,7 @@ impl CanonicalRequest {
             .map(|(n, _)| n.as_str())
             .collect::<Vec<_>>()
             .join(";");
-        let canonical_headers: String = headers
-            .iter()
-            .map(|(n, v)| format!("{n}:{v}\n"))
-            .collect();
+        let canonical_headers: String = headers.iter().map(|(n, v)| format!("{n}:{v}\n")).collect();
 
         let text = format!(
             "{}\n{}\n{}\n{}\n{}\n{}",
@@ -323,7 +320,10 @@ mod tests {
 
     #[test]
     fn canonicalises_headers_and_query() {
-        let query = vec![("b".to_string(), "2".to_string()), ("a".into(), "1 1".into())];
+        let query = vec![
+            ("b".to_string(), "2".to_string()),
+            ("a".into(), "1 1".into()),
+        ];
         let headers = vec![
             ("X-Amz-Date".to_string(), "d".to_string()),
             ("Host".into(), "  h   x ".into()),

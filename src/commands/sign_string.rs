@@ -48,7 +48,7 @@ fn open(identity: crate::cli::IdentityArgs) -> Result<Box<dyn Signer>> {
             }
         }
     }
-    let signer = Source::from_args(super::source_args(identity, None))?.open()?;
+    let signer = Source::from_args(crate::options::source_args(identity, None))?.open()?;
     Ok(signer)
 }
 

@@ -1,0 +1,240 @@
+//! Which URL CreateSession goes to, resolved the way the official helper's AWS SDK does it.
+//!
+//! Order: `--endpoint`; then `AWS_ENDPOINT_URL_ROLESANYWHERE` and `AWS_ENDPOINT_URL`; then the
+//! partition's host name for the region, with the FIPS variant when `AWS_USE_FIPS_ENDPOINT=true`
+//! (or the region is written `fips-<region>` / `<region>-fips`) and the dual-stack variant when
+//! `AWS_USE_DUALSTACK_ENDPOINT=true`.
+
+use crate::error::{Error, Result};
+
+/// What decides the endpoint, gathered from flags and the environment by the caller.
+#[derive(Clone, Debug, Default)]
+pub struct EndpointConfig {
+    /// `--endpoint`.
+    pub endpoint: Option<String>,
+    /// `AWS_ENDPOINT_URL_ROLESANYWHERE`, else `AWS_ENDPOINT_URL`.
+    pub env_endpoint: Option<String>,
+    /// `AWS_USE_FIPS_ENDPOINT=true`.
+    pub fips: bool,
+    /// `AWS_USE_DUALSTACK_ENDPOINT=true`.
+    pub dual_stack: bool,
+}
+
+impl EndpointConfig {
+    /// Reads the environment variables the AWS SDKs honour.
+    pub fn from_env(endpoint: Option<String>) -> EndpointConfig {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let flag = |name: &str| var(name).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        EndpointConfig {
+            endpoint: endpoint.filter(|e| !e.is_empty()),
+            env_endpoint: var("AWS_ENDPOINT_URL_ROLESANYWHERE").or_else(|| var("AWS_ENDPOINT_URL")),
+            fips: flag("AWS_USE_FIPS_ENDPOINT"),
+            dual_stack: flag("AWS_USE_DUALSTACK_ENDPOINT"),
+        }
+    }
+}
+
+/// A resolved endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Base URL without a trailing slash, e.g. `https://rolesanywhere.us-east-1.amazonaws.com`.
+    pub base_url: String,
+    /// The region to sign for (a `fips-` prefix or `-fips` suffix removed).
+    pub signing_region: String,
+}
+
+/// Resolves the endpoint for `region`.
+///
+/// # Errors
+/// When an explicit endpoint is not an http(s) URL.
+pub fn resolve(region: &str, config: &EndpointConfig) -> Result<Endpoint> {
+    let (signing_region, fips_region) = strip_fips(region);
+    if let Some(url) = config
+        .endpoint
+        .as_deref()
+        .or(config.env_endpoint.as_deref())
+    {
+        return Ok(Endpoint {
+            base_url: normalize_url(url)?,
+            signing_region: signing_region.to_string(),
+        });
+    }
+    let fips = config.fips || fips_region;
+    let host = host_for(signing_region, fips, config.dual_stack);
+    Ok(Endpoint {
+        base_url: format!("https://{host}"),
+        signing_region: signing_region.to_string(),
+    })
+}
+
+/// The Roles Anywhere host name for a region and variant.
+pub fn host_for(region: &str, fips: bool, dual_stack: bool) -> String {
+    let service = if fips {
+        "rolesanywhere-fips"
+    } else {
+        "rolesanywhere"
+    };
+    let suffix = match partition_of(region) {
+        Partition::Aws | Partition::UsGov if dual_stack => "api.aws",
+        Partition::Aws | Partition::UsGov => "amazonaws.com",
+        Partition::China if dual_stack => "api.amazonwebservices.com.cn",
+        Partition::China => "amazonaws.com.cn",
+        Partition::Iso => "c2s.ic.gov",
+        Partition::IsoB => "sc2s.sgov.gov",
+        Partition::IsoE => "cloud.adc-e.uk",
+        Partition::IsoF => "csp.hci.ic.gov",
+    };
+    format!("{service}.{region}.{suffix}")
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Partition {
+    Aws,
+    China,
+    UsGov,
+    Iso,
+    IsoB,
+    IsoE,
+    IsoF,
+}
+
+fn partition_of(region: &str) -> Partition {
+    if region.starts_with("cn-") {
+        Partition::China
+    } else if region.starts_with("us-gov-") {
+        Partition::UsGov
+    } else if region.starts_with("us-isob-") {
+        Partition::IsoB
+    } else if region.starts_with("us-isof-") {
+        Partition::IsoF
+    } else if region.starts_with("us-iso-") {
+        Partition::Iso
+    } else if region.starts_with("eu-isoe-") {
+        Partition::IsoE
+    } else {
+        // The SDK's default partition for regions it does not recognise.
+        Partition::Aws
+    }
+}
+
+/// `fips-us-east-1` and `us-east-1-fips` mean us-east-1 on its FIPS endpoint.
+fn strip_fips(region: &str) -> (&str, bool) {
+    if let Some(r) = region.strip_prefix("fips-") {
+        (r, true)
+    } else if let Some(r) = region.strip_suffix("-fips") {
+        (r, true)
+    } else {
+        (region, false)
+    }
+}
+
+fn normalize_url(url: &str) -> Result<String> {
+    // A bare host name means HTTPS, as the SDKs assume for endpoint overrides without a scheme.
+    let url = if url.contains("://") {
+        url.to_string()
+    } else {
+        format!("https://{url}")
+    };
+    let parsed = reqwest::Url::parse(&url)
+        .map_err(|e| Error::Usage(format!("--endpoint '{url}' is not a valid URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(Error::Usage(format!(
+            "--endpoint '{url}' must be an http:// or https:// URL with a host"
+        )));
+    }
+    Ok(url.trim_end_matches('/').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(region: &str, config: EndpointConfig) -> (String, String) {
+        let e = resolve(region, &config).unwrap();
+        (e.base_url, e.signing_region)
+    }
+
+    #[test]
+    fn resolves_every_partition() {
+        for (region, host) in [
+            ("us-east-1", "rolesanywhere.us-east-1.amazonaws.com"),
+            ("eu-central-2", "rolesanywhere.eu-central-2.amazonaws.com"),
+            ("cn-north-1", "rolesanywhere.cn-north-1.amazonaws.com.cn"),
+            ("us-gov-west-1", "rolesanywhere.us-gov-west-1.amazonaws.com"),
+            ("us-iso-east-1", "rolesanywhere.us-iso-east-1.c2s.ic.gov"),
+            (
+                "us-isob-east-1",
+                "rolesanywhere.us-isob-east-1.sc2s.sgov.gov",
+            ),
+            (
+                "eu-isoe-west-1",
+                "rolesanywhere.eu-isoe-west-1.cloud.adc-e.uk",
+            ),
+            (
+                "us-isof-south-1",
+                "rolesanywhere.us-isof-south-1.csp.hci.ic.gov",
+            ),
+        ] {
+            assert_eq!(
+                url(region, EndpointConfig::default()).0,
+                format!("https://{host}")
+            );
+        }
+    }
+
+    #[test]
+    fn fips_and_dual_stack_variants() {
+        let fips = EndpointConfig {
+            fips: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            url("us-gov-east-1", fips.clone()).0,
+            "https://rolesanywhere-fips.us-gov-east-1.amazonaws.com"
+        );
+        assert_eq!(
+            url("cn-northwest-1", fips).0,
+            "https://rolesanywhere-fips.cn-northwest-1.amazonaws.com.cn"
+        );
+        assert_eq!(
+            url("fips-us-west-2", EndpointConfig::default()),
+            (
+                "https://rolesanywhere-fips.us-west-2.amazonaws.com".into(),
+                "us-west-2".into()
+            )
+        );
+        assert_eq!(
+            url("us-east-2-fips", EndpointConfig::default()).1,
+            "us-east-2"
+        );
+        let both = EndpointConfig {
+            fips: true,
+            dual_stack: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            url("us-east-1", both).0,
+            "https://rolesanywhere-fips.us-east-1.api.aws"
+        );
+    }
+
+    #[test]
+    fn explicit_endpoints_win() {
+        let config = EndpointConfig {
+            endpoint: Some("https://127.0.0.1:8443/".into()),
+            env_endpoint: Some("https://ignored".into()),
+            ..Default::default()
+        };
+        assert_eq!(url("us-east-1", config).0, "https://127.0.0.1:8443");
+        let env = EndpointConfig {
+            env_endpoint: Some("localhost:9000".into()),
+            ..Default::default()
+        };
+        assert_eq!(url("us-east-1", env).0, "https://localhost:9000");
+        let bad = EndpointConfig {
+            endpoint: Some("ftp://x".into()),
+            ..Default::default()
+        };
+        assert!(resolve("us-east-1", &bad).is_err());
+    }
+}

@@ -1,0 +1,138 @@
+//! The credential flags, validated once: ARNs, region, endpoint, duration, role session name and
+//! HTTP settings. No I/O beyond reading environment variables.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::arn::{Arn, ArnKind};
+use crate::cli::{CredentialArgs, IdentityArgs};
+use crate::endpoint::{self, EndpointConfig};
+use crate::error::{Error, Result};
+use crate::identity::{Secret, Source, SourceArgs};
+use crate::session::{HttpConfig, SessionRequest, DEFAULT_TIMEOUT};
+
+/// Shortest session IAM Roles Anywhere issues.
+pub const MIN_DURATION: i64 = 900;
+/// Longest session IAM Roles Anywhere issues (12 hours).
+pub const MAX_DURATION: i64 = 43_200;
+
+/// Environment variable overriding the per-attempt HTTP timeout, in seconds.
+pub const TIMEOUT_ENV: &str = "AWS_SIGNING_HELPER_HTTP_TIMEOUT";
+
+/// Everything a credential command needs, validated.
+#[derive(Debug)]
+pub struct Options {
+    /// What to ask CreateSession for, and where.
+    pub request: SessionRequest,
+    /// How to talk HTTP.
+    pub http: HttpConfig,
+    /// Where the certificate and key come from.
+    pub source: Source,
+}
+
+impl Options {
+    /// Validates the flags (and the SDK environment variables they interact with).
+    ///
+    /// # Errors
+    /// [`Error::Usage`] naming the flag at fault.
+    pub fn from_args(args: CredentialArgs) -> Result<Options> {
+        let trust_anchor = Arn::parse(ArnKind::TrustAnchor, args.trust_anchor_arn.as_deref())?;
+        let profile = Arn::parse(ArnKind::Profile, args.profile_arn.as_deref())?;
+        let role = Arn::parse(ArnKind::Role, args.role_arn.as_deref())?;
+        if trust_anchor.region() != profile.region() {
+            return Err(Error::Usage(format!(
+                "trust anchor and profile regions don't match ({} and {}); both must be in the same region",
+                trust_anchor.region(),
+                profile.region()
+            )));
+        }
+        let region = match args.region.as_deref() {
+            Some(r) if !crate::arn::is_region(r) => {
+                return Err(Error::Usage(format!("--region '{r}' is not a region name")))
+            }
+            Some(r) => r.to_string(),
+            None => trust_anchor.region().to_string(),
+        };
+        if !(MIN_DURATION..=MAX_DURATION).contains(&args.session_duration) {
+            return Err(Error::Usage(format!(
+                "--session-duration {} is out of range: IAM Roles Anywhere issues sessions of {MIN_DURATION} to {MAX_DURATION} seconds",
+                args.session_duration
+            )));
+        }
+        if let Some(name) = &args.role_session_name {
+            check_role_session_name(name)?;
+        }
+        let endpoint = endpoint::resolve(&region, &EndpointConfig::from_env(args.endpoint))?;
+        let http = HttpConfig {
+            no_verify_ssl: args.no_verify_ssl,
+            with_proxy: args.with_proxy,
+            ca_bundle: std::env::var_os("AWS_CA_BUNDLE")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            timeout: timeout_from_env()?,
+        };
+        let source = Source::from_args(source_args(args.identity, args.intermediates))?;
+        Ok(Options {
+            request: SessionRequest {
+                trust_anchor,
+                profile,
+                role,
+                // In range, checked above.
+                duration_seconds: args.session_duration as u32,
+                role_session_name: args.role_session_name,
+                endpoint,
+            },
+            http,
+            source,
+        })
+    }
+}
+
+/// The identity flags as [`Source::from_args`] wants them.
+pub fn source_args(identity: IdentityArgs, intermediates: Option<String>) -> SourceArgs {
+    SourceArgs {
+        certificate: identity.certificate,
+        private_key: identity.private_key,
+        intermediates,
+        password: identity.pkcs8_password.map(Secret::new),
+        pkcs11_lib: identity.pkcs11_lib,
+        tpm: identity.tpm_key_password.is_some() || identity.no_tpm_key_password,
+        cert_selector: identity.cert_selector,
+    }
+}
+
+/// IAM's rule for role session names: 2 to 64 of `[A-Za-z0-9_+=,.@-]`.
+fn check_role_session_name(name: &str) -> Result<()> {
+    let valid_char = |c: char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c);
+    if (2..=64).contains(&name.len()) && name.chars().all(valid_char) {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "--role-session-name '{name}' is invalid: use 2 to 64 characters from A-Z a-z 0-9 and _+=,.@-"
+    )))
+}
+
+fn timeout_from_env() -> Result<Duration> {
+    match std::env::var(TIMEOUT_ENV) {
+        Err(_) => Ok(DEFAULT_TIMEOUT),
+        Ok(v) => match v.parse::<u64>() {
+            Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
+            _ => Err(Error::Usage(format!(
+                "{TIMEOUT_ENV}='{v}' must be a whole number of seconds above 0"
+            ))),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_session_names_follow_iam_rules() {
+        assert!(check_role_session_name("ok-name_1@x.y").is_ok());
+        assert!(check_role_session_name("a").is_err());
+        assert!(check_role_session_name("has space").is_err());
+        assert!(check_role_session_name(&"x".repeat(65)).is_err());
+    }
+}

@@ -1,0 +1,216 @@
+//! TLS for the CreateSession call: rustls with the ring provider, the system's trust roots plus
+//! `AWS_CA_BUNDLE`, or no verification at all with `--no-verify-ssl`.
+//!
+//! Reading and parsing every system root costs more than the rest of a cold `credential-process`
+//! run, so when `AWS_CA_BUNDLE` is set we verify against the bundle first and only load the system
+//! roots if the server's chain does not lead to the bundle.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+use crate::error::{Error, Result};
+use crate::identity::read_certificates;
+
+/// Builds the client TLS configuration.
+///
+/// # Errors
+/// When `AWS_CA_BUNDLE` names a file that cannot be read or holds no certificate.
+pub fn client_config(no_verify: bool, ca_bundle: Option<&Path>) -> Result<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Unsupported(format!("TLS setup failed: {e}")))?
+        .dangerous();
+    let verifier: Arc<dyn ServerCertVerifier> = if no_verify {
+        Arc::new(NoVerification(provider))
+    } else {
+        let bundle = match ca_bundle {
+            Some(path) => Some(verifier_for(roots_from_file(path)?, &provider)?),
+            None => None,
+        };
+        Arc::new(BundleThenSystem {
+            bundle,
+            system: OnceLock::new(),
+            provider,
+        })
+    };
+    let mut config = builder
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+fn roots_from_file(path: &Path) -> Result<RootCertStore> {
+    let mut roots = RootCertStore::empty();
+    for cert in read_certificates(path)? {
+        roots
+            .add(CertificateDer::from(cert.der().to_vec()))
+            .map_err(|e| Error::Usage(format!("AWS_CA_BUNDLE {}: {e}", path.display())))?;
+    }
+    Ok(roots)
+}
+
+fn system_roots() -> RootCertStore {
+    let mut roots = RootCertStore::empty();
+    // Unparseable system certificates are skipped, as every TLS client does.
+    let found = rustls_native_certs::load_native_certs();
+    roots.add_parsable_certificates(found.certs);
+    roots
+}
+
+fn verifier_for(
+    roots: RootCertStore,
+    provider: &Arc<CryptoProvider>,
+) -> Result<Arc<WebPkiServerVerifier>> {
+    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .map_err(|e| Error::Unsupported(format!("no usable TLS trust roots: {e}")))
+}
+
+/// Verifies against `AWS_CA_BUNDLE` (when set), falling back to the system roots, loaded on first
+/// need.
+struct BundleThenSystem {
+    bundle: Option<Arc<WebPkiServerVerifier>>,
+    system: OnceLock<std::result::Result<Arc<WebPkiServerVerifier>, String>>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl fmt::Debug for BundleThenSystem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BundleThenSystem")
+            .field("bundle", &self.bundle.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl BundleThenSystem {
+    fn system(&self) -> std::result::Result<&Arc<WebPkiServerVerifier>, rustls::Error> {
+        self.system
+            .get_or_init(|| verifier_for(system_roots(), &self.provider).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| rustls::Error::General(e.clone()))
+    }
+}
+
+impl ServerCertVerifier for BundleThenSystem {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        if let Some(bundle) = &self.bundle {
+            match bundle.verify_server_cert(
+                end_entity,
+                intermediates,
+                server_name,
+                ocsp_response,
+                now,
+            ) {
+                Err(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)) => {}
+                other => return other,
+            }
+        }
+        self.system()?.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        )
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// `--no-verify-ssl`: any server certificate is accepted. The handshake signature is still
+/// checked, so the connection is at least to whoever holds that certificate's key.
+#[derive(Debug)]
+struct NoVerification(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for NoVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
