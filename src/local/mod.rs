@@ -1,1 +1,50 @@
-//! The offline verifying IAM Roles Anywhere endpoint (`rolesanywhere-local`).
+//! `rolesanywhere-local`: an offline IAM Roles Anywhere endpoint (plus a minimal STS) for
+//! loopback, verifying requests as strictly as the real service, so the credential helper can be
+//! demonstrated and tested without an AWS account.
+//!
+//! * `config` — the TOML configuration: region, account, trust anchors, profiles, roles.
+//! * [`verify`] — AWS4-X509 request and certificate-path verification (pure; clock passed in).
+//! * `sigv4`, `sts` — SigV4 (HMAC) verification and `GetCallerIdentity`/`AssumeRole`.
+//! * `session` — minting and remembering temporary credentials.
+//! * `server` — loopback-only HTTP(S) serving, fault injection, call log, shutdown.
+//! * [`pki`] — throwaway demo PKI and the endpoint's TLS certificate (rcgen).
+//!
+//! None of this uses the crate's own signing code: the verifier is an independent
+//! implementation, so a bug in the client cannot be mirrored by the endpoint.
+//!
+//! Embedding (as the `demo` command does):
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), rolesanywhere_helper::local::Error> {
+//! use rolesanywhere_helper::local::{self, ServeOptions};
+//!
+//! let dir = std::env::temp_dir().join("ra-demo");
+//! let demo = local::pki::generate_demo(&dir)?;
+//! let config = local::Config::load(&demo.config)?;
+//! let server = local::serve(config, ServeOptions { log: false, ..ServeOptions::default() }).await?;
+//! println!("endpoint {} trusts CA:\n{}", server.url(), server.ca_pem().unwrap_or_default());
+//! server.shutdown().await?;
+//! # Ok(()) }
+//! ```
+
+mod arn;
+mod canonical;
+mod clock;
+mod config;
+mod error;
+pub mod pki;
+mod server;
+mod session;
+mod sigv4;
+mod sts;
+pub mod verify;
+
+pub use clock::{parse_amz_date, Clock};
+pub use config::{Config, DEFAULT_DURATION_SECONDS, MAX_DURATION_SECONDS, MIN_DURATION_SECONDS};
+pub use error::{ApiError, ApiErrorKind, Error};
+pub use server::{serve, CallRecord, Faults, RunningServer, ServeOptions, TlsMode};
+
+/// Converts Unix seconds to a [`std::time::SystemTime`] (for [`Clock::fixed`]).
+pub fn unix_time(secs: i64) -> std::time::SystemTime {
+    clock::system_time(secs)
+}

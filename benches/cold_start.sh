@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Cold-start benchmark: median wall time of one `aws_signing_helper credential-process` (a fresh
+# process each time, as the AWS CLI and SDKs run it) against rolesanywhere-local over TLS on
+# loopback, next to the yardstick (benches/yardstick.rs: one process start, one key read, one
+# signature, one TLS handshake, one POST), in the same run. Needs hyperfine (Debian package).
+#
+#   benches/cold_start.sh            # 300 runs of each
+#   RUNS=50 benches/cold_start.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-300}
+command -v hyperfine >/dev/null || { echo "install hyperfine (apt-get install hyperfine)" >&2; exit 1; }
+
+cargo build --release --bins -q
+yardstick=$(cargo bench --no-run --bench yardstick --message-format=json 2>/dev/null |
+    python3 -c 'import json,sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "yardstick" and m.get("executable"):
+        print(m["executable"])')
+
+work=$(mktemp -d)
+trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
+ta=arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/bench
+profile=arn:aws:rolesanywhere:us-east-1:123456789012:profile/bench
+role=arn:aws:iam::123456789012:role/bench
+cat > "$work/config.toml" <<TOML
+region = "us-east-1"
+account = "123456789012"
+[[trust_anchor]]
+arn = "$ta"
+ca_bundle = "$PWD/testdata/pki/ca/root.pem"
+enabled = true
+[[profile]]
+arn = "$profile"
+role_arns = ["$role"]
+duration_seconds = 3600
+enabled = true
+accept_role_session_name = false
+[[role]]
+arn = "$role"
+trusted_roles = []
+TOML
+target/release/rolesanywhere-local --config "$work/config.toml" --port-file "$work/port" \
+    --ca-out "$work/ca.pem" 2>/dev/null &
+server=$!
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+port=$(cat "$work/port")
+export AWS_CA_BUNDLE="$work/ca.pem"
+
+for kind in rsa-2048 ec-p256; do
+    dir=testdata/pki/$kind
+    helper="target/release/aws_signing_helper credential-process --certificate $dir/fullchain.pem \
+--private-key $dir/key-pkcs8.pem --trust-anchor-arn $ta --profile-arn $profile --role-arn $role \
+--endpoint https://localhost:$port"
+    yard="$yardstick localhost:$port $work/ca.pem $dir/key-pkcs8.pem ${kind%%-*}"
+    $helper > /dev/null   # fail loudly now rather than inside hyperfine
+    hyperfine -N --warmup 20 --runs "$RUNS" --export-json "$work/$kind.json" \
+        -n "credential-process $kind" "$helper" -n "yardstick $kind" "$yard" > /dev/null
+    python3 - "$work/$kind.json" "$kind" <<'PY'
+import json, statistics, sys
+results = json.load(open(sys.argv[1]))["results"]
+ours, yard = (statistics.median(r["times"]) * 1000 for r in results)
+print(f"{sys.argv[2]:9}  credential-process {ours:6.2f} ms   yardstick {yard:6.2f} ms   ratio {ours / yard:.2f}")
+PY
+done

@@ -1,0 +1,748 @@
+//! The HTTP(S) side of the endpoint: binding (loopback only), TLS, routing, fault injection, the
+//! call log, and graceful shutdown.
+//!
+//! Routes: `POST /sessions` (Roles Anywhere `CreateSession`), `GET|POST /` (STS), and
+//! `GET /_local/calls` (the call log, for tests). Everything else is a 404
+//! `UnknownOperationException`. The router is built by [`router`] apart from any socket, so the
+//! listener (plain TCP or TLS) is a detail of [`serve`].
+
+use std::collections::BTreeMap;
+use std::future::IntoFuture;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Request as AxumRequest, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::{Json, Router};
+use rand::Rng;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use serde::Serialize;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::local::clock::{iso8601, unix_seconds, Clock};
+use crate::local::config::Config;
+use crate::local::error::{ApiError, ApiErrorKind, Error};
+use crate::local::pki;
+use crate::local::session::SessionStore;
+use crate::local::sts;
+use crate::local::verify::{self, Request};
+
+/// Most records kept by the call log; older ones are dropped first.
+const MAX_CALL_RECORDS: usize = 10_000;
+/// How long a client may take to complete the TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long shutdown waits for in-flight requests before cutting connections.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// How the endpoint serves TLS.
+#[derive(Clone, Debug, Default)]
+pub enum TlsMode {
+    /// Generate a throwaway CA and a server certificate for `localhost`, `127.0.0.1` and `::1`;
+    /// the CA is available from [`RunningServer::ca_pem`].
+    #[default]
+    Generate,
+    /// Use this PEM certificate chain and PEM private key.
+    Files {
+        /// Server certificate chain (leaf first).
+        cert: PathBuf,
+        /// Private key (PKCS#8, PKCS#1 or SEC1).
+        key: PathBuf,
+    },
+    /// Plain HTTP.
+    Plain,
+}
+
+/// Failures to inject, for testing clients' retry behaviour. They apply to `CreateSession` calls
+/// only, counted from the first: calls `1..=fail_first` fail with `fail_status`, the next
+/// `throttle_first` are throttled (429), the rest are served normally.
+#[derive(Clone, Debug)]
+pub struct Faults {
+    /// How many calls fail with `fail_status`.
+    pub fail_first: u64,
+    /// The status of injected failures (400-599; default 500).
+    pub fail_status: u16,
+    /// How many calls (after the failures) get `429 ThrottlingException`.
+    pub throttle_first: u64,
+    /// Delay before every API response (not `/_local/` ones).
+    pub latency: Duration,
+    /// Accept `CreateSession` calls and never answer them (until shutdown).
+    pub hang: bool,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            fail_first: 0,
+            fail_status: 500,
+            throttle_first: 0,
+            latency: Duration::ZERO,
+            hang: false,
+        }
+    }
+}
+
+/// How to run the endpoint.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// Listening address; must be loopback. Port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// TLS mode.
+    pub tls: TlsMode,
+    /// Failure injection.
+    pub faults: Faults,
+    /// The clock verdicts use (fixed in tests).
+    pub clock: Clock,
+    /// Write one line per verdict to stderr.
+    pub log: bool,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            tls: TlsMode::default(),
+            faults: Faults::default(),
+            clock: Clock::system(),
+            log: true,
+        }
+    }
+}
+
+/// One verdict of the endpoint, as logged and served at `GET /_local/calls`.
+///
+/// Secrets never appear: the `Authorization` signature and `X-Amz-Security-Token` are redacted
+/// from `headers`, and issued credentials are represented by their access key id only.
+#[derive(Clone, Debug, Serialize)]
+pub struct CallRecord {
+    /// 1-based order of the call.
+    pub seq: u64,
+    /// Server time of the verdict (ISO-8601).
+    pub time: String,
+    /// `create-session` or `sts`.
+    pub kind: &'static str,
+    /// Whether the call succeeded.
+    pub ok: bool,
+    /// The HTTP status returned.
+    pub status: u16,
+    /// The exception type or STS error code, on failure.
+    pub error_type: Option<String>,
+    /// The error message, on failure.
+    pub message: Option<String>,
+    /// The algorithm named in the `Authorization` header.
+    pub algorithm: Option<String>,
+    /// Create-session: the certificate serial (decimal) from the credential.
+    pub serial: Option<String>,
+    /// The headers the client signed.
+    pub signed_headers: Vec<String>,
+    /// STS: the action.
+    pub action: Option<String>,
+    /// STS: the calling access key id. Create-session: the access key id issued.
+    pub access_key_id: Option<String>,
+    /// The credential scope region.
+    pub region: Option<String>,
+    /// The role assumed (create-session) or the caller's assumed-role ARN (STS).
+    pub role_arn: Option<String>,
+    /// Request headers, with secrets redacted.
+    pub headers: BTreeMap<String, String>,
+}
+
+/// A running endpoint. Dropping it shuts the endpoint down without waiting.
+#[derive(Debug)]
+pub struct RunningServer {
+    local_addr: SocketAddr,
+    https: bool,
+    ca_pem: Option<String>,
+    state: Arc<AppState>,
+    shutdown: watch::Sender<bool>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl RunningServer {
+    /// The bound address (with the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The base URL, e.g. `https://127.0.0.1:40123`.
+    pub fn url(&self) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", self.local_addr)
+    }
+
+    /// The PEM of the generated TLS CA (only with [`TlsMode::Generate`]).
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
+    }
+
+    /// A copy of the call log.
+    pub fn calls(&self) -> Vec<CallRecord> {
+        self.state.calls()
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish (a few seconds at most) and
+    /// waits for the server to stop.
+    ///
+    /// # Errors
+    /// The server's I/O error, if it failed.
+    pub async fn shutdown(mut self) -> Result<(), Error> {
+        // No receiver left only means the server already stopped.
+        let _ = self.shutdown.send(true);
+        let Some(mut task) = self.task.take() else {
+            return Ok(());
+        };
+        match tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await {
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(e))) => Err(Error::Listen {
+                addr: self.local_addr,
+                source: e,
+            }),
+            // The task panicked or was cancelled: nothing left to stop.
+            Ok(Err(_)) => Ok(()),
+            Err(_) => {
+                task.abort();
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+/// Starts the endpoint and returns once it is listening.
+///
+/// # Errors
+/// [`Error::NotLoopback`] for a non-loopback address, [`Error::Usage`] for an out-of-range
+/// fault status, [`Error::Tls`]/[`Error::Io`] for TLS material problems, [`Error::Listen`] if
+/// binding fails.
+pub async fn serve(config: Config, options: ServeOptions) -> Result<RunningServer, Error> {
+    if !options.listen.ip().is_loopback() {
+        return Err(Error::NotLoopback(options.listen));
+    }
+    if !(400..=599).contains(&options.faults.fail_status) {
+        return Err(Error::Usage(format!(
+            "fail status {} must be an HTTP error status (400-599)",
+            options.faults.fail_status
+        )));
+    }
+    let (tls, ca_pem) = match &options.tls {
+        TlsMode::Plain => (None, None),
+        TlsMode::Generate => {
+            let identity = pki::generate_tls()?;
+            let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(identity.key_der));
+            let config = tls_config(vec![CertificateDer::from(identity.cert_der)], key)?;
+            (Some(config), Some(identity.ca_pem))
+        }
+        TlsMode::Files { cert, key } => {
+            let chain = CertificateDer::pem_file_iter(cert)
+                .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| Error::Tls(format!("certificate file {}: {e}", cert.display())))?;
+            if chain.is_empty() {
+                return Err(Error::Tls(format!(
+                    "certificate file {} holds no certificates",
+                    cert.display()
+                )));
+            }
+            let key_der = PrivateKeyDer::from_pem_file(key)
+                .map_err(|e| Error::Tls(format!("private key file {}: {e}", key.display())))?;
+            (Some(tls_config(chain, key_der)?), None)
+        }
+    };
+
+    let listener = TcpListener::bind(options.listen)
+        .await
+        .map_err(|source| Error::Listen {
+            addr: options.listen,
+            source,
+        })?;
+    let local_addr = listener.local_addr().map_err(|source| Error::Listen {
+        addr: options.listen,
+        source,
+    })?;
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let state = Arc::new(AppState {
+        config,
+        clock: options.clock,
+        faults: options.faults,
+        log: options.log,
+        store: SessionStore::default(),
+        session_calls: AtomicU64::new(0),
+        seq: AtomicU64::new(0),
+        calls: Mutex::new(Vec::new()),
+        shutdown: shutdown_rx.clone(),
+    });
+    let app = router(Arc::clone(&state));
+    let stop = stopped(shutdown_rx.clone());
+    let https = tls.is_some();
+    let task = match tls {
+        Some(tls) => {
+            let listener = TlsListener::start(listener, tls, shutdown_rx, local_addr);
+            tokio::spawn(
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stop)
+                    .into_future(),
+            )
+        }
+        None => tokio::spawn(
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop)
+                .into_future(),
+        ),
+    };
+    Ok(RunningServer {
+        local_addr,
+        https,
+        ca_pem,
+        state,
+        shutdown,
+        task: Some(task),
+    })
+}
+
+fn tls_config(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<Arc<rustls::ServerConfig>, Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| Error::Tls(e.to_string()))?;
+    // The router speaks HTTP/1.1 only (axum's default features).
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// Resolves once shutdown is requested (or the requester is gone).
+async fn stopped(mut shutdown: watch::Receiver<bool>) {
+    // An error means the sender was dropped, which also means "stop".
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+/// Accepts TCP connections and completes TLS handshakes concurrently, handing finished streams
+/// to axum. Doing the handshake inside `accept` would let one silent client stall all others.
+struct TlsListener {
+    streams: mpsc::Receiver<(tokio_rustls::server::TlsStream<TcpStream>, SocketAddr)>,
+    local_addr: SocketAddr,
+}
+
+impl TlsListener {
+    fn start(
+        listener: TcpListener,
+        config: Arc<rustls::ServerConfig>,
+        shutdown: watch::Receiver<bool>,
+        local_addr: SocketAddr,
+    ) -> TlsListener {
+        let (tx, streams) = mpsc::channel(64);
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+        tokio::spawn(async move {
+            loop {
+                let accepted = tokio::select! {
+                    _ = stopped(shutdown.clone()) => break,
+                    accepted = listener.accept() => accepted,
+                };
+                let Ok((tcp, peer)) = accepted else {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let acceptor = acceptor.clone();
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let handshake =
+                        tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp));
+                    if let Ok(Ok(stream)) = handshake.await {
+                        // The receiver is gone only during shutdown.
+                        let _ = tx.send((stream, peer)).await;
+                    }
+                });
+            }
+        });
+        TlsListener {
+            streams,
+            local_addr,
+        }
+    }
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.streams.recv().await {
+            Some(stream) => stream,
+            // The acceptor stopped (shutdown): never yield; axum's shutdown future ends serving.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        Ok(self.local_addr)
+    }
+}
+
+#[derive(Debug)]
+struct AppState {
+    config: Config,
+    clock: Clock,
+    faults: Faults,
+    log: bool,
+    store: SessionStore,
+    /// `CreateSession` calls seen, for fault injection.
+    session_calls: AtomicU64,
+    /// Call-log sequence.
+    seq: AtomicU64,
+    calls: Mutex<Vec<CallRecord>>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl AppState {
+    fn calls(&self) -> Vec<CallRecord> {
+        // Records are pushed whole; a poisoned lock still holds a consistent log.
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn record(&self, mut record: CallRecord) {
+        record.seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.log {
+            eprintln!("rolesanywhere-local: {}", log_line(&record));
+        }
+        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        if calls.len() >= MAX_CALL_RECORDS {
+            calls.remove(0);
+        }
+        calls.push(record);
+    }
+}
+
+/// The endpoint's routes over `state`.
+fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/sessions", any(create_session))
+        .route("/", any(sts_call))
+        .route("/_local/calls", get(list_calls))
+        .fallback(unknown_operation)
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            injected_latency,
+        ))
+        .with_state(state)
+}
+
+async fn injected_latency(
+    State(state): State<Arc<AppState>>,
+    request: AxumRequest,
+    next: Next,
+) -> Response {
+    if !state.faults.latency.is_zero() && !request.uri().path().starts_with("/_local/") {
+        tokio::time::sleep(state.faults.latency).await;
+    }
+    next.run(request).await
+}
+
+async fn unknown_operation(method: Method, uri: Uri) -> Response {
+    ApiError::new(
+        ApiErrorKind::UnknownOperation,
+        format!("No operation matches {method} {}", uri.path()),
+    )
+    .into_response()
+}
+
+async fn list_calls(State(state): State<Arc<AppState>>) -> Json<Vec<CallRecord>> {
+    Json(state.calls())
+}
+
+async fn create_session(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if method != Method::POST {
+        return unknown_operation(method, uri).await;
+    }
+    let n = state.session_calls.fetch_add(1, Ordering::SeqCst) + 1;
+    let now = state.clock.now();
+    let claimed = verify::claimed(&headers);
+    let mut record = CallRecord {
+        seq: 0,
+        time: iso8601(unix_seconds(now)),
+        kind: "create-session",
+        ok: false,
+        status: 0,
+        error_type: None,
+        message: None,
+        algorithm: claimed.algorithm,
+        serial: claimed
+            .credential
+            .as_deref()
+            .and_then(|c| c.split('/').next())
+            .map(str::to_string),
+        signed_headers: claimed.signed_headers,
+        action: None,
+        access_key_id: None,
+        region: claimed
+            .credential
+            .as_deref()
+            .and_then(|c| c.split('/').nth(2))
+            .map(str::to_string),
+        role_arn: None,
+        headers: redacted_headers(&headers),
+    };
+
+    if state.faults.hang {
+        stopped(state.shutdown.clone()).await;
+        return ApiError::new(
+            ApiErrorKind::ServiceUnavailable,
+            "rolesanywhere-local is shutting down (--hang)",
+        )
+        .into_response();
+    }
+    let faults = &state.faults;
+    let injected = if n <= faults.fail_first {
+        let status =
+            StatusCode::from_u16(faults.fail_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let kind = match status {
+            StatusCode::TOO_MANY_REQUESTS => ApiErrorKind::Throttling,
+            StatusCode::SERVICE_UNAVAILABLE => ApiErrorKind::ServiceUnavailable,
+            StatusCode::BAD_REQUEST => ApiErrorKind::Validation,
+            StatusCode::FORBIDDEN => ApiErrorKind::AccessDenied,
+            _ => ApiErrorKind::InternalServer,
+        };
+        Some(
+            ApiError::new(
+                kind,
+                format!(
+                    "Injected failure {n} of {} (--fail-first)",
+                    faults.fail_first
+                ),
+            )
+            .with_status(status),
+        )
+    } else if n <= faults.fail_first + faults.throttle_first {
+        Some(ApiError::new(
+            ApiErrorKind::Throttling,
+            format!(
+                "Rate exceeded (injected throttle {} of {}, --throttle-first)",
+                n - faults.fail_first,
+                faults.throttle_first
+            ),
+        ))
+    } else {
+        None
+    };
+    if let Some(error) = injected {
+        return reject(&state, record, error);
+    }
+
+    let request = Request {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query(),
+        headers: &headers,
+        body: &body,
+    };
+    let verified = match verify::verify_create_session(&state.config, &request, now) {
+        Ok(v) => v,
+        Err(error) => return reject(&state, record, error),
+    };
+
+    let now_secs = unix_seconds(now);
+    let session_name = verified
+        .role_session_name
+        .clone()
+        .unwrap_or_else(|| verified.serial_hex.clone());
+    let session = state.store.issue(
+        &state.config.account,
+        &verified.role_arn,
+        &verified.role_name,
+        &session_name,
+        now_secs + i64::from(verified.duration_seconds),
+        now_secs,
+    );
+    let partition = state.config.partition;
+    let body = serde_json::json!({
+        "credentialSet": [{
+            "assumedRoleUser": {
+                "arn": session.assumed_role_arn(partition),
+                "assumedRoleId": session.assumed_role_id(),
+            },
+            "credentials": {
+                "accessKeyId": session.access_key_id,
+                "expiration": iso8601(session.expires_at),
+                "secretAccessKey": session.secret_access_key.as_str(),
+                "sessionToken": session.session_token.as_str(),
+            },
+            "packedPolicySize": 0,
+            "roleArn": verified.role_arn,
+            "sourceIdentity": verified.source_identity,
+        }],
+        "subjectArn": format!(
+            "arn:{partition}:rolesanywhere:{}:{}:subject/{}",
+            state.config.region, state.config.account, verified.subject_id
+        ),
+    });
+    record.ok = true;
+    record.status = StatusCode::CREATED.as_u16();
+    record.algorithm = Some(verified.algorithm.name().to_string());
+    record.serial = Some(verified.serial);
+    record.access_key_id = Some(session.access_key_id.clone());
+    record.role_arn = Some(verified.role_arn);
+    record.message = Some(format!(
+        "issued {}s session '{session_name}' via profile {} and trust anchor {}",
+        verified.duration_seconds, verified.profile_arn, verified.trust_anchor_arn
+    ));
+    state.record(record);
+    (StatusCode::CREATED, Json(body)).into_response()
+}
+
+fn reject(state: &AppState, mut record: CallRecord, error: ApiError) -> Response {
+    record.status = error.status().as_u16();
+    record.error_type = Some(error.kind().type_name().to_string());
+    record.message = Some(error.message().to_string());
+    state.record(record);
+    error.into_response()
+}
+
+async fn sts_call(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if method != Method::POST && method != Method::GET {
+        return unknown_operation(method, uri).await;
+    }
+    let now = state.clock.now();
+    let request_id = request_id();
+    let request = Request {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query(),
+        headers: &headers,
+        body: &body,
+    };
+    let call = sts::handle(&state.config, &state.store, &request, now, &request_id);
+    let mut record = CallRecord {
+        seq: 0,
+        time: iso8601(unix_seconds(now)),
+        kind: "sts",
+        ok: call.result.is_ok(),
+        status: 0,
+        error_type: None,
+        message: None,
+        algorithm: verify::claimed(&headers).algorithm,
+        serial: None,
+        signed_headers: call.signed_headers,
+        action: call.action,
+        access_key_id: call.access_key_id,
+        region: call.region,
+        role_arn: call.caller_arn,
+        headers: redacted_headers(&headers),
+    };
+    let response = match call.result {
+        Ok(xml) => {
+            record.status = StatusCode::OK.as_u16();
+            sts::xml_response(StatusCode::OK, xml, &request_id)
+        }
+        Err(error) => {
+            record.status = error.status.as_u16();
+            record.error_type = Some(error.code.to_string());
+            record.message = Some(error.message.clone());
+            error.into_response(&request_id)
+        }
+    };
+    state.record(record);
+    response
+}
+
+fn request_id() -> String {
+    let bytes: [u8; 16] = rand::thread_rng().gen();
+    verify::uuid_from(&bytes)
+}
+
+/// Request headers for the log: the signature in `Authorization` and the whole session token
+/// are replaced by placeholders.
+fn redacted_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = BTreeMap::new();
+    for (name, value) in headers {
+        let text = String::from_utf8_lossy(value.as_bytes());
+        let shown = match name.as_str() {
+            "authorization" => match text.find("Signature=") {
+                Some(i) => format!("{}Signature=<redacted>", &text[..i]),
+                None => text.into_owned(),
+            },
+            "x-amz-security-token" => format!("<redacted, {} characters>", text.len()),
+            _ => text.into_owned(),
+        };
+        out.entry(name.as_str().to_string())
+            .and_modify(|v| {
+                v.push_str(", ");
+                v.push_str(&shown);
+            })
+            .or_insert(shown);
+    }
+    out
+}
+
+/// One line for stderr. Messages may embed a string to sign; escaping control characters keeps
+/// it on one line.
+fn log_line(record: &CallRecord) -> String {
+    let verdict = if record.ok { "ACCEPTED" } else { "REJECTED" };
+    let mut line = format!(
+        "#{} {} {verdict} status={}",
+        record.seq, record.kind, record.status
+    );
+    if let Some(error) = &record.error_type {
+        line.push_str(&format!(" error={error}"));
+    }
+    for (key, value) in [
+        ("action", &record.action),
+        ("algorithm", &record.algorithm),
+        ("serial", &record.serial),
+        ("access_key_id", &record.access_key_id),
+        ("region", &record.region),
+        ("role", &record.role_arn),
+    ] {
+        if let Some(value) = value {
+            line.push_str(&format!(" {key}={value}"));
+        }
+    }
+    if !record.signed_headers.is_empty() {
+        line.push_str(&format!(
+            " signed_headers={}",
+            record.signed_headers.join(";")
+        ));
+    }
+    if let Some(message) = &record.message {
+        line.push_str(" message=");
+        for c in message.chars() {
+            match c {
+                '\n' => line.push_str("\\n"),
+                '\r' => line.push_str("\\r"),
+                '\t' => line.push_str("\\t"),
+                c if c.is_control() => line.push_str(&c.escape_unicode().to_string()),
+                c => line.push(c),
+            }
+        }
+    }
+    line
+}
