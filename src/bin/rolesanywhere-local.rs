@@ -20,11 +20,15 @@ use rolesanywhere_helper::local::{self, Clock, Config, Faults, ServeOptions, Tls
 /// GetCallerIdentity/AssumeRole calls signed with them. Every verdict is logged on stderr and
 /// listed at GET /_local/calls.
 #[derive(Debug, Parser)]
-#[command(name = "rolesanywhere-local", version)]
+#[command(name = "rolesanywhere-local", version, subcommand_negates_reqs = true)]
 struct Cli {
+    /// One-shot demo instead of serving.
+    #[command(subcommand)]
+    command: Option<Sub>,
+
     /// Endpoint configuration (TOML: region, account, trust anchors, profiles, roles).
-    #[arg(long, value_name = "FILE")]
-    config: PathBuf,
+    #[arg(long, value_name = "FILE", required = true)]
+    config: Option<PathBuf>,
 
     /// Address to listen on; must be loopback. Port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0", value_parser = parse_listen)]
@@ -81,6 +85,18 @@ struct Cli {
     fixed_time: Option<SystemTime>,
 }
 
+#[derive(Debug, clap::Subcommand)]
+enum Sub {
+    /// Provision a throwaway CA and certificate, start the endpoint on loopback, run the real
+    /// `aws_signing_helper credential-process` against it, and print the credentials and a
+    /// ready-to-paste ~/.aws/config profile.
+    Demo {
+        /// Where to write the demo PKI (default: a new directory in the temp directory).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -99,11 +115,22 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), local::Error> {
-    let config = Config::load(&cli.config)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(local::Error::Runtime)?;
+    if let Some(Sub::Demo { dir }) = cli.command {
+        let dir = dir.unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("rolesanywhere-demo-{}", std::process::id()))
+        });
+        // The product binary is built next to this one.
+        let exe = std::env::current_exe().map_err(local::Error::Runtime)?;
+        let helper = exe.with_file_name("aws_signing_helper");
+        let mut stdout = std::io::stdout();
+        return runtime.block_on(local::demo::run(&dir, &helper, &mut stdout));
+    }
+    // clap enforces --config when no subcommand is given.
+    let config = Config::load(cli.config.as_deref().unwrap_or(Path::new("")))?;
     runtime.block_on(serve(cli, config))
 }
 

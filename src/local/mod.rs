@@ -31,6 +31,7 @@ mod arn;
 mod canonical;
 mod clock;
 mod config;
+pub mod demo;
 mod error;
 pub mod pki;
 mod server;
