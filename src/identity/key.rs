@@ -8,7 +8,6 @@
 use std::fmt;
 
 use pkcs8::der::Decode;
-use rsa::traits::PublicKeyParts;
 use sha2::Digest as _;
 use zeroize::Zeroizing;
 
@@ -50,19 +49,18 @@ pub(crate) struct SoftwareKey {
 }
 
 enum Inner {
-    /// RSA 2048..=4096 bits: ring, with the RustCrypto copy kept for nothing else.
+    /// RSA 2048..=4096 bits: ring.
     RingRsa(ring::signature::RsaKeyPair),
     /// RSA sizes ring does not sign with.
     Rsa(Box<rsa::RsaPrivateKey>),
-    P256 {
-        ring: ring::signature::EcdsaKeyPair,
-        key: p256::ecdsa::SigningKey,
+    /// EC keys. Signing keys are built when needed: a cold `credential-process` signs once, and
+    /// building a key costs a scalar multiplication.
+    Ec {
+        curve: Curve,
+        secret: Zeroizing<Vec<u8>>,
+        /// P-256 with SHA-256 (every AWS4-X509 request): ring, validated at load time.
+        p256_ring: Option<ring::signature::EcdsaKeyPair>,
     },
-    P384 {
-        ring: ring::signature::EcdsaKeyPair,
-        key: p384::ecdsa::SigningKey,
-    },
-    P521(p521::ecdsa::SigningKey),
 }
 
 impl fmt::Debug for SoftwareKey {
@@ -115,24 +113,33 @@ impl SoftwareKey {
     }
 
     fn rsa_from_pkcs1(der: &[u8]) -> Result<SoftwareKey, KeyError> {
-        use rsa::pkcs1::DecodeRsaPrivateKey;
-        let key = rsa::RsaPrivateKey::from_pkcs1_der(der)
+        // Structure first (cheap), so sizes are checked before any big-number work.
+        let parsed = rsa::pkcs1::RsaPrivateKey::from_der(der)
             .map_err(|e| KeyError::Malformed(format!("not a PKCS#1 RSA key: {e}")))?;
-        let public = PublicKey::rsa(&key.n().to_bytes_be(), &key.e().to_bytes_be());
+        let public = PublicKey::rsa(parsed.modulus.as_bytes(), parsed.public_exponent.as_bytes());
         let bits = public.bits();
         if !(RSA_MIN_BITS..=RSA_MAX_BITS).contains(&bits) {
             return Err(KeyError::Unsupported(format!(
                 "RSA-{bits} (RSA keys must be {RSA_MIN_BITS} to {RSA_MAX_BITS} bits)"
             )));
         }
+        // ring validates the key itself; it refuses sizes outside 2048..=4096 bits and unusual
+        // exponents, which the RustCrypto implementation then handles.
+        if let Ok(pair) = ring::signature::RsaKeyPair::from_der(der) {
+            return Ok(SoftwareKey {
+                inner: Inner::RingRsa(pair),
+                public,
+            });
+        }
+        use rsa::pkcs1::DecodeRsaPrivateKey;
+        let key = rsa::RsaPrivateKey::from_pkcs1_der(der)
+            .map_err(|e| KeyError::Malformed(format!("not a PKCS#1 RSA key: {e}")))?;
         key.validate()
             .map_err(|e| KeyError::Malformed(format!("inconsistent RSA key: {e}")))?;
-        let inner = match ring::signature::RsaKeyPair::from_der(der) {
-            Ok(pair) => Inner::RingRsa(pair),
-            // ring refuses sizes outside 2048..=4096 bits and some unusual exponents.
-            Err(_) => Inner::Rsa(Box::new(key)),
-        };
-        Ok(SoftwareKey { inner, public })
+        Ok(SoftwareKey {
+            inner: Inner::Rsa(Box::new(key)),
+            public,
+        })
     }
 
     fn ec_from_sec1(der: &[u8], curve_oid: Option<String>) -> Result<SoftwareKey, KeyError> {
@@ -150,52 +157,39 @@ impl SoftwareKey {
             .ok_or_else(|| KeyError::Unsupported(format!("EC curve {}", curve_name(&oid))))?;
         let secret = Zeroizing::new(sec1_key.private_key.to_vec());
         let bad = |e: &dyn fmt::Display| KeyError::Malformed(format!("invalid {curve} key: {e}"));
-        let rng = ring::rand::SystemRandom::new();
-        let (inner, point) = match curve {
-            Curve::P256 => {
-                let key = p256::ecdsa::SigningKey::from_slice(&secret).map_err(|e| bad(&e))?;
-                let point = key
-                    .verifying_key()
-                    .to_encoded_point(false)
-                    .as_bytes()
-                    .to_vec();
-                let ring = ring::signature::EcdsaKeyPair::from_private_key_and_public_key(
+        // OpenSSL always stores the public point; derive it only when it is missing.
+        let point = match sec1_key.public_key {
+            Some(point) => {
+                PublicKey::ec(curve, point).ok_or_else(|| bad(&"invalid public point"))?
+            }
+            None => PublicKey::Ec {
+                curve,
+                point: derive_point(curve, &secret).map_err(|e| bad(&e))?,
+            },
+        };
+        let PublicKey::Ec { point: raw, .. } = &point else {
+            unreachable!("PublicKey::ec builds EC keys")
+        };
+        let p256_ring = match curve {
+            // Checks that the secret and the point belong together.
+            Curve::P256 => Some(
+                ring::signature::EcdsaKeyPair::from_private_key_and_public_key(
                     &ring::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
                     &secret,
-                    &point,
-                    &rng,
+                    raw,
+                    &ring::rand::SystemRandom::new(),
                 )
-                .map_err(|e| bad(&e))?;
-                (Inner::P256 { ring, key }, point)
-            }
-            Curve::P384 => {
-                let key = p384::ecdsa::SigningKey::from_slice(&secret).map_err(|e| bad(&e))?;
-                let point = key
-                    .verifying_key()
-                    .to_encoded_point(false)
-                    .as_bytes()
-                    .to_vec();
-                let ring = ring::signature::EcdsaKeyPair::from_private_key_and_public_key(
-                    &ring::signature::ECDSA_P384_SHA384_ASN1_SIGNING,
-                    &secret,
-                    &point,
-                    &rng,
-                )
-                .map_err(|e| bad(&e))?;
-                (Inner::P384 { ring, key }, point)
-            }
-            Curve::P521 => {
-                let key = p521::ecdsa::SigningKey::from_slice(&secret).map_err(|e| bad(&e))?;
-                let point = p521::ecdsa::VerifyingKey::from(&key)
-                    .to_encoded_point(false)
-                    .as_bytes()
-                    .to_vec();
-                (Inner::P521(key), point)
-            }
+                .map_err(|e| bad(&e))?,
+            ),
+            _ => None,
         };
         Ok(SoftwareKey {
-            inner,
-            public: PublicKey::Ec { curve, point },
+            inner: Inner::Ec {
+                curve,
+                secret,
+                p256_ring,
+            },
+            public: point,
         })
     }
 }
@@ -237,35 +231,84 @@ impl SoftwareKey {
                 key.sign_with_rng(&mut rand::rngs::OsRng, scheme, &digest.hash(message))
                     .map_err(|e| format!("RSA signing failed: {e}"))
             }
-            Inner::P256 { ring, .. } if digest == Digest::Sha256 => ring
+            Inner::Ec {
+                p256_ring: Some(ring),
+                ..
+            } if digest == Digest::Sha256 => ring
                 .sign(&rng, message)
                 .map(|s| s.as_ref().to_vec())
                 .map_err(|_| "ECDSA signing failed".to_string()),
-            Inner::P384 { ring, .. } if digest == Digest::Sha384 => ring
-                .sign(&rng, message)
-                .map(|s| s.as_ref().to_vec())
-                .map_err(|_| "ECDSA signing failed".to_string()),
-            Inner::P256 { key, .. } => {
-                let prehash = field_sized(&digest.hash(message), 32);
-                sign_prehash::<p256::ecdsa::Signature>(key, &prehash)
-            }
-            Inner::P384 { key, .. } => {
-                let prehash = field_sized(&digest.hash(message), 48);
-                sign_prehash::<p384::ecdsa::Signature>(key, &prehash)
-            }
-            Inner::P521(key) => {
-                let prehash = field_sized(&digest.hash(message), 66);
-                let signature: p521::ecdsa::Signature =
-                    p256::ecdsa::signature::hazmat::RandomizedPrehashSigner::sign_prehash_with_rng(
-                        key,
-                        &mut rand::rngs::OsRng,
-                        &prehash,
-                    )
-                    .map_err(|e| format!("ECDSA signing failed: {e}"))?;
-                Ok(signature.to_der().as_bytes().to_vec())
+            Inner::Ec { curve, secret, .. } => {
+                let failed = |e: &dyn fmt::Display| format!("ECDSA signing failed: {e}");
+                let prehash = field_sized(&digest.hash(message), curve.field_bytes());
+                match curve {
+                    Curve::P256 => {
+                        let key =
+                            p256::ecdsa::SigningKey::from_slice(secret).map_err(|e| failed(&e))?;
+                        sign_prehash::<p256::ecdsa::Signature>(&key, &prehash)
+                    }
+                    Curve::P384 if digest == Digest::Sha384 => {
+                        let PublicKey::Ec { point, .. } = &self.public else {
+                            return Err("not an EC key".into());
+                        };
+                        let pair = ring::signature::EcdsaKeyPair::from_private_key_and_public_key(
+                            &ring::signature::ECDSA_P384_SHA384_ASN1_SIGNING,
+                            secret,
+                            point,
+                            &rng,
+                        )
+                        .map_err(|e| failed(&e))?;
+                        pair.sign(&rng, message)
+                            .map(|s| s.as_ref().to_vec())
+                            .map_err(|e| failed(&e))
+                    }
+                    Curve::P384 => {
+                        let key =
+                            p384::ecdsa::SigningKey::from_slice(secret).map_err(|e| failed(&e))?;
+                        sign_prehash::<p384::ecdsa::Signature>(&key, &prehash)
+                    }
+                    Curve::P521 => {
+                        let key =
+                            p521::ecdsa::SigningKey::from_slice(secret).map_err(|e| failed(&e))?;
+                        let signature: p521::ecdsa::Signature =
+                            p256::ecdsa::signature::hazmat::RandomizedPrehashSigner::sign_prehash_with_rng(
+                                &key,
+                                &mut rand::rngs::OsRng,
+                                &prehash,
+                            )
+                            .map_err(|e| failed(&e))?;
+                        Ok(signature.to_der().as_bytes().to_vec())
+                    }
+                }
             }
         }
     }
+}
+
+/// The uncompressed public point of an EC secret scalar (which it also validates).
+fn derive_point(curve: Curve, secret: &[u8]) -> Result<Vec<u8>, String> {
+    let bad = |e: &dyn fmt::Display| e.to_string();
+    Ok(match curve {
+        Curve::P256 => p256::ecdsa::SigningKey::from_slice(secret)
+            .map_err(|e| bad(&e))?
+            .verifying_key()
+            .to_encoded_point(false)
+            .as_bytes()
+            .to_vec(),
+        Curve::P384 => p384::ecdsa::SigningKey::from_slice(secret)
+            .map_err(|e| bad(&e))?
+            .verifying_key()
+            .to_encoded_point(false)
+            .as_bytes()
+            .to_vec(),
+        Curve::P521 => {
+            let key = p521::ecdsa::SigningKey::from_slice(secret).map_err(|e| bad(&e))?;
+            p521::ecdsa::VerifyingKey::from(&key)
+                .to_encoded_point(false)
+                .as_bytes()
+                .to_vec()
+        }
+    })
 }
 
 fn sign_prehash<S>(

@@ -297,9 +297,15 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<RunningServe
             )
         }
         None => tokio::spawn(
-            axum::serve(listener, app)
-                .with_graceful_shutdown(stop)
-                .into_future(),
+            axum::serve(
+                axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                    // See the TLS listener: avoid Nagle/delayed-ACK stalls.
+                    let _ = tcp.set_nodelay(true);
+                }),
+                app,
+            )
+            .with_graceful_shutdown(stop)
+            .into_future(),
         ),
     };
     Ok(RunningServer {
@@ -361,6 +367,9 @@ impl TlsListener {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 };
+                // Answers are written in several pieces; without this, Nagle's algorithm and the
+                // client's delayed ACK stall some of them by 40 ms.
+                let _ = tcp.set_nodelay(true);
                 let acceptor = acceptor.clone();
                 let tx = tx.clone();
                 tokio::spawn(async move {
