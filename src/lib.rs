@@ -20,6 +20,8 @@ pub mod identity;
 pub mod local;
 pub mod log;
 pub mod options;
+pub mod serve;
 pub mod session;
 pub mod sigv4x509;
 pub mod tls;
+pub mod update;

@@ -2,7 +2,9 @@
 
 mod credential_process;
 mod read_certificate_data;
+mod serve;
 mod sign_string;
+mod update;
 
 use std::io::Write;
 
@@ -32,8 +34,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::SignString(args)) => sign_string::run(args),
         Some(Command::ReadCertificateData(args)) => read_certificate_data::run(args),
         Some(Command::CredentialProcess(args)) => credential_process::run(args),
-        Some(Command::Serve(_)) | Some(Command::Update(_)) => Err(Error::Unsupported(
-            "this command is not available in this build yet".into(),
-        )),
+        Some(Command::Serve(args)) => serve::run(args),
+        Some(Command::Update(args)) => update::run(args),
     }
 }

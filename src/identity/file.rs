@@ -18,7 +18,7 @@ const MAX_FILE_BYTES: u64 = 16 << 20;
 const PROMPT_ATTEMPTS: usize = 3;
 
 /// File paths naming a certificate and its key, as given on the command line.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct FileSource {
     /// `--certificate`.
     pub certificate: PathBuf,

@@ -90,8 +90,9 @@ pub struct SourceArgs {
     pub cert_selector: Option<String>,
 }
 
-/// Where the signing identity comes from, decided once from the flags.
-#[derive(Debug)]
+/// Where the signing identity comes from, decided once from the flags. Cloneable so `serve` and
+/// `update` can open it again at each refresh and pick up renewed files.
+#[derive(Clone, Debug)]
 pub enum Source {
     /// Certificate (and maybe chain) and key in files.
     Files(file::FileSource),

@@ -1,0 +1,538 @@
+//! `serve`: a local credentials endpoint speaking IMDSv2 (what the AWS SDKs query on EC2) and
+//! the container credentials protocol (`AWS_CONTAINER_CREDENTIALS_FULL_URI`).
+//!
+//! [`app`] is the whole HTTP surface as an axum `Router`, so it can be tested without a socket;
+//! [`run`] binds it to 127.0.0.1 and keeps the credentials fresh in a background task. Handlers
+//! only read the latest credentials from a `watch` channel, so a slow refresh never blocks a
+//! client; when the last credentials expired and no refresh succeeded, they answer 503 rather
+//! than hand out expired credentials.
+
+pub mod refresh;
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::extract::{Path, State as AxumState};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::serve::ListenerExt;
+use axum::Router;
+use base64::Engine;
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use zeroize::Zeroizing;
+
+use self::refresh::{iso8601, refresh_delay, Backoff, Issued, Issuer};
+use crate::error::{Error, Result};
+use crate::options::Options;
+
+/// Address `serve` listens on: loopback only, never configurable, as in the official helper.
+pub const LISTEN_ADDRESS: Ipv4Addr = Ipv4Addr::LOCALHOST;
+/// Default `--port`.
+pub const DEFAULT_PORT: u16 = 9911;
+/// Default `--hop-limit` (IP TTL of responses).
+pub const DEFAULT_HOP_LIMIT: u8 = 64;
+/// Longest session token lifetime a client may ask for (six hours), also the default.
+pub const MAX_TOKEN_TTL_SECONDS: u64 = 21_600;
+/// Most session tokens remembered at once; beyond it the earliest-expiring one is forgotten.
+pub const MAX_TOKENS: usize = 256;
+
+/// `PUT` here for a session token.
+pub const TOKEN_PATH: &str = "/latest/api/token";
+/// `GET` here for the role name; append it for the role's credentials.
+pub const CREDENTIALS_PATH: &str = "/latest/meta-data/iam/security-credentials";
+/// `GET` here with `Authorization` for container credentials.
+pub const CONTAINER_PATH: &str = "/creds";
+
+/// IMDSv2 session token request/response header.
+pub const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
+/// IMDSv2 session token lifetime header, in seconds.
+pub const TOKEN_TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
+/// Requests relayed by a proxy carry this; IMDSv2 refuses them to blunt SSRF.
+const FORWARDED_FOR_HEADER: &str = "x-forwarded-for";
+
+/// Where the container credentials token comes from when set; otherwise one is generated.
+pub const CONTAINER_TOKEN_ENV: &str = "AWS_CONTAINER_AUTHORIZATION_TOKEN";
+
+/// Session tokens are this many characters of base64 (75 random bytes).
+const TOKEN_BYTES: usize = 75;
+
+/// The shared state of the handlers.
+pub struct State {
+    role_name: String,
+    role_arn: String,
+    tokens: TokenStore,
+    credentials: watch::Receiver<Option<Arc<Issued>>>,
+    container_token: Zeroizing<String>,
+}
+
+impl State {
+    /// State for a role, credentials published through `credentials`, and the token container
+    /// clients must present.
+    pub fn new(
+        role_arn: &str,
+        credentials: watch::Receiver<Option<Arc<Issued>>>,
+        container_token: Zeroizing<String>,
+    ) -> State {
+        State {
+            role_name: role_name(role_arn).to_string(),
+            role_arn: role_arn.to_string(),
+            tokens: TokenStore::default(),
+            credentials,
+            container_token,
+        }
+    }
+}
+
+/// The HTTP surface of `serve`.
+pub fn app(state: Arc<State>) -> Router {
+    let credentials = format!("{CREDENTIALS_PATH}/{{role}}");
+    Router::new()
+        .route(TOKEN_PATH, put(put_token))
+        .route(&format!("{TOKEN_PATH}/"), put(put_token))
+        .route(CREDENTIALS_PATH, get(role_list))
+        .route(&format!("{CREDENTIALS_PATH}/"), get(role_list))
+        .route(&credentials, get(role_credentials))
+        .route(&format!("{credentials}/"), get(role_credentials))
+        .route(CONTAINER_PATH, get(container_credentials))
+        .with_state(state)
+}
+
+/// Serves credentials until SIGINT or SIGTERM.
+///
+/// # Errors
+/// When the identity cannot be opened, the first CreateSession fails, or the port cannot be
+/// bound: all fatal, before anything is served.
+pub async fn run(options: Options, port: u16, hop_limit: u8) -> Result<()> {
+    let role_arn = options.request.role.as_str().to_string();
+    let mut issuer = Issuer::new(options)?;
+    let first = Arc::new(issuer.issue().await?);
+    let (publish, credentials) = watch::channel(Some(Arc::clone(&first)));
+
+    let (container_token, generated) = match std::env::var(CONTAINER_TOKEN_ENV) {
+        Ok(token) if !token.is_empty() => (Zeroizing::new(token), false),
+        _ => (generate_token(), true),
+    };
+    let state = Arc::new(State::new(&role_arn, credentials, container_token));
+
+    let address = SocketAddr::from((LISTEN_ADDRESS, port));
+    let listener = TcpListener::bind(address).await.map_err(|e| {
+        Error::Usage(format!(
+            "cannot listen on {address}: {e}; is another server using it? choose another --port"
+        ))
+    })?;
+    let port = listener.local_addr().map_or(port, |a| a.port());
+    announce(port, generated.then_some(state.container_token.as_str()));
+
+    let refresher = tokio::spawn(keep_fresh(issuer, publish, first));
+    let ttl = u32::from(hop_limit);
+    let listener = listener.tap_io(move |tcp| {
+        if let Err(e) = tcp.set_ttl(ttl) {
+            crate::debug!("cannot set the IP TTL of a connection to {ttl}: {e}");
+        }
+    });
+    let served = axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    refresher.abort();
+    served.map_err(|e| Error::Unsupported(format!("the server stopped: {e}")))
+}
+
+/// The role name in a role ARN: the last path segment of its resource.
+pub fn role_name(role_arn: &str) -> &str {
+    role_arn.rsplit(['/', ':']).next().unwrap_or(role_arn)
+}
+
+fn announce(port: u16, generated_token: Option<&str>) {
+    let base = format!("http://{LISTEN_ADDRESS}:{port}");
+    eprintln!("aws_signing_helper: serving credentials on {base}");
+    eprintln!("aws_signing_helper: for SDKs reading IMDS: export AWS_EC2_METADATA_SERVICE_ENDPOINT={base}/");
+    eprintln!(
+        "aws_signing_helper: for SDKs reading container credentials: export AWS_CONTAINER_CREDENTIALS_FULL_URI={base}{CONTAINER_PATH}"
+    );
+    if let Some(token) = generated_token {
+        // Printed once, as the only way for the operator to learn it; set the variable before
+        // starting `serve` to choose it instead.
+        eprintln!(
+            "aws_signing_helper:   with export {CONTAINER_TOKEN_ENV}={token} (generated; set it before starting serve to choose your own)"
+        );
+    } else {
+        eprintln!(
+            "aws_signing_helper:   with the {CONTAINER_TOKEN_ENV} this server was started with"
+        );
+    }
+}
+
+/// Refreshes credentials ahead of expiry forever, keeping the last good ones on failure.
+async fn keep_fresh(
+    mut issuer: Issuer,
+    publish: watch::Sender<Option<Arc<Issued>>>,
+    mut current: Arc<Issued>,
+) {
+    loop {
+        tokio::time::sleep(refresh_delay(current.expires_at, SystemTime::now())).await;
+        let mut backoff = Backoff::default();
+        loop {
+            match issuer.issue().await {
+                Ok(issued) => {
+                    current = Arc::new(issued);
+                    publish.send_replace(Some(Arc::clone(&current)));
+                    crate::debug!(
+                        "credentials refreshed; they expire at {}",
+                        current.credentials.expiration
+                    );
+                    break;
+                }
+                Err(e) => {
+                    let delay = backoff.next_delay();
+                    let state = if current.valid_at(SystemTime::now()) {
+                        "still serving the previous ones, which expire at"
+                    } else {
+                        "no valid credentials to serve; the last ones expired at"
+                    };
+                    eprintln!(
+                        "aws_signing_helper: cannot refresh credentials: {e}; {state} {}; retrying in {} s",
+                        current.credentials.expiration,
+                        delay.as_secs().max(1)
+                    );
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
+
+/// Why a request was refused. The text is for the client; it never contains internals.
+#[derive(Debug)]
+enum Refusal {
+    BadTtl,
+    Forwarded,
+    MissingToken,
+    InvalidToken,
+    UnknownRole,
+    MissingAuthorization,
+    WrongAuthorization,
+    NoCredentials,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let (status, text) = match self {
+            Refusal::BadTtl => (StatusCode::BAD_REQUEST, "invalid token TTL"),
+            Refusal::Forwarded => (
+                StatusCode::BAD_REQUEST,
+                "requests carrying X-Forwarded-For are refused",
+            ),
+            Refusal::MissingToken => (StatusCode::UNAUTHORIZED, "no session token provided"),
+            Refusal::InvalidToken => (StatusCode::UNAUTHORIZED, "session token unknown or expired"),
+            Refusal::UnknownRole => (StatusCode::NOT_FOUND, "no such role"),
+            Refusal::MissingAuthorization => {
+                (StatusCode::UNAUTHORIZED, "no authorization token provided")
+            }
+            Refusal::WrongAuthorization => (StatusCode::FORBIDDEN, "wrong authorization token"),
+            Refusal::NoCredentials => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no valid credentials: refreshing them failed; see the server's log",
+            ),
+        };
+        (status, text).into_response()
+    }
+}
+
+async fn put_token(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    if headers.contains_key(FORWARDED_FOR_HEADER) {
+        return Err(Refusal::Forwarded);
+    }
+    // An empty header counts as absent, as in the official helper.
+    let ttl = match headers.get(TOKEN_TTL_HEADER).filter(|v| !v.is_empty()) {
+        None => MAX_TOKEN_TTL_SECONDS,
+        Some(value) => value
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|v| (1..=MAX_TOKEN_TTL_SECONDS).contains(v))
+            .ok_or(Refusal::BadTtl)?,
+    };
+    let token = generate_token();
+    state
+        .tokens
+        .insert(token.to_string(), Instant::now() + Duration::from_secs(ttl));
+    Ok(([(ttl_header(), HeaderValue::from(ttl))], token.to_string()).into_response())
+}
+
+async fn role_list(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    let ttl = state.tokens.check(&headers)?;
+    Ok((
+        [(ttl_header(), HeaderValue::from(ttl))],
+        state.role_name.clone(),
+    )
+        .into_response())
+}
+
+/// The IMDS credentials document.
+#[derive(Serialize)]
+struct ImdsCredentials<'a> {
+    #[serde(rename = "Code")]
+    code: &'static str,
+    #[serde(rename = "LastUpdated")]
+    last_updated: String,
+    #[serde(rename = "Type")]
+    kind: &'static str,
+    #[serde(rename = "AccessKeyId")]
+    access_key_id: &'a str,
+    #[serde(rename = "SecretAccessKey")]
+    secret_access_key: &'a str,
+    #[serde(rename = "Token")]
+    token: &'a str,
+    #[serde(rename = "Expiration")]
+    expiration: &'a str,
+}
+
+async fn role_credentials(
+    AxumState(state): AxumState<Arc<State>>,
+    Path(role): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    let ttl = state.tokens.check(&headers)?;
+    if role != state.role_name {
+        return Err(Refusal::UnknownRole);
+    }
+    let issued = state.current()?;
+    let c = &issued.credentials;
+    let body = json(&ImdsCredentials {
+        code: "Success",
+        last_updated: iso8601(issued.last_updated),
+        kind: "AWS-HMAC",
+        access_key_id: &c.access_key_id,
+        secret_access_key: &c.secret_access_key,
+        token: &c.session_token,
+        expiration: &c.expiration,
+    });
+    Ok((
+        [
+            (ttl_header(), HeaderValue::from(ttl)),
+            (
+                axum::http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// The container credentials document.
+#[derive(Serialize)]
+struct ContainerCredentials<'a> {
+    #[serde(rename = "AccessKeyId")]
+    access_key_id: &'a str,
+    #[serde(rename = "SecretAccessKey")]
+    secret_access_key: &'a str,
+    #[serde(rename = "Token")]
+    token: &'a str,
+    #[serde(rename = "Expiration")]
+    expiration: &'a str,
+    #[serde(rename = "RoleArn")]
+    role_arn: &'a str,
+}
+
+async fn container_credentials(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    let presented = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .ok_or(Refusal::MissingAuthorization)?;
+    if !same_secret(presented.as_bytes(), state.container_token.as_bytes()) {
+        return Err(Refusal::WrongAuthorization);
+    }
+    let issued = state.current()?;
+    let c = &issued.credentials;
+    let body = json(&ContainerCredentials {
+        access_key_id: &c.access_key_id,
+        secret_access_key: &c.secret_access_key,
+        token: &c.session_token,
+        expiration: &c.expiration,
+        role_arn: &state.role_arn,
+    });
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
+}
+
+impl State {
+    /// The latest credentials, if still valid.
+    fn current(&self) -> Result<Arc<Issued>, Refusal> {
+        self.credentials
+            .borrow()
+            .as_ref()
+            .filter(|issued| issued.valid_at(SystemTime::now()))
+            .cloned()
+            .ok_or(Refusal::NoCredentials)
+    }
+}
+
+fn json(value: &impl Serialize) -> String {
+    // Serialising borrowed strings cannot fail.
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+fn ttl_header() -> HeaderName {
+    HeaderName::from_static(TOKEN_TTL_HEADER)
+}
+
+/// A fresh random token: 100 characters of base64.
+fn generate_token() -> Zeroizing<String> {
+    let mut bytes = Zeroizing::new([0u8; TOKEN_BYTES]);
+    rand::thread_rng().fill_bytes(bytes.as_mut());
+    Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(bytes.as_ref()))
+}
+
+/// Compares two secrets in time that depends only on their lengths' hashes, not on where they
+/// first differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    let (a, b) = (Sha256::digest(a), Sha256::digest(b));
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
+/// Issued IMDSv2 session tokens and when each expires.
+#[derive(Default)]
+struct TokenStore {
+    tokens: Mutex<HashMap<String, Instant>>,
+}
+
+impl TokenStore {
+    /// Remembers `token`; forgets expired ones, and the earliest-expiring one when full.
+    fn insert(&self, token: String, expires: Instant) {
+        let now = Instant::now();
+        let mut tokens = self.lock();
+        tokens.retain(|_, at| *at > now);
+        if tokens.len() >= MAX_TOKENS {
+            let earliest = tokens
+                .iter()
+                .min_by_key(|(_, at)| **at)
+                .map(|(token, _)| token.clone());
+            if let Some(earliest) = earliest {
+                tokens.remove(&earliest);
+            }
+        }
+        tokens.insert(token, expires);
+    }
+
+    /// The whole seconds left on the request's token.
+    fn check(&self, headers: &HeaderMap) -> Result<u64, Refusal> {
+        let token = headers
+            .get(TOKEN_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+            .ok_or(Refusal::MissingToken)?;
+        let expires = *self.lock().get(token).ok_or(Refusal::InvalidToken)?;
+        let left = expires
+            .checked_duration_since(Instant::now())
+            .filter(|left| !left.is_zero())
+            .ok_or(Refusal::InvalidToken)?;
+        Ok(left.as_secs())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+        // A panic while holding the lock cannot leave the map inconsistent; keep serving.
+        self.tokens.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_names_drop_the_path() {
+        assert_eq!(
+            role_name("arn:aws:iam::123456789012:role/test-role"),
+            "test-role"
+        );
+        assert_eq!(role_name("arn:aws:iam::123456789012:role/a/b/deep"), "deep");
+    }
+
+    #[test]
+    fn tokens_are_100_characters() {
+        assert_eq!(generate_token().len(), 100);
+        assert_ne!(*generate_token(), *generate_token());
+    }
+
+    #[test]
+    fn token_store_evicts_the_earliest_expiring() {
+        let store = TokenStore::default();
+        let now = Instant::now();
+        for i in 0..MAX_TOKENS {
+            store.insert(format!("t{i}"), now + Duration::from_secs(100 + i as u64));
+        }
+        store.insert("t0-late".into(), now + Duration::from_secs(10_000));
+        let tokens = store.lock();
+        assert_eq!(tokens.len(), MAX_TOKENS);
+        assert!(!tokens.contains_key("t0"));
+        assert!(tokens.contains_key("t1") && tokens.contains_key("t0-late"));
+    }
+
+    #[test]
+    fn token_check_reports_remaining_seconds() {
+        let store = TokenStore::default();
+        store.insert("abc".into(), Instant::now() + Duration::from_secs(60));
+        let mut headers = HeaderMap::new();
+        assert!(matches!(store.check(&headers), Err(Refusal::MissingToken)));
+        headers.insert(TOKEN_HEADER, HeaderValue::from_static("nope"));
+        assert!(matches!(store.check(&headers), Err(Refusal::InvalidToken)));
+        headers.insert(TOKEN_HEADER, HeaderValue::from_static("abc"));
+        let left = store.check(&headers).unwrap();
+        assert!((58..=60).contains(&left), "{left}");
+    }
+
+    #[test]
+    fn secrets_compare_by_value() {
+        assert!(same_secret(b"token", b"token"));
+        assert!(!same_secret(b"token", b"tokem"));
+        assert!(!same_secret(b"token", b"token2"));
+    }
+}

@@ -1,0 +1,381 @@
+//! `update`: keep one profile of the AWS shared credentials file filled with fresh credentials.
+//!
+//! Only the target section's `aws_access_key_id`, `aws_secret_access_key` and
+//! `aws_session_token` lines change; every other byte (other profiles, comments, blank lines,
+//! ordering, line endings) is kept. The section is appended when missing. The file is replaced
+//! atomically (temporary file in the same directory, fsync, rename) with mode `0o600`, under an
+//! exclusive lock on a sidecar `<name>.lock` file so concurrent updates do not lose each other's
+//! profiles.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use rand::Rng;
+use zeroize::Zeroizing;
+
+use crate::credentials::Credentials;
+use crate::error::{Error, Result};
+use crate::options::Options;
+use crate::serve::refresh::{refresh_delay, Backoff, Issuer};
+
+/// Where the credentials file is when this variable is set.
+pub const CREDENTIALS_FILE_ENV: &str = "AWS_SHARED_CREDENTIALS_FILE";
+
+/// The three keys `update` owns in its profile.
+const KEYS: [&str; 3] = [
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+];
+
+/// Writes credentials into `profile`, once or forever (refreshing before expiry).
+///
+/// # Errors
+/// When the identity cannot be opened, or the first CreateSession or the first write fails.
+/// Later failures are reported on stderr and retried; the last good entry stays in the file.
+pub async fn run(options: Options, profile: &str, once: bool) -> Result<()> {
+    let path = credentials_path()?;
+    let mut issuer = Issuer::new(options)?;
+    let mut issued = issuer.issue().await?;
+    write_profile(&path, profile, &issued.credentials).map_err(|e| write_error(&path, &e))?;
+    if once {
+        return Ok(());
+    }
+    loop {
+        let delay = refresh_delay(issued.expires_at, SystemTime::now());
+        eprintln!(
+            "aws_signing_helper: profile [{profile}] in {} holds credentials expiring at {}; refreshing in {} s",
+            path.display(),
+            issued.credentials.expiration,
+            delay.as_secs()
+        );
+        tokio::time::sleep(delay).await;
+        let mut backoff = Backoff::default();
+        loop {
+            let attempt = match issuer.issue().await {
+                Ok(next) => write_profile(&path, profile, &next.credentials)
+                    .map(|()| next)
+                    .map_err(|e| write_error(&path, &e)),
+                Err(e) => Err(e),
+            };
+            match attempt {
+                Ok(next) => {
+                    issued = next;
+                    break;
+                }
+                Err(e) => {
+                    let delay = backoff.next_delay();
+                    eprintln!(
+                        "aws_signing_helper: cannot refresh profile [{profile}]: {e}; the file keeps the credentials expiring at {}; retrying in {} s",
+                        issued.credentials.expiration,
+                        delay.as_secs().max(1)
+                    );
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+}
+
+/// `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`.
+///
+/// # Errors
+/// When neither the variable nor a home directory is set.
+pub fn credentials_path() -> Result<PathBuf> {
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from);
+    if let Some(file) = std::env::var_os(CREDENTIALS_FILE_ENV).filter(|f| !f.is_empty()) {
+        let file = PathBuf::from(file);
+        // The SDKs expand a leading `~`.
+        if let (Ok(rest), Some(home)) = (file.strip_prefix("~"), &home) {
+            return Ok(home.join(rest));
+        }
+        return Ok(file);
+    }
+    home.map(|h| h.join(".aws").join("credentials"))
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "cannot find the credentials file: HOME is not set; set {CREDENTIALS_FILE_ENV}"
+            ))
+        })
+}
+
+fn write_error(path: &Path, e: &io::Error) -> Error {
+    Error::Unsupported(format!(
+        "cannot update {}: {e}; check the directory's permissions",
+        path.display()
+    ))
+}
+
+/// Puts `credentials` into `profile` of the file at `path`, atomically and under a lock.
+///
+/// # Errors
+/// Any I/O failure; the file is then unchanged.
+pub fn write_profile(path: &Path, profile: &str, credentials: &Credentials) -> io::Result<()> {
+    // Write through a symlinked credentials file to its target rather than replacing the link.
+    let path = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?
+        .to_string_lossy()
+        .into_owned();
+    create_private_dir(&dir)?;
+
+    let lock = private_file(OpenOptions::new().create(true).truncate(false).write(true))
+        .open(dir.join(format!("{name}.lock")))?;
+    // Held until `lock` is dropped at the end of this function. `File::lock` is in std since
+    // Rust 1.89; Cargo.toml's rust-version predates it.
+    lock.lock()?;
+
+    let old = match fs::read(&path) {
+        Ok(bytes) => Zeroizing::new(bytes),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Zeroizing::new(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let old = std::str::from_utf8(&old)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "the file is not UTF-8 text"))?;
+    let new = set_profile(old, profile, credentials);
+
+    let temp = dir.join(format!(
+        ".{name}.{}.{:08x}.tmp",
+        std::process::id(),
+        rand::thread_rng().gen::<u32>()
+    ));
+    let written = write_new(&temp, new.as_bytes()).and_then(|()| fs::rename(&temp, &path));
+    if written.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    written?;
+    // Make the rename itself durable; not every platform can open a directory, so best effort.
+    if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Creates `path` with mode 0600, writes and fsyncs `data`.
+fn write_new(path: &Path, data: &[u8]) -> io::Result<()> {
+    let mut file = private_file(OpenOptions::new().write(true).create_new(true)).open(path)?;
+    // The umask may only remove bits, but set the mode explicitly all the same: the file holds
+    // secrets and must be readable by its owner alone.
+    set_private(&file)?;
+    file.write_all(data)?;
+    file.sync_all()
+}
+
+#[cfg(unix)]
+fn private_file(options: &mut OpenOptions) -> &mut OpenOptions {
+    use std::os::unix::fs::OpenOptionsExt;
+    // Credentials files (and their locks) are readable by the owner only: 0o600.
+    options.mode(0o600)
+}
+
+#[cfg(not(unix))]
+fn private_file(options: &mut OpenOptions) -> &mut OpenOptions {
+    options
+}
+
+#[cfg(unix)]
+fn set_private(file: &File) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn set_private(_file: &File) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    // A new ~/.aws is private to its owner: 0o700.
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    fs::create_dir_all(dir)
+}
+
+/// `text` with `profile`'s three credential keys set to `credentials`, everything else intact.
+pub fn set_profile(text: &str, profile: &str, credentials: &Credentials) -> Zeroizing<String> {
+    let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let values: [&str; 3] = [
+        &credentials.access_key_id,
+        &credentials.secret_access_key,
+        &credentials.session_token,
+    ];
+    let entry = |k: usize, out: &mut String, end: &str| {
+        out.push_str(KEYS[k]);
+        out.push_str(" = ");
+        out.push_str(values[k]);
+        out.push_str(end);
+    };
+    let mut out = Zeroizing::new(String::with_capacity(text.len() + 2048));
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let header = format!("[{profile}]");
+
+    let Some(start) = lines.iter().position(|l| l.trim() == header) else {
+        out.push_str(text);
+        if !text.is_empty() {
+            if !text.ends_with('\n') {
+                out.push_str(eol);
+            }
+            if !text.ends_with(&format!("{eol}{eol}")) && !text.trim().is_empty() {
+                out.push_str(eol);
+            }
+        }
+        out.push_str(&header);
+        out.push_str(eol);
+        for k in 0..KEYS.len() {
+            entry(k, &mut out, eol);
+        }
+        return out;
+    };
+    let end = lines[start + 1..]
+        .iter()
+        .position(|l| l.trim_start().starts_with('['))
+        .map_or(lines.len(), |i| start + 1 + i);
+
+    // Keys already present, and the line after which missing ones go: the section's last
+    // key line, or its header.
+    let mut present = [false; 3];
+    let mut insert_after = start;
+    for (i, line) in lines.iter().enumerate().take(end).skip(start + 1) {
+        if let Some(k) = key_of(line) {
+            present[k] = true;
+        }
+        if is_assignment(line) {
+            insert_after = i;
+        }
+    }
+
+    for (i, line) in lines.iter().enumerate() {
+        match key_of(line).filter(|_| i > start && i < end) {
+            Some(k) => entry(
+                k,
+                &mut out,
+                &line[line.trim_end_matches(['\r', '\n']).len()..],
+            ),
+            None => out.push_str(line),
+        }
+        if i == insert_after && present.iter().any(|p| !p) {
+            if !out.ends_with('\n') {
+                out.push_str(eol);
+            }
+            for k in (0..KEYS.len()).filter(|k| !present[*k]) {
+                entry(k, &mut out, eol);
+            }
+        }
+    }
+    out
+}
+
+/// Which of [`KEYS`] `line` assigns, if any (names compare case-insensitively, as the SDKs'
+/// INI parsers do).
+fn key_of(line: &str) -> Option<usize> {
+    if !is_assignment(line) {
+        return None;
+    }
+    let (name, _) = line.split_once('=')?;
+    KEYS.iter()
+        .position(|k| k.eq_ignore_ascii_case(name.trim()))
+}
+
+fn is_assignment(line: &str) -> bool {
+    let trimmed = line.trim_start();
+    !trimmed.starts_with(['#', ';', '[']) && trimmed.contains('=')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn creds() -> Credentials {
+        Credentials {
+            access_key_id: "ASIANEW".into(),
+            secret_access_key: Zeroizing::new("newsecret".into()),
+            session_token: Zeroizing::new("newtoken".into()),
+            expiration: "2030-01-01T00:00:00Z".into(),
+        }
+    }
+
+    const NEW: &str =
+        "aws_access_key_id = ASIANEW\naws_secret_access_key = newsecret\naws_session_token = newtoken\n";
+
+    #[test]
+    fn empty_file_gets_the_section() {
+        assert_eq!(
+            *set_profile("", "default", &creds()),
+            format!("[default]\n{NEW}")
+        );
+    }
+
+    #[test]
+    fn missing_section_is_appended_after_a_blank_line() {
+        let text = "# mine\n[other]\naws_access_key_id = X\n";
+        assert_eq!(
+            *set_profile(text, "ra", &creds()),
+            format!("{text}\n[ra]\n{NEW}")
+        );
+        let unterminated = "[other]\nregion = x";
+        assert_eq!(
+            *set_profile(unterminated, "ra", &creds()),
+            format!("{unterminated}\n\n[ra]\n{NEW}")
+        );
+    }
+
+    #[test]
+    fn existing_keys_are_replaced_in_place_and_the_rest_kept() {
+        let text = "; top comment\n[default]\nregion = eu-west-1\nAWS_ACCESS_KEY_ID=OLD\n# keep me\naws_secret_access_key = old\naws_session_token = old\n\n[other]\naws_access_key_id = OTHER\n";
+        let want = "; top comment\n[default]\nregion = eu-west-1\naws_access_key_id = ASIANEW\n# keep me\naws_secret_access_key = newsecret\naws_session_token = newtoken\n\n[other]\naws_access_key_id = OTHER\n";
+        assert_eq!(*set_profile(text, "default", &creds()), want);
+        // Other profiles' keys are never touched.
+        let other = set_profile(text, "other", &creds());
+        assert!(other
+            .starts_with("; top comment\n[default]\nregion = eu-west-1\nAWS_ACCESS_KEY_ID=OLD\n"));
+        assert!(other.ends_with(&format!("[other]\n{NEW}")));
+    }
+
+    #[test]
+    fn missing_keys_go_after_the_last_assignment() {
+        let text = "[default]\nregion = x\n\n# about next\n[next]\nk = v\n";
+        assert_eq!(
+            *set_profile(text, "default", &creds()),
+            format!("[default]\nregion = x\n{NEW}\n# about next\n[next]\nk = v\n")
+        );
+        let last = "[default]\nregion = x";
+        assert_eq!(
+            *set_profile(last, "default", &creds()),
+            format!("[default]\nregion = x\n{NEW}")
+        );
+    }
+
+    #[test]
+    fn crlf_files_stay_crlf() {
+        let text = "[a]\r\nk = v\r\n[default]\r\naws_session_token = old\r\n";
+        let out = set_profile(text, "default", &creds());
+        assert_eq!(
+            *out,
+            "[a]\r\nk = v\r\n[default]\r\naws_session_token = newtoken\r\naws_access_key_id = ASIANEW\r\naws_secret_access_key = newsecret\r\n"
+        );
+    }
+
+    #[test]
+    fn updating_twice_is_stable() {
+        let once = set_profile("[x]\na = b\n", "default", &creds());
+        let twice = set_profile(&once, "default", &creds());
+        assert_eq!(*once, *twice);
+    }
+}

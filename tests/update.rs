@@ -1,0 +1,235 @@
+//! `update` end to end: the real binary writes a shared credentials file with credentials from
+//! the real `rolesanywhere-local`, keeping everything else in the file byte for byte; the AWS
+//! CLI then uses the written profile against the endpoint's STS.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::local::{helper_command, Local, PROFILE, ROLE, TRUST_ANCHOR};
+use common::pki;
+
+/// Runs `update --once` for `profile` into `file`.
+fn update_once(local: &Local, file: &Path, profile: &str) -> Output {
+    update_command(local, file, profile).output().unwrap()
+}
+
+fn update_command(local: &Local, file: &Path, profile: &str) -> Command {
+    let url = local.url();
+    let cert = pki("ec-p256", "fullchain.pem");
+    let key = pki("ec-p256", "key-pkcs8.pem");
+    let mut cmd = helper_command(&[
+        "update",
+        "--once",
+        "--profile",
+        profile,
+        "--trust-anchor-arn",
+        TRUST_ANCHOR,
+        "--profile-arn",
+        PROFILE,
+        "--role-arn",
+        ROLE,
+        "--endpoint",
+        &url,
+        "--certificate",
+        &cert,
+        "--private-key",
+        &key,
+    ]);
+    cmd.env("AWS_CA_BUNDLE", &local.ca)
+        .env("AWS_SHARED_CREDENTIALS_FILE", file);
+    cmd
+}
+
+fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The value of `key` in section `[profile]`.
+fn value(text: &str, profile: &str, key: &str) -> Option<String> {
+    let header = format!("[{profile}]");
+    let mut inside = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            inside = line == header;
+        } else if inside {
+            if let Some((k, v)) = line.split_once('=') {
+                if k.trim() == key {
+                    return Some(v.trim().to_string());
+                }
+            }
+        }
+    }
+    None
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn once_replaces_only_the_profile_keys() {
+    let local = Local::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("credentials");
+    let before = "# my credentials\r\n[other]\r\naws_access_key_id = AKIAOTHER\r\naws_secret_access_key = othersecret\r\n\r\n; the one update owns\r\n[default]\r\nregion = us-east-1\r\naws_access_key_id = OLD\r\n# a comment inside\r\naws_secret_access_key = oldsecret\r\naws_session_token = oldtoken\r\n\r\n[last]\r\noutput = json";
+    std::fs::write(&file, before).unwrap();
+    assert_ok(&update_once(&local, &file, "default"));
+
+    let after = std::fs::read_to_string(&file).unwrap();
+    let id = value(&after, "default", "aws_access_key_id").unwrap();
+    let secret = value(&after, "default", "aws_secret_access_key").unwrap();
+    let token = value(&after, "default", "aws_session_token").unwrap();
+    assert!(id.starts_with("ASIA"), "{after}");
+    let expected = before
+        .replace(
+            "aws_access_key_id = OLD",
+            &format!("aws_access_key_id = {id}"),
+        )
+        .replace("= oldsecret", &format!("= {secret}"))
+        .replace("= oldtoken", &format!("= {token}"));
+    assert_eq!(after, expected);
+    #[cfg(unix)]
+    assert_eq!(mode(&file), 0o600);
+
+    // A missing profile is appended; the rest stays as it was.
+    assert_ok(&update_once(&local, &file, "ra"));
+    let again = std::fs::read_to_string(&file).unwrap();
+    assert!(again.starts_with(&after), "{again}");
+    assert!(value(&again, "ra", "aws_session_token").is_some());
+    // No temporary files are left behind.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| n == "credentials" || n == "credentials.lock"),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn a_missing_file_and_directory_are_created_private() {
+    let local = Local::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("new-dir").join("credentials");
+    assert_ok(&update_once(&local, &file, "default"));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.starts_with("[default]\naws_access_key_id = ASIA"),
+        "{text}"
+    );
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&file), 0o600);
+        assert_eq!(mode(file.parent().unwrap()), 0o700);
+    }
+}
+
+#[test]
+fn concurrent_updates_lose_nothing() {
+    let local = Local::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("credentials");
+    let before = "[keep]\nregion = eu-west-1\n";
+    std::fs::write(&file, before).unwrap();
+    let profiles: Vec<String> = (0..6).map(|i| format!("p{i}")).collect();
+    let children: Vec<_> = profiles
+        .iter()
+        .map(|p| update_command(&local, &file, p).spawn().unwrap())
+        .collect();
+    for child in children {
+        assert_ok(&child.wait_with_output().unwrap());
+    }
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert!(after.starts_with(before), "{after}");
+    for p in &profiles {
+        for key in [
+            "aws_access_key_id",
+            "aws_secret_access_key",
+            "aws_session_token",
+        ] {
+            assert!(
+                value(&after, p, key).is_some(),
+                "[{p}] {key} missing: {after}"
+            );
+        }
+        assert_eq!(after.matches(&format!("[{p}]")).count(), 1, "{after}");
+    }
+}
+
+#[test]
+fn failure_leaves_the_file_alone() {
+    let local = Local::start(&["--fail-first", "100", "--fail-status", "403"]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("credentials");
+    std::fs::write(&file, "[default]\naws_access_key_id = KEEP\n").unwrap();
+    let out = update_once(&local, &file, "default");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CreateSession failed"));
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "[default]\naws_access_key_id = KEEP\n"
+    );
+}
+
+/// The AWS CLI from the project venv, else one on PATH.
+fn aws_cli() -> PathBuf {
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/aws");
+    if venv.exists() {
+        return venv;
+    }
+    PathBuf::from("aws")
+}
+
+#[test]
+fn the_aws_cli_uses_the_written_profile() {
+    let local = Local::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("credentials");
+    assert_ok(&update_once(&local, &file, "ra"));
+    let out = Command::new(aws_cli())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir.path())
+        .env("AWS_CONFIG_FILE", dir.path().join("no-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", &file)
+        .env("AWS_CA_BUNDLE", &local.ca)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args([
+            "--profile",
+            "ra",
+            "--region",
+            "us-east-1",
+            "--output",
+            "json",
+            "--endpoint-url",
+            &local.url(),
+            "sts",
+            "get-caller-identity",
+        ])
+        .output()
+        .expect("run the AWS CLI");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["Account"], "123456789012");
+    assert!(json["Arn"]
+        .as_str()
+        .unwrap()
+        .contains("assumed-role/test-role"));
+}
