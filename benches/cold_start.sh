@@ -2,7 +2,8 @@
 # Cold-start benchmark: median wall time of one `aws_signing_helper credential-process` (a fresh
 # process each time, as the AWS CLI and SDKs run it) against rolesanywhere-local over TLS on
 # loopback, next to the yardstick (benches/yardstick.rs: one process start, one key read, one
-# signature, one TLS handshake, one POST), in the same run. Needs hyperfine (Debian package).
+# signature, one TLS handshake, one POST of a real signed CreateSession request, so the endpoint
+# works equally for both), in the same run. Needs hyperfine (Debian package).
 #
 #   benches/cold_start.sh            # 300 runs of each
 #   RUNS=50 benches/cold_start.sh
@@ -53,8 +54,9 @@ for kind in rsa-2048 ec-p256; do
     helper="target/release/aws_signing_helper credential-process --certificate $dir/fullchain.pem \
 --private-key $dir/key-pkcs8.pem --trust-anchor-arn $ta --profile-arn $profile --role-arn $role \
 --endpoint https://localhost:$port"
-    yard="$yardstick localhost:$port $work/ca.pem $dir/key-pkcs8.pem ${kind%%-*}"
+    yard="$yardstick localhost:$port $work/ca.pem $dir/fullchain.pem $dir/key-pkcs8.pem ${kind%%-*} $ta $profile $role"
     $helper > /dev/null   # fail loudly now rather than inside hyperfine
+    $yard
     hyperfine -N --warmup 20 --runs "$RUNS" --export-json "$work/$kind.json" \
         -n "credential-process $kind" "$helper" -n "yardstick $kind" "$yard" > /dev/null
     python3 - "$work/$kind.json" "$kind" <<'PY'

@@ -42,13 +42,24 @@ pub struct HttpConfig {
     pub timeout: Duration,
 }
 
-/// Builds the HTTP client once; reuse it for every call (serve, update).
+/// Builds the HTTP client once; reuse it for every call (serve, update). With `pin`, the
+/// endpoint's name is resolved now and the addresses are kept for the client's lifetime.
 ///
 /// # Errors
 /// When TLS cannot be set up (unreadable `AWS_CA_BUNDLE`, ...).
-pub fn http_client(config: &HttpConfig) -> Result<reqwest::Client> {
+pub fn http_client(config: &HttpConfig, pin: Option<&Endpoint>) -> Result<reqwest::Client> {
     let tls = crate::tls::client_config(config.no_verify_ssl, config.ca_bundle.as_deref())?;
-    let mut builder = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    // Resolve the endpoint's name here, on this thread: reqwest's default resolver runs
+    // getaddrinfo on a new thread, which a one-shot credential_process pays for at start and
+    // exit. Long-running callers pass no `pin`, so address changes are followed. Names that do
+    // not resolve are left to reqwest, which reports them properly. A proxy resolves names itself.
+    if let Some(endpoint) = pin.filter(|_| !config.with_proxy) {
+        if let Some((host, addrs)) = resolve(&endpoint.base_url) {
+            builder = builder.resolve_to_addrs(&host, &addrs);
+        }
+    }
+    let mut builder = builder
         .use_preconfigured_tls(tls)
         .http1_only()
         .tcp_nodelay(true)
@@ -67,6 +78,19 @@ pub fn http_client(config: &HttpConfig) -> Result<reqwest::Client> {
     builder
         .build()
         .map_err(|e| Error::Unsupported(format!("cannot set up the HTTP client: {e}")))
+}
+
+/// The addresses of the URL's host, when it is a name that resolves.
+fn resolve(url: &str) -> Option<(String, Vec<std::net::SocketAddr>)> {
+    use std::net::ToSocketAddrs;
+    let url = reqwest::Url::parse(url).ok()?;
+    let host = url.host_str()?;
+    if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+        return None;
+    }
+    let port = url.port_or_known_default()?;
+    let addrs: Vec<_> = (host, port).to_socket_addrs().ok()?.collect();
+    (!addrs.is_empty()).then(|| (host.to_string(), addrs))
 }
 
 /// One CreateSession call's parameters.

@@ -13,7 +13,7 @@ pub(super) fn run(args: CredentialArgs) -> Result<()> {
     let options = Options::from_args(args)?;
     // The key is checked against the certificate here, before anything is sent.
     let signer = options.source.open()?;
-    let client = session::http_client(&options.http)?;
+    let client = session::http_client(&options.http, Some(&options.request.endpoint))?;
     // One request: a single-threaded runtime starts fastest.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

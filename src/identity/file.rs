@@ -147,7 +147,8 @@ impl FileSource {
 pub(crate) fn read_file(path: &Path, expected: &'static str) -> Result<Vec<u8>> {
     use std::io::Read;
     let file = std::fs::File::open(path).map_err(|e| Error::read(path, e))?;
-    let mut data = Vec::new();
+    let size = file.metadata().map_or(0, |m| m.len()).min(MAX_FILE_BYTES);
+    let mut data = Vec::with_capacity(size as usize + 1);
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut data)
         .map_err(|e| Error::read(path, e))?;

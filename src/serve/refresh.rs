@@ -73,7 +73,7 @@ impl Issuer {
     pub fn new(options: Options) -> Result<Issuer> {
         let stamp = stamp(&options.source);
         let signer: Arc<dyn X509Signer> = Arc::from(options.source.clone().open()?);
-        let client = session::http_client(&options.http)?;
+        let client = session::http_client(&options.http, None)?;
         Ok(Issuer {
             source: options.source,
             signer,
