@@ -211,7 +211,7 @@ pub enum DigestArg {
 /// `read-certificate-data` flags.
 #[derive(Debug, Args)]
 pub struct ReadCertificateDataArgs {
-    /// Path to certificate file (PEM, DER or passwordless PKCS#12), or a PKCS#11 URI
+    /// Path to certificate file (PEM or DER), or a PKCS#11 URI
     #[arg(long, value_name = "FILE|URI", conflicts_with = "cert_selector")]
     pub certificate: Option<String>,
 

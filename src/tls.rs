@@ -28,19 +28,16 @@ pub fn client_config(no_verify: bool, ca_bundle: Option<&Path>) -> Result<rustls
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::Unsupported(format!("TLS setup failed: {e}")))?
         .dangerous();
-    let verifier: Arc<dyn ServerCertVerifier> = if no_verify {
-        Arc::new(NoVerification(provider))
-    } else {
-        let bundle = match ca_bundle {
-            Some(path) => Some(verifier_for(roots_from_file(path)?, &provider)?),
-            None => None,
-        };
-        Arc::new(BundleThenSystem {
-            bundle,
-            system: OnceLock::new(),
-            provider,
-        })
+    let bundle = match ca_bundle {
+        Some(path) if !no_verify => Some(verifier_for(roots_from_file(path)?, &provider)?),
+        _ => None,
     };
+    let verifier = Arc::new(Verifier {
+        verify: !no_verify,
+        bundle,
+        system: OnceLock::new(),
+        provider,
+    });
     let mut config = builder
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
@@ -76,22 +73,26 @@ fn verifier_for(
 }
 
 /// Verifies against `AWS_CA_BUNDLE` (when set), falling back to the system roots, loaded on first
-/// need.
-struct BundleThenSystem {
+/// need. With `verify` off (`--no-verify-ssl`) any server certificate is accepted; the handshake
+/// signature is still checked, so the connection is at least to whoever holds that certificate's
+/// key.
+struct Verifier {
+    verify: bool,
     bundle: Option<Arc<WebPkiServerVerifier>>,
     system: OnceLock<std::result::Result<Arc<WebPkiServerVerifier>, String>>,
     provider: Arc<CryptoProvider>,
 }
 
-impl fmt::Debug for BundleThenSystem {
+impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BundleThenSystem")
+        f.debug_struct("Verifier")
+            .field("verify", &self.verify)
             .field("bundle", &self.bundle.is_some())
             .finish_non_exhaustive()
     }
 }
 
-impl BundleThenSystem {
+impl Verifier {
     fn system(&self) -> std::result::Result<&Arc<WebPkiServerVerifier>, rustls::Error> {
         self.system
             .get_or_init(|| verifier_for(system_roots(), &self.provider).map_err(|e| e.to_string()))
@@ -100,7 +101,7 @@ impl BundleThenSystem {
     }
 }
 
-impl ServerCertVerifier for BundleThenSystem {
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -109,6 +110,9 @@ impl ServerCertVerifier for BundleThenSystem {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        if !self.verify {
+            return Ok(ServerCertVerified::assertion());
+        }
         if let Some(bundle) = &self.bundle {
             match bundle.verify_server_cert(
                 end_entity,
@@ -162,55 +166,5 @@ impl ServerCertVerifier for BundleThenSystem {
         self.provider
             .signature_verification_algorithms
             .supported_schemes()
-    }
-}
-
-/// `--no-verify-ssl`: any server certificate is accepted. The handshake signature is still
-/// checked, so the connection is at least to whoever holds that certificate's key.
-#[derive(Debug)]
-struct NoVerification(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for NoVerification {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }

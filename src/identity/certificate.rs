@@ -312,18 +312,13 @@ pub(crate) fn curve_name(oid: &str) -> String {
 /// Non-certificate PEM blocks (a private key in a combined file, say) are skipped; a file with no
 /// certificate at all is an error.
 pub fn read_certificates(path: &Path) -> Result<Vec<Certificate>> {
-    let data = std::fs::read(path).map_err(|e| Error::read(path, e))?;
+    let data = super::file::read_file(path, "a PEM or DER certificate")?;
     certificates_from_bytes(path, &data)
 }
 
-/// Like [`read_certificates`], for bytes already read from `path`.
+/// Like [`read_certificates`], for bytes already read from `path` by `file::read_file` (which
+/// refuses empty files).
 pub(crate) fn certificates_from_bytes(path: &Path, data: &[u8]) -> Result<Vec<Certificate>> {
-    if data.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::EmptyFile {
-            path: path.to_path_buf(),
-            expected: "a PEM or DER certificate",
-        });
-    }
     let parse = |index: usize, der: &[u8]| {
         Certificate::from_der(der).map_err(|detail| Error::Certificate {
             path: path.to_path_buf(),
