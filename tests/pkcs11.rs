@@ -175,6 +175,18 @@ impl Hsm {
     }
 }
 
+/// `sign-string` with fixture `kind`'s certificate file and the key at `key_uri`.
+fn hybrid_sign_string(hsm: &Hsm, kind: &str, key_uri: &str) -> Output {
+    let cert = pki(kind, "cert.pem");
+    hsm.output(&[
+        "sign-string",
+        "--certificate",
+        &cert,
+        "--private-key",
+        key_uri,
+    ])
+}
+
 fn run(cmd: &mut Command) {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(
@@ -344,13 +356,7 @@ fn key_without_public_object_is_matched_by_a_test_signature() {
         succeeded(&out)
     ));
     // The same key does not pass for another certificate's.
-    let out = hsm.output(&[
-        "sign-string",
-        "--certificate",
-        &pki("ec-p256", "cert.pem"),
-        "--private-key",
-        "pkcs11:token=ra?pin-value=1234",
-    ]);
+    let out = hybrid_sign_string(&hsm, "ec-p256", "pkcs11:token=ra?pin-value=1234");
     assert_one_line_error(&out, "none belongs to the certificate");
 }
 
@@ -480,23 +486,11 @@ fn missing_objects_and_tokens_are_named() {
     let err = assert_one_line_error(&out, "no token matches pkcs11:token=elsewhere");
     assert!(err.contains("'ra'"), "the tokens present are listed: {err}");
 
-    let out = hsm.output(&[
-        "sign-string",
-        "--certificate",
-        &pki("rsa-2048", "cert.pem"),
-        "--private-key",
-        "pkcs11:token=ra;id=%42?pin-value=1234",
-    ]);
+    let out = hybrid_sign_string(&hsm, "rsa-2048", "pkcs11:token=ra;id=%42?pin-value=1234");
     assert_one_line_error(&out, "no private key matches pkcs11:token=ra;id=%42");
 
     // A key of the wrong type for the certificate.
-    let out = hsm.output(&[
-        "sign-string",
-        "--certificate",
-        &pki("ec-p256", "cert.pem"),
-        "--private-key",
-        "pkcs11:token=ra?pin-value=1234",
-    ]);
+    let out = hybrid_sign_string(&hsm, "ec-p256", "pkcs11:token=ra?pin-value=1234");
     assert_one_line_error(&out, "none belongs to the certificate");
 
     let out = hsm.output(&["sign-string", "--certificate", "pkcs11:token=ra;label=leaf"]);

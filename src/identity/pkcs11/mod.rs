@@ -591,6 +591,16 @@ impl Device {
             .expect("the session was opened just above"))
     }
 
+    fn attributes(
+        &mut self,
+        token: usize,
+        object: ObjectHandle,
+        wanted: &[AttributeType],
+    ) -> Result<Vec<Attribute>> {
+        let result = self.session(token)?.get_attributes(object, wanted);
+        result.map_err(|e| self.call_failed("C_GetAttributeValue", token, &e))
+    }
+
     fn call_failed(&self, call: &str, token: usize, e: &CkError) -> Error {
         Error::Pkcs11 {
             call: format!("{call} on token {}", self.tokens[token].name()),
@@ -641,17 +651,15 @@ impl Device {
         )?;
         let mut found = Vec::new();
         for handle in handles {
-            let attributes = self
-                .session(token)?
-                .get_attributes(
-                    handle,
-                    &[
-                        AttributeType::Value,
-                        AttributeType::Id,
-                        AttributeType::Label,
-                    ],
-                )
-                .map_err(|e| self.call_failed("C_GetAttributeValue", token, &e))?;
+            let attributes = self.attributes(
+                token,
+                handle,
+                &[
+                    AttributeType::Value,
+                    AttributeType::Id,
+                    AttributeType::Label,
+                ],
+            )?;
             let (mut value, mut id, mut label) = (None, Vec::new(), Vec::new());
             for attribute in attributes {
                 match attribute {
@@ -747,18 +755,16 @@ impl Device {
         let handles = self.find(token, ObjectClass::PRIVATE_KEY, label, id)?;
         let mut keys = Vec::new();
         for handle in handles {
-            let attributes = self
-                .session(token)?
-                .get_attributes(
-                    handle,
-                    &[
-                        AttributeType::KeyType,
-                        AttributeType::AlwaysAuthenticate,
-                        AttributeType::Id,
-                        AttributeType::Label,
-                    ],
-                )
-                .map_err(|e| self.call_failed("C_GetAttributeValue", token, &e))?;
+            let attributes = self.attributes(
+                token,
+                handle,
+                &[
+                    AttributeType::KeyType,
+                    AttributeType::AlwaysAuthenticate,
+                    AttributeType::Id,
+                    AttributeType::Label,
+                ],
+            )?;
             let (mut key_type, mut always_auth, mut id, mut label) = (None, false, vec![], vec![]);
             for attribute in attributes {
                 match attribute {
@@ -826,10 +832,7 @@ impl Device {
             AttributeType::EcPoint,
             AttributeType::Id,
         ];
-        let attributes = self
-            .session(token)?
-            .get_attributes(key.handle, &wanted)
-            .map_err(|e| self.call_failed("C_GetAttributeValue", token, &e))?;
+        let attributes = self.attributes(token, key.handle, &wanted)?;
         let parsed = public_from(&attributes);
         if parsed.is_some() || key.key_type == KeyType::RSA {
             return Ok(parsed);
@@ -842,10 +845,7 @@ impl Device {
             return Ok(None);
         };
         for handle in self.find(token, ObjectClass::PUBLIC_KEY, None, Some(&id))? {
-            let attributes = self
-                .session(token)?
-                .get_attributes(handle, &wanted)
-                .map_err(|e| self.call_failed("C_GetAttributeValue", token, &e))?;
+            let attributes = self.attributes(token, handle, &wanted)?;
             if let Some(public) = public_from(&attributes) {
                 return Ok(Some(public));
             }
