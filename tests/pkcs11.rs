@@ -657,3 +657,41 @@ fn read_certificate_data_lists_every_match() {
         "No matching identities\n"
     );
 }
+
+#[test]
+fn update_writes_credentials_signed_in_the_token() {
+    let local = Local::start(&[]);
+    let hsm = provisioned("ec-p384");
+    let file = hsm.path("credentials");
+    let url = local.url();
+    let out = hsm
+        .helper(&[
+            "update",
+            "--once",
+            "--profile",
+            "ra",
+            "--trust-anchor-arn",
+            common::local::TRUST_ANCHOR,
+            "--profile-arn",
+            common::local::PROFILE,
+            "--role-arn",
+            common::local::ROLE,
+            "--endpoint",
+            &url,
+            "--certificate",
+            "pkcs11:token=ra;object=leaf",
+        ])
+        .env("AWS_CA_BUNDLE", &local.ca)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &file)
+        .env("AWS_SIGNING_HELPER_PKCS11_PIN", PIN)
+        .output()
+        .unwrap();
+    succeeded(&out);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("[ra]") && text.contains("aws_access_key_id = ASIA"),
+        "{text}"
+    );
+    let call = local.calls().pop().expect("the endpoint saw a call");
+    assert_eq!(call["ok"], true, "{call}");
+}

@@ -891,7 +891,12 @@ impl Device {
         self.pin_uri.pin_value.is_some()
             || self.pin_uri.pin_source.is_some()
             || std::env::var_os(PIN_ENV).is_some_and(|v| !v.is_empty())
-            || std::io::IsTerminal::is_terminal(&std::io::stdin())
+            // The prompt reads the controlling terminal, as the official helper does.
+            || std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/tty")
+                .is_ok()
     }
 
     /// The PIN from the URI or the environment, and where it came from; `None` to prompt.
