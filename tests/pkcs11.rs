@@ -304,6 +304,7 @@ fn sign_string_signatures_verify_with_openssl() {
         ("rsa-2048", &["sha256", "sha384", "sha512"][..]),
         ("ec-p256", &["sha256", "sha384"][..]),
         ("ec-p384", &["sha256", "sha512"][..]),
+        ("ec-p521", &["sha256", "sha512"][..]),
     ] {
         let hsm = provisioned(kind);
         let message = std::fs::read(pki(kind, "sign-string.bin")).unwrap();
