@@ -117,6 +117,86 @@ pub enum Error {
         detail: String,
     },
 
+    /// No PKCS#11 module could be loaded.
+    #[error("cannot load the PKCS#11 module {module} ({how}): {detail}; install it, or pass the module's path with --pkcs11-lib")]
+    Pkcs11Module {
+        /// The module path or name we tried.
+        module: String,
+        /// Where that name came from.
+        how: &'static str,
+        /// The loader's or C_Initialize's message.
+        detail: String,
+    },
+
+    /// A PKCS#11 URI that does not parse.
+    #[error(
+        "invalid PKCS#11 URI {uri}: {detail}; see RFC 7512, e.g. pkcs11:token=NAME;object=LABEL"
+    )]
+    Pkcs11Uri {
+        /// The URI, PIN blanked out.
+        uri: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+
+    /// Nothing in the tokens matches a URI.
+    #[error("no {what} matches {uri}{detail}; list the objects with `p11tool --list-all` or `pkcs11-tool -O` and fix the URI")]
+    Pkcs11NotFound {
+        /// `"certificate"`, `"private key"`, `"token"`, ...
+        what: &'static str,
+        /// The URI, PIN blanked out.
+        uri: String,
+        /// Where we looked, starting with its own separator.
+        detail: String,
+    },
+
+    /// Several tokens or objects match a URI that must name one.
+    #[error("{count} {what} match {uri}: {candidates}; add attributes (id=, object=, token=) to pick one")]
+    Pkcs11Ambiguous {
+        /// How many matched.
+        count: usize,
+        /// `"certificates"`, `"private keys"` or `"tokens"`.
+        what: &'static str,
+        /// The URI, PIN blanked out.
+        uri: String,
+        /// The candidates' URIs, comma-separated.
+        candidates: String,
+    },
+
+    /// A token needs its PIN and nothing provides it.
+    #[error("token {token} needs its PIN and there is no terminal to ask for it; add pin-source=FILE to the URI or set AWS_SIGNING_HELPER_PKCS11_PIN")]
+    Pkcs11PinRequired {
+        /// The token.
+        token: String,
+    },
+
+    /// The token refused the PIN.
+    #[error(
+        "wrong PIN for token {token} (from {from}); check it: tokens lock after a few failures"
+    )]
+    Pkcs11WrongPin {
+        /// The token.
+        token: String,
+        /// Where the PIN came from (never the PIN).
+        from: String,
+    },
+
+    /// A key asks for its PIN at every signature and nothing provides it.
+    #[error("private key {key} asks for its PIN at every signature (CKA_ALWAYS_AUTHENTICATE) and there is no terminal to ask for it; pass --reuse-pin if it is the token's PIN")]
+    Pkcs11ContextPinRequired {
+        /// The key's URI.
+        key: String,
+    },
+
+    /// A PKCS#11 call failed.
+    #[error("PKCS#11 {call} failed: {detail}")]
+    Pkcs11 {
+        /// The call and the token.
+        call: String,
+        /// The return value, as `CKR_...`.
+        detail: String,
+    },
+
     /// Something the user asked for needs a capability this build does not have.
     #[error("{0}")]
     Unsupported(String),

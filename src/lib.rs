@@ -2,7 +2,7 @@
 //! `rolesanywhere-local` binaries.
 //!
 //! * [`identity`] loads a certificate, its chain and a private key from wherever they live
-//!   (files today; PKCS#11 tokens and TPMs later) behind one [`identity::X509Signer`] trait.
+//!   (files and PKCS#11 tokens; TPMs later) behind one [`identity::X509Signer`] trait.
 //! * [`sigv4x509`] is the pure AWS4-X509 signing algorithm: canonical request, string to sign and
 //!   Authorization header, with the clock passed in.
 //! * [`local`] is the offline, verifying Roles Anywhere (and minimal STS) endpoint.

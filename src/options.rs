@@ -98,6 +98,7 @@ pub fn source_args(identity: IdentityArgs, intermediates: Option<String>) -> Sou
         pkcs11_lib: identity.pkcs11_lib,
         tpm: identity.tpm_key_password.is_some() || identity.no_tpm_key_password,
         cert_selector: identity.cert_selector,
+        reuse_pin: identity.reuse_pin,
     }
 }
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::cli::ReadCertificateDataArgs;
 use crate::error::{Error, Result};
-use crate::identity::read_certificates;
+use crate::identity::{pkcs11, read_certificates};
 
 /// The official helper's JSON shape (field names and order).
 #[derive(Serialize)]
@@ -36,9 +36,7 @@ pub(super) fn run(args: ReadCertificateDataArgs) -> Result<()> {
         ));
     };
     if certificate.starts_with("pkcs11:") {
-        return Err(Error::Unsupported(
-            "PKCS#11 URIs are not supported by this build yet".into(),
-        ));
+        return list(&certificate, args.pkcs11_lib.as_deref());
     }
     let path = Path::new(&certificate);
     // The first certificate of the file is the leaf, as for credential-process.
@@ -57,6 +55,34 @@ pub(super) fn run(args: ReadCertificateDataArgs) -> Result<()> {
     let json = serde_json::to_string(&data).map_err(|e| Error::Output(e.into()))?;
     let mut out = std::io::stdout().lock();
     out.write_all(json.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(Error::Output)
+}
+
+/// Lists every certificate a PKCS#11 URI matches, as the official helper does: a numbered block
+/// per certificate with its fingerprint, names, serial and a URI naming exactly that object.
+fn list(uri: &str, module: Option<&str>) -> Result<()> {
+    let found = pkcs11::list_certificates(uri, module)?;
+    let mut text = String::new();
+    if found.is_empty() {
+        text.push_str("No matching identities\n");
+    } else {
+        text.push_str("Matching identities\n");
+        for (i, listed) in found.iter().enumerate() {
+            let c = &listed.certificate;
+            text.push_str(&format!(
+                "{}) Hex Fingerprint: {}\nSubject: {}\nIssuer: {}\nSerial Number: {}\nURI: {}\n\n",
+                i + 1,
+                c.sha1_fingerprint(),
+                c.subject(),
+                c.issuer(),
+                c.serial_hex().to_uppercase(),
+                listed.uri
+            ));
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .map_err(Error::Output)
 }

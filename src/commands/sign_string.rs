@@ -7,7 +7,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::cli::{DigestArg, Format, SignStringArgs};
 use crate::error::{Error, Result};
-use crate::identity::{file, Digest, PublicKey, Signer, Source};
+use crate::identity::{file, pkcs11, Digest, PublicKey, Signer, Source};
 
 /// Version of the fixed test string, as the official helper defines it.
 const TEST_VERSION: &str = "1";
@@ -42,7 +42,11 @@ pub(super) fn run(args: SignStringArgs) -> Result<()> {
 fn open(identity: crate::cli::IdentityArgs) -> Result<Box<dyn Signer>> {
     if identity.certificate.is_none() {
         if let Some(key) = identity.private_key.as_deref() {
-            if !key.starts_with("pkcs11:") && !key.starts_with("handle:") {
+            if key.starts_with("pkcs11:") {
+                let key = pkcs11::open_key(key, identity.pkcs11_lib, identity.reuse_pin)?;
+                return Ok(Box::new(key));
+            }
+            if !key.starts_with("handle:") {
                 let password = identity.pkcs8_password.map(crate::identity::Secret::new);
                 return file::open_key(Path::new(key), password.as_ref());
             }

@@ -1,9 +1,10 @@
 //! Where certificates and private keys come from, behind one trait.
 //!
 //! [`X509Signer`] is the seam between "where the key lives" and everything that signs: the
-//! AWS4-X509 request signer, `sign-string`, `serve` and `update`. A file-based key
-//! ([`file::FileSigner`]) implements it now; PKCS#11 and TPM keys implement it the same way, and
-//! callers do not change. [`Source`] turns the official helper's flags into the right backend,
+//! AWS4-X509 request signer, `sign-string`, `serve` and `update`. File-based keys
+//! ([`file::FileSigner`]) and keys in PKCS#11 tokens ([`pkcs11::Pkcs11Signer`]) implement it; a
+//! TPM key will too, and callers will not change. [`Source`] turns the official helper's flags
+//! into the right backend,
 //! sniffing values the way the official helper does (`pkcs11:` URIs, `handle:` TPM handles,
 //! `TSS2 PRIVATE KEY` PEM, PKCS#12 when no key is given).
 
@@ -11,6 +12,7 @@ mod certificate;
 pub mod file;
 mod key;
 mod pem;
+pub mod pkcs11;
 mod pkcs12;
 
 use std::fmt::Debug;
@@ -88,6 +90,8 @@ pub struct SourceArgs {
     pub tpm: bool,
     /// `--cert-selector` was given.
     pub cert_selector: Option<String>,
+    /// `--reuse-pin`.
+    pub reuse_pin: bool,
 }
 
 /// Where the signing identity comes from, decided once from the flags. Cloneable so `serve` and
@@ -96,8 +100,8 @@ pub struct SourceArgs {
 pub enum Source {
     /// Certificate (and maybe chain) and key in files.
     Files(file::FileSource),
-    /// A key or certificate in a PKCS#11 token.
-    Pkcs11,
+    /// A key (and maybe its certificate) in a PKCS#11 token.
+    Pkcs11(Box<pkcs11::Pkcs11Source>),
     /// A key in a TPM 2.0.
     Tpm,
     /// A platform certificate store (`--cert-selector`).
@@ -112,7 +116,7 @@ impl Source {
     pub fn from_args(args: SourceArgs) -> Result<Source> {
         let is_pkcs11 = |v: &Option<String>| v.as_deref().is_some_and(|v| v.starts_with("pkcs11:"));
         if is_pkcs11(&args.certificate) || is_pkcs11(&args.private_key) {
-            return Ok(Source::Pkcs11);
+            return pkcs11::Pkcs11Source::from_args(args).map(|p| Source::Pkcs11(Box::new(p)));
         }
         if args
             .private_key
@@ -145,9 +149,7 @@ impl Source {
     pub fn open(self) -> Result<Box<dyn X509Signer>> {
         match self {
             Source::Files(files) => Ok(Box::new(files.open()?)),
-            Source::Pkcs11 => Err(Error::Unsupported(
-                "PKCS#11 URIs are not supported by this build yet; use --certificate and --private-key files".into(),
-            )),
+            Source::Pkcs11(token) => Ok(Box::new(token.open()?)),
             Source::Tpm => Err(Error::Unsupported(
                 "TPM 2.0 keys are not supported by this build yet; use a private key file".into(),
             )),

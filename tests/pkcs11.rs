@@ -1,0 +1,698 @@
+//! PKCS#11 end to end: the real binary against SoftHSM2 tokens made in a temporary directory,
+//! with keys and certificates imported by `softhsm2-util` and OpenSC's `pkcs11-tool` (not by our
+//! code). Signatures are checked by `openssl dgst -verify` and by `rolesanywhere-local`, which
+//! verifies every CreateSession request and certificate chain independently.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::local::{helper_command, Local};
+use common::{assert_one_line_error, openssl_verify, pki, testdata};
+
+const PIN: &str = "1234";
+const SO_PIN: &str = "5678";
+
+/// Where distributions put SoftHSM2's module; `SOFTHSM2_MODULE` overrides.
+const MODULE_PATHS: [&str; 5] = [
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/lib64/pkcs11/libsofthsm2.so",
+    "/usr/local/lib/softhsm/libsofthsm2.so",
+];
+
+fn module() -> String {
+    if let Ok(path) = std::env::var("SOFTHSM2_MODULE") {
+        return path;
+    }
+    MODULE_PATHS
+        .iter()
+        .find(|p| Path::new(p).exists())
+        .unwrap_or_else(|| {
+            panic!("SoftHSM2 is not installed (apt-get install softhsm2) or set SOFTHSM2_MODULE")
+        })
+        .to_string()
+}
+
+/// A SoftHSM2 configuration and token directory of its own.
+struct Hsm {
+    dir: tempfile::TempDir,
+    conf: PathBuf,
+}
+
+impl Hsm {
+    fn new() -> Hsm {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("tokens")).unwrap();
+        let conf = dir.path().join("softhsm2.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+                dir.path().join("tokens").display()
+            ),
+        )
+        .unwrap();
+        Hsm { dir, conf }
+    }
+
+    /// A token labelled `label` with user PIN [`PIN`].
+    fn token(&self, label: &str) -> &Hsm {
+        self.tool(
+            "softhsm2-util",
+            &[
+                "--init-token",
+                "--free",
+                "--label",
+                label,
+                "--pin",
+                PIN,
+                "--so-pin",
+                SO_PIN,
+            ],
+        );
+        self
+    }
+
+    /// Imports the PKCS#8 key of fixture `kind` (with its public key object).
+    fn key(&self, token: &str, kind: &str, label: &str, id: &str) -> &Hsm {
+        let key = pki(kind, "key-pkcs8.pem");
+        self.tool(
+            "softhsm2-util",
+            &[
+                "--import", &key, "--token", token, "--label", label, "--id", id, "--pin", PIN,
+            ],
+        );
+        self
+    }
+
+    /// Imports only the private key object, as a bare token would hold it; `extra` adds
+    /// `pkcs11-tool` flags such as `--always-auth`.
+    fn private_key_only(&self, token: &str, kind: &str, label: &str, id: &str, extra: &[&str]) {
+        let der = self.dir.path().join(format!("{label}.der"));
+        let key = pki(kind, "key-pkcs8.pem");
+        run(Command::new("openssl")
+            .args([
+                "pkcs8", "-topk8", "-nocrypt", "-outform", "DER", "-in", &key, "-out",
+            ])
+            .arg(&der));
+        let der = der.to_string_lossy().into_owned();
+        let mut args = vec!["--write-object", &der, "--type", "privkey", "--usage-sign"];
+        args.extend(extra);
+        self.pkcs11_tool(token, label, id, &args);
+    }
+
+    /// Imports a PEM certificate file as a certificate object.
+    fn cert(&self, token: &str, pem: &str, label: &str, id: &str) -> &Hsm {
+        let der = self.dir.path().join(format!("{label}-{id}.der"));
+        run(Command::new("openssl")
+            .args(["x509", "-outform", "DER", "-in", pem, "-out"])
+            .arg(&der));
+        let der = der.to_string_lossy().into_owned();
+        self.pkcs11_tool(
+            token,
+            label,
+            id,
+            &["--write-object", &der, "--type", "cert"],
+        );
+        self
+    }
+
+    fn pkcs11_tool(&self, token: &str, label: &str, id: &str, args: &[&str]) {
+        let module = module();
+        let mut all = vec![
+            "--module",
+            &module,
+            "--token-label",
+            token,
+            "--login",
+            "--pin",
+            PIN,
+            "--label",
+            label,
+            "--id",
+            id,
+        ];
+        all.extend(args);
+        self.tool("pkcs11-tool", &all);
+    }
+
+    fn tool(&self, program: &str, args: &[&str]) {
+        run(Command::new(program)
+            .args(args)
+            .env("SOFTHSM2_CONF", &self.conf));
+    }
+
+    /// `aws_signing_helper` with this token directory and SoftHSM2's module.
+    fn helper(&self, args: &[&str]) -> Command {
+        let module = module();
+        let mut cmd = helper_command(&[args, &["--pkcs11-lib", &module]].concat());
+        cmd.env("SOFTHSM2_CONF", &self.conf)
+            .env_remove("AWS_SIGNING_HELPER_PKCS11_PIN");
+        cmd
+    }
+
+    fn output(&self, args: &[&str]) -> Output {
+        self.helper(args)
+            .output()
+            .expect("spawn aws_signing_helper")
+    }
+
+    /// `credential-process` against `local` with the standard ARNs.
+    fn credential_process(&self, local: &Local, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let module = module();
+        let mut all = args.to_vec();
+        all.extend(["--pkcs11-lib", &module]);
+        let mut env = env.to_vec();
+        env.push(("SOFTHSM2_CONF", self.conf.to_str().unwrap()));
+        local.credential_process_env(&all, &env)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+/// `sign-string` with fixture `kind`'s certificate file and the key at `key_uri`.
+fn hybrid_sign_string(hsm: &Hsm, kind: &str, key_uri: &str) -> Output {
+    let cert = pki(kind, "cert.pem");
+    hsm.output(&[
+        "sign-string",
+        "--certificate",
+        &cert,
+        "--private-key",
+        key_uri,
+    ])
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn succeeded(out: &Output) -> &[u8] {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    &out.stdout
+}
+
+/// Asserts credential-process printed credentials and the endpoint accepted the request.
+fn assert_credentials(local: &Local, out: &Output, what: &str) {
+    let json: serde_json::Value =
+        serde_json::from_slice(succeeded(out)).unwrap_or_else(|_| panic!("{what}: not JSON"));
+    assert_eq!(json["Version"], 1, "{what}");
+    assert!(json["AccessKeyId"].as_str().unwrap().starts_with("ASIA"));
+    let call = local.calls().pop().expect("the endpoint saw a call");
+    assert_eq!(call["ok"], true, "{what}: {call}");
+}
+
+/// A token "ra" holding the leaf key and certificate of `kind` (label "leaf", id 01) and the
+/// intermediate CA certificate, as a smart card provisioned with its chain would.
+fn provisioned(kind: &str) -> Hsm {
+    let hsm = Hsm::new();
+    hsm.token("ra")
+        .key("ra", kind, "leaf", "01")
+        .cert("ra", &pki(kind, "cert.pem"), "leaf", "01")
+        .cert(
+            "ra",
+            &testdata("pki/ca/int.pem").to_string_lossy(),
+            "int",
+            "99",
+        );
+    hsm
+}
+
+#[test]
+fn credential_process_with_certificate_and_key_in_the_token() {
+    let local = Local::start(&[]);
+    for kind in ["rsa-2048", "ec-p256", "ec-p384"] {
+        let hsm = provisioned(kind);
+        // The chain comes from the token: the endpoint trusts only the root.
+        let out = hsm.credential_process(
+            &local,
+            &[
+                "--certificate",
+                "pkcs11:token=ra;object=leaf?pin-value=1234",
+            ],
+            &[],
+        );
+        assert_credentials(&local, &out, kind);
+    }
+}
+
+#[test]
+fn credential_process_hybrid_certificate_file_and_key_in_the_token() {
+    let local = Local::start(&[]);
+    for kind in ["rsa-2048", "ec-p256"] {
+        let hsm = Hsm::new();
+        hsm.token("ra").key("ra", kind, "leaf", "01");
+        let out = hsm.credential_process(
+            &local,
+            &[
+                "--certificate",
+                &pki(kind, "cert.pem"),
+                "--intermediates",
+                &pki(kind, "chain.pem"),
+                "--private-key",
+                "pkcs11:token=ra;object=leaf",
+            ],
+            &[("AWS_SIGNING_HELPER_PKCS11_PIN", PIN)],
+        );
+        assert_credentials(&local, &out, kind);
+    }
+}
+
+#[test]
+fn key_is_found_by_public_key_when_ids_differ() {
+    let local = Local::start(&[]);
+    let hsm = Hsm::new();
+    hsm.token("ra")
+        .key("ra", "ec-p384", "some other label", "0a0b")
+        .key("ra", "ec-p256", "leaf", "02")
+        .cert("ra", &pki("ec-p256", "cert.pem"), "leaf cert", "01")
+        .cert(
+            "ra",
+            &testdata("pki/ca/int.pem").to_string_lossy(),
+            "int",
+            "99",
+        );
+    let out = hsm.credential_process(
+        &local,
+        &[
+            "--certificate",
+            "pkcs11:token=ra;object=leaf%20cert?pin-value=1234",
+        ],
+        &[],
+    );
+    assert_credentials(&local, &out, "ids differ");
+}
+
+#[test]
+fn sign_string_signatures_verify_with_openssl() {
+    for (kind, digests) in [
+        ("rsa-2048", &["sha256", "sha384", "sha512"][..]),
+        ("ec-p256", &["sha256", "sha384"][..]),
+        ("ec-p384", &["sha256", "sha512"][..]),
+        ("ec-p521", &["sha256", "sha512"][..]),
+    ] {
+        let hsm = provisioned(kind);
+        let message = std::fs::read(pki(kind, "sign-string.bin")).unwrap();
+        for digest in digests {
+            let flag = digest.to_uppercase();
+            // The key alone, and the certificate URI (the key found beside it).
+            for args in [
+                ["--private-key", "pkcs11:token=ra;id=%01?pin-value=1234"],
+                [
+                    "--certificate",
+                    "pkcs11:token=ra;object=leaf?pin-value=1234",
+                ],
+            ] {
+                let out = hsm.output(
+                    &[
+                        &["sign-string", "--format", "bin", "--digest", &flag],
+                        &args[..],
+                    ]
+                    .concat(),
+                );
+                let signature = succeeded(&out);
+                assert!(
+                    openssl_verify(&pki(kind, "pub.pem"), digest, &message, signature),
+                    "{kind} {digest} {args:?}: OpenSSL rejects the signature"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn key_without_public_object_is_matched_by_a_test_signature() {
+    let hsm = Hsm::new();
+    hsm.token("ra");
+    hsm.private_key_only("ra", "ec-p384", "bare", "07", &[]);
+    let message = std::fs::read(pki("ec-p384", "sign-string.bin")).unwrap();
+    let out = hsm.output(&[
+        "sign-string",
+        "--format",
+        "bin",
+        "--certificate",
+        &pki("ec-p384", "cert.pem"),
+        "--private-key",
+        "pkcs11:token=ra?pin-value=1234",
+    ]);
+    assert!(openssl_verify(
+        &pki("ec-p384", "pub.pem"),
+        "sha256",
+        &message,
+        succeeded(&out)
+    ));
+    // The same key does not pass for another certificate's.
+    let out = hybrid_sign_string(&hsm, "ec-p256", "pkcs11:token=ra?pin-value=1234");
+    assert_one_line_error(&out, "none belongs to the certificate");
+}
+
+#[test]
+fn reuse_pin_for_keys_that_always_authenticate() {
+    let hsm = Hsm::new();
+    hsm.token("ra");
+    hsm.private_key_only("ra", "rsa-2048", "signing", "05", &["--always-auth"]);
+    let args = [
+        "sign-string",
+        "--format",
+        "bin",
+        "--certificate",
+        &pki("rsa-2048", "cert.pem"),
+        "--private-key",
+        "pkcs11:token=ra;object=signing?pin-value=1234",
+    ];
+    // No terminal to ask for the key's own PIN.
+    let out = hsm.output(&args);
+    let err = assert_one_line_error(&out, "CKA_ALWAYS_AUTHENTICATE");
+    assert!(err.contains("--reuse-pin"), "{err}");
+    let out = hsm.output(&[&args[..], &["--reuse-pin"]].concat());
+    let message = std::fs::read(pki("rsa-2048", "sign-string.bin")).unwrap();
+    assert!(openssl_verify(
+        &pki("rsa-2048", "pub.pem"),
+        "sha256",
+        &message,
+        succeeded(&out)
+    ));
+}
+
+#[test]
+fn pin_source_file_env_var_and_percent_encoded_labels() {
+    let local = Local::start(&[]);
+    let hsm = Hsm::new();
+    hsm.token("my token")
+        .key("my token", "ec-p256", "clé RA; n°1", "c0ffee")
+        .cert(
+            "my token",
+            &pki("ec-p256", "cert.pem"),
+            "clé RA; n°1",
+            "c0ffee",
+        )
+        .cert(
+            "my token",
+            &testdata("pki/ca/int.pem").to_string_lossy(),
+            "int",
+            "99",
+        );
+    let pin_file = hsm.path("pin");
+    std::fs::write(&pin_file, format!("{PIN}\n")).unwrap();
+    let object = "token=my%20token;object=cl%C3%A9%20RA%3B%20n%C2%B01";
+    for uri in [
+        format!("pkcs11:{object}?pin-source={}", pin_file.display()),
+        format!("pkcs11:{object}?pin-source=file:{}", pin_file.display()),
+        format!(
+            "pkcs11:{object};id=%c0%ff%ee?pin-source={}",
+            pin_file.display()
+        ),
+    ] {
+        let out = hsm.credential_process(&local, &["--certificate", &uri], &[]);
+        assert_credentials(&local, &out, &uri);
+    }
+    let out = hsm.credential_process(
+        &local,
+        &["--certificate", &format!("pkcs11:{object}")],
+        &[("AWS_SIGNING_HELPER_PKCS11_PIN", PIN)],
+    );
+    assert_credentials(&local, &out, "PIN from the environment");
+}
+
+#[test]
+fn wrong_or_missing_pin_is_one_line_that_never_shows_the_pin() {
+    let hsm = provisioned("ec-p256");
+    let base = ["sign-string", "--certificate"];
+    let out = hsm.output(&[&base[..], &["pkcs11:token=ra;object=leaf?pin-value=98765"]].concat());
+    let err = assert_one_line_error(&out, "wrong PIN for token 'ra'");
+    assert!(err.contains("pin-value") && !err.contains("98765"), "{err}");
+
+    let out = hsm
+        .helper(&[&base[..], &["pkcs11:token=ra;object=leaf"]].concat())
+        .env("AWS_SIGNING_HELPER_PKCS11_PIN", "87654")
+        .output()
+        .unwrap();
+    let err = assert_one_line_error(&out, "AWS_SIGNING_HELPER_PKCS11_PIN");
+    assert!(err.contains("wrong PIN") && !err.contains("87654"), "{err}");
+
+    let pin_file = hsm.path("pin");
+    std::fs::write(&pin_file, "76543").unwrap();
+    let uri = format!(
+        "pkcs11:token=ra;object=leaf?pin-source={}",
+        pin_file.display()
+    );
+    let out = hsm.output(&[&base[..], &[uri.as_str()]].concat());
+    let err = assert_one_line_error(&out, "wrong PIN");
+    assert!(
+        err.contains("pin-source") && !err.contains("76543"),
+        "{err}"
+    );
+
+    let out = hsm.output(
+        &[
+            &base[..],
+            &["pkcs11:token=ra;object=leaf?pin-source=/nonexistent/pin"],
+        ]
+        .concat(),
+    );
+    assert_one_line_error(&out, "/nonexistent/pin");
+
+    // The certificate is public, so the search gets as far as the key, which needs the PIN.
+    let out = hsm.output(&[&base[..], &["pkcs11:token=ra;object=leaf"]].concat());
+    assert_one_line_error(&out, "needs its PIN and there is no terminal");
+}
+
+#[test]
+fn missing_objects_and_tokens_are_named() {
+    let hsm = provisioned("rsa-2048");
+    let out = hsm.output(&[
+        "sign-string",
+        "--certificate",
+        "pkcs11:token=ra;object=nope?pin-value=1234",
+    ]);
+    let err = assert_one_line_error(&out, "no certificate matches pkcs11:token=ra;object=nope");
+    assert!(err.contains("p11tool --list-all"), "{err}");
+
+    let out = hsm.output(&["sign-string", "--certificate", "pkcs11:token=elsewhere"]);
+    let err = assert_one_line_error(&out, "no token matches pkcs11:token=elsewhere");
+    assert!(err.contains("'ra'"), "the tokens present are listed: {err}");
+
+    let out = hybrid_sign_string(&hsm, "rsa-2048", "pkcs11:token=ra;id=%42?pin-value=1234");
+    assert_one_line_error(&out, "no private key matches pkcs11:token=ra;id=%42");
+
+    // A key of the wrong type for the certificate.
+    let out = hybrid_sign_string(&hsm, "ec-p256", "pkcs11:token=ra?pin-value=1234");
+    assert_one_line_error(&out, "none belongs to the certificate");
+
+    let out = hsm.output(&["sign-string", "--certificate", "pkcs11:token=ra;label=leaf"]);
+    assert_one_line_error(&out, "object=");
+}
+
+#[test]
+fn ambiguous_matches_list_the_candidates() {
+    let hsm = Hsm::new();
+    hsm.token("ra")
+        .key("ra", "rsa-2048", "rsa", "01")
+        .cert("ra", &pki("rsa-2048", "cert.pem"), "rsa", "01")
+        .key("ra", "ec-p256", "ec", "02")
+        .cert("ra", &pki("ec-p256", "cert.pem"), "ec", "02");
+    let out = hsm.output(&[
+        "sign-string",
+        "--certificate",
+        "pkcs11:token=ra?pin-value=1234",
+    ]);
+    let err = assert_one_line_error(&out, "2 certificates match pkcs11:token=ra?pin-value=***");
+    assert!(!err.contains("1234"), "{err}");
+    let list = err
+        .split_once("?pin-value=***: ")
+        .and_then(|(_, rest)| rest.split_once("; add attributes"))
+        .map(|(list, _)| list)
+        .unwrap_or_else(|| panic!("no candidate list: {err}"));
+    let candidates: Vec<&str> = list.split(", ").collect();
+    assert_eq!(candidates.len(), 2, "{err}");
+    assert!(
+        candidates.iter().any(|c| c.contains("id=%01;object=rsa")),
+        "{err}"
+    );
+    assert!(
+        candidates.iter().any(|c| c.contains("id=%02;object=ec")),
+        "{err}"
+    );
+    // Each candidate, given back, names exactly one certificate whose key signs.
+    for candidate in candidates {
+        let out = hsm.output(&[
+            "sign-string",
+            "--certificate",
+            &format!("{candidate}?pin-value=1234"),
+        ]);
+        succeeded(&out);
+    }
+
+    let out = hsm.output(&[
+        "sign-string",
+        "--private-key",
+        "pkcs11:token=ra?pin-value=1234",
+    ]);
+    let err = assert_one_line_error(&out, "2 private keys match");
+    assert!(err.contains("type=private"), "{err}");
+}
+
+#[test]
+fn unloadable_modules_are_named() {
+    let hsm = Hsm::new();
+    let out = helper_command(&[
+        "sign-string",
+        "--certificate",
+        "pkcs11:token=ra",
+        "--pkcs11-lib",
+        "/nonexistent/libnothing.so",
+    ])
+    .output()
+    .unwrap();
+    assert_one_line_error(
+        &out,
+        "cannot load the PKCS#11 module /nonexistent/libnothing.so",
+    );
+
+    // A file that is not a shared library.
+    let not_a_module = testdata("pki/rsa-2048/cert.pem");
+    let out = helper_command(&[
+        "credential-process",
+        "--certificate",
+        "pkcs11:token=ra",
+        "--pkcs11-lib",
+        &not_a_module.to_string_lossy(),
+        "--trust-anchor-arn",
+        common::local::TRUST_ANCHOR,
+        "--profile-arn",
+        common::local::PROFILE,
+        "--role-arn",
+        common::local::ROLE,
+    ])
+    .output()
+    .unwrap();
+    assert_one_line_error(&out, &format!("module {}", not_a_module.display()));
+
+    // Without --pkcs11-lib, p11-kit's proxy is what is tried (it may be missing, or show none of
+    // our tokens since SOFTHSM2_CONF points at an empty directory).
+    let out = helper_command(&["read-certificate-data", "--certificate", "pkcs11:token=ra"])
+        .env("SOFTHSM2_CONF", &hsm.conf)
+        .output()
+        .unwrap();
+    assert_one_line_error(&out, "p11-kit-proxy");
+}
+
+#[test]
+fn read_certificate_data_lists_every_match() {
+    let hsm = provisioned("rsa-2048");
+    hsm.cert("ra", &pki("ec-p256", "cert.pem"), "other", "02");
+    let out = hsm.output(&["read-certificate-data", "--certificate", "pkcs11:token=ra"]);
+    let text = String::from_utf8(succeeded(&out).to_vec()).unwrap();
+    assert!(text.starts_with("Matching identities\n"), "{text}");
+    for (kind, id, label) in [("rsa-2048", "%01", "leaf"), ("ec-p256", "%02", "other")] {
+        let pem = pki(kind, "cert.pem");
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(["x509", "-noout", "-in", &pem])
+                .args(args)
+                .output()
+                .unwrap();
+            String::from_utf8(out.stdout).unwrap()
+        };
+        // "sha1 Fingerprint=AB:CD:..." -> "abcd..."
+        let fingerprint = openssl(&["-fingerprint", "-sha1"])
+            .split('=')
+            .nth(1)
+            .unwrap()
+            .trim()
+            .replace(':', "")
+            .to_lowercase();
+        let serial = std::fs::read_to_string(pki(kind, "serial.hex"))
+            .unwrap()
+            .trim()
+            .trim_start_matches('0')
+            .to_uppercase();
+        let block = text
+            .split("\n\n")
+            .find(|b| b.contains(&format!("Hex Fingerprint: {fingerprint}")))
+            .unwrap_or_else(|| panic!("{kind} ({fingerprint}) not listed: {text}"));
+        assert!(
+            block.contains(&format!("Serial Number: {serial}\n")),
+            "{block}"
+        );
+        assert!(
+            block.contains(&format!("Subject: CN={kind}-leaf")),
+            "{block}"
+        );
+        assert!(
+            block.contains("Issuer: CN=Roles Anywhere Test Intermediate CA"),
+            "{block}"
+        );
+        assert!(
+            block.contains("URI: pkcs11:token=ra;")
+                && block.contains(&format!("id={id};object={label};type=cert")),
+            "{block}"
+        );
+    }
+    assert!(text.contains("1) ") && text.contains("2) "), "{text}");
+    // The intermediate is listed too: every certificate object matches `token=ra`.
+    assert_eq!(text.matches("Hex Fingerprint").count(), 3, "{text}");
+
+    let out = hsm.output(&[
+        "read-certificate-data",
+        "--certificate",
+        "pkcs11:token=ra;object=nope",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(succeeded(&out)),
+        "No matching identities\n"
+    );
+}
+
+#[test]
+fn update_writes_credentials_signed_in_the_token() {
+    let local = Local::start(&[]);
+    let hsm = provisioned("ec-p384");
+    let file = hsm.path("credentials");
+    let url = local.url();
+    let out = hsm
+        .helper(&[
+            "update",
+            "--once",
+            "--profile",
+            "ra",
+            "--trust-anchor-arn",
+            common::local::TRUST_ANCHOR,
+            "--profile-arn",
+            common::local::PROFILE,
+            "--role-arn",
+            common::local::ROLE,
+            "--endpoint",
+            &url,
+            "--certificate",
+            "pkcs11:token=ra;object=leaf",
+        ])
+        .env("AWS_CA_BUNDLE", &local.ca)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &file)
+        .env("AWS_SIGNING_HELPER_PKCS11_PIN", PIN)
+        .output()
+        .unwrap();
+    succeeded(&out);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("[ra]") && text.contains("aws_access_key_id = ASIA"),
+        "{text}"
+    );
+    let call = local.calls().pop().expect("the endpoint saw a call");
+    assert_eq!(call["ok"], true, "{call}");
+}
