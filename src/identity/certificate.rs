@@ -3,9 +3,10 @@
 
 use std::fmt;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use base64::Engine;
-use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
 use x509_parser::public_key::PublicKey as SpkiKey;
 
 use super::pem;
@@ -165,8 +166,8 @@ pub struct Certificate {
     der: Vec<u8>,
     serial_decimal: String,
     serial_hex: String,
-    subject: String,
-    issuer: String,
+    subject: Name,
+    issuer: Name,
     not_before: i64,
     not_after: i64,
     is_ca: bool,
@@ -176,7 +177,7 @@ pub struct Certificate {
 impl fmt::Debug for Certificate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Certificate")
-            .field("subject", &self.subject)
+            .field("subject", &self.subject())
             .field("serial", &self.serial_hex)
             .finish_non_exhaustive()
     }
@@ -195,8 +196,8 @@ impl Certificate {
             der: der.to_vec(),
             serial_decimal: tbs.serial.to_str_radix(10),
             serial_hex: tbs.serial.to_str_radix(16).to_uppercase(),
-            subject: tbs.subject.to_string(),
-            issuer: tbs.issuer.to_string(),
+            subject: Name::new(tbs.subject.as_raw()),
+            issuer: Name::new(tbs.issuer.as_raw()),
             not_before: tbs.validity.not_before.timestamp(),
             not_after: tbs.validity.not_after.timestamp(),
             is_ca: cert.is_ca(),
@@ -226,12 +227,12 @@ impl Certificate {
 
     /// The subject distinguished name.
     pub fn subject(&self) -> &str {
-        &self.subject
+        self.subject.text()
     }
 
     /// The issuer distinguished name.
     pub fn issuer(&self) -> &str {
-        &self.issuer
+        self.issuer.text()
     }
 
     /// Start of validity, seconds since the Unix epoch.
@@ -258,6 +259,31 @@ impl Certificate {
     pub fn sha1_fingerprint(&self) -> String {
         use sha1::Digest;
         hex::encode(sha1::Sha1::digest(&self.der))
+    }
+}
+
+/// A distinguished name, formatted only when someone reads it: the formatting builds x509-parser's
+/// OID registry, a measurable share of a cold `credential-process` that never shows a name.
+#[derive(Clone)]
+struct Name {
+    der: Vec<u8>,
+    text: OnceLock<String>,
+}
+
+impl Name {
+    fn new(der: &[u8]) -> Name {
+        Name {
+            der: der.to_vec(),
+            text: OnceLock::new(),
+        }
+    }
+
+    fn text(&self) -> &str {
+        self.text.get_or_init(|| match X509Name::from_der(&self.der) {
+            Ok((_, name)) => name.to_string(),
+            // Unreachable: the bytes were parsed as this very name when the certificate was read.
+            Err(_) => String::new(),
+        })
     }
 }
 
