@@ -357,6 +357,41 @@ fn bad_hop_limit_is_refused() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--hop-limit"));
 }
 
+#[test]
+fn a_busy_port_is_one_clear_error_before_any_session() {
+    let local = Local::start(&[]);
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let url = local.url();
+    let out = helper_command(&[
+        "serve",
+        "--certificate",
+        &pki("rsa-2048", "fullchain.pem"),
+        "--private-key",
+        &pki("rsa-2048", "key-pkcs8.pem"),
+        "--trust-anchor-arn",
+        TRUST_ANCHOR,
+        "--profile-arn",
+        PROFILE,
+        "--role-arn",
+        ROLE,
+        "--endpoint",
+        &url,
+        "--port",
+        &port,
+    ])
+    .env("AWS_CA_BUNDLE", &local.ca)
+    .output()
+    .unwrap();
+    common::assert_one_line_error(
+        &out,
+        &format!(
+            "port {port} on 127.0.0.1 is in use; stop the other process or pass another --port"
+        ),
+    );
+    assert!(local.calls().is_empty(), "a session was created anyway");
+}
+
 #[tokio::test]
 async fn refreshes_pick_up_a_renewed_certificate_and_survive_failures() {
     let local = Local::start(&[]);

@@ -184,6 +184,24 @@ fn failure_leaves_the_file_alone() {
     );
 }
 
+#[test]
+fn an_unwritable_credentials_file_is_one_clear_error() {
+    let local = Local::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    // A regular file where the directory should be: unwritable even for root, which ignores
+    // permission bits.
+    let blocker = dir.path().join("not-a-directory");
+    std::fs::write(&blocker, "").unwrap();
+    let file = blocker.join("credentials");
+    let out = update_once(&local, &file, "default");
+    let stderr = common::assert_one_line_error(&out, "cannot write the credentials file");
+    assert!(stderr.contains(&file.display().to_string()), "{stderr}");
+    assert!(stderr.contains("AWS_SHARED_CREDENTIALS_FILE"), "{stderr}");
+    // Nothing secret in the message.
+    assert!(!stderr.contains("aws_secret_access_key"), "{stderr}");
+    assert_eq!(std::fs::read(&blocker).unwrap(), b"");
+}
+
 /// The AWS CLI from the project venv, else one on PATH.
 fn aws_cli() -> PathBuf {
     let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/aws");

@@ -6,11 +6,17 @@
 //! only read the latest credentials from a `watch` channel, so a slow refresh never blocks a
 //! client; when the last credentials expired and no refresh succeeded, they answer 503 rather
 //! than hand out expired credentials.
+//!
+//! The container endpoint's authorization token is chosen as the SDKs choose what to send
+//! (botocore's `ContainerProvider`): the file named by `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`
+//! when that variable is set (read again whenever the file changes, as clients read it at each
+//! request), else `AWS_CONTAINER_AUTHORIZATION_TOKEN`, else a generated token printed once.
 
 pub mod refresh;
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -57,8 +63,13 @@ pub const TOKEN_TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
 /// Requests relayed by a proxy carry this; IMDSv2 refuses them to blunt SSRF.
 const FORWARDED_FOR_HEADER: &str = "x-forwarded-for";
 
-/// Where the container credentials token comes from when set; otherwise one is generated.
+/// The container credentials token, when [`CONTAINER_TOKEN_FILE_ENV`] is not set.
 pub const CONTAINER_TOKEN_ENV: &str = "AWS_CONTAINER_AUTHORIZATION_TOKEN";
+/// A file holding the container credentials token; wins over [`CONTAINER_TOKEN_ENV`], as in the
+/// SDKs.
+pub const CONTAINER_TOKEN_FILE_ENV: &str = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE";
+/// Token files larger than this are refused (a token is a header value, not a document).
+const MAX_TOKEN_FILE_BYTES: u64 = 16 * 1024;
 
 /// Session tokens are this many characters of base64 (75 random bytes).
 const TOKEN_BYTES: usize = 75;
@@ -69,7 +80,7 @@ pub struct State {
     role_arn: String,
     tokens: TokenStore,
     credentials: watch::Receiver<Option<Arc<Issued>>>,
-    container_token: Zeroizing<String>,
+    container_token: ContainerToken,
 }
 
 impl State {
@@ -78,7 +89,7 @@ impl State {
     pub fn new(
         role_arn: &str,
         credentials: watch::Receiver<Option<Arc<Issued>>>,
-        container_token: Zeroizing<String>,
+        container_token: ContainerToken,
     ) -> State {
         State {
             role_name: role_name(role_arn).to_string(),
@@ -110,28 +121,33 @@ pub fn app(state: Arc<State>) -> Router {
 /// When the identity cannot be opened, the first CreateSession fails, or the port cannot be
 /// bound: all fatal, before anything is served.
 pub async fn run(options: Options, port: u16, hop_limit: u8) -> Result<()> {
+    // Bind first: a busy port is reported before anything is asked of the service.
+    let address = SocketAddr::from((LISTEN_ADDRESS, port));
+    let listener = TcpListener::bind(address).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            Error::PortInUse { address }
+        } else {
+            Error::Listen { address, source: e }
+        }
+    })?;
+    let address = listener.local_addr().unwrap_or(address);
+    let ttl = u32::from(hop_limit);
+    // Connections accepted on Linux inherit the listening socket's TTL, so even the SYN-ACK
+    // carries it; each accepted connection is set again below, as the official helper does,
+    // for platforms where it is not inherited.
+    listener
+        .set_ttl(ttl)
+        .map_err(|source| Error::Listen { address, source })?;
+
+    let container_token = ContainerToken::from_env()?;
     let role_arn = options.request.role.as_str().to_string();
     let mut issuer = Issuer::new(options)?;
     let first = Arc::new(issuer.issue().await?);
     let (publish, credentials) = watch::channel(Some(Arc::clone(&first)));
-
-    let (container_token, generated) = match std::env::var(CONTAINER_TOKEN_ENV) {
-        Ok(token) if !token.is_empty() => (Zeroizing::new(token), false),
-        _ => (generate_token(), true),
-    };
     let state = Arc::new(State::new(&role_arn, credentials, container_token));
-
-    let address = SocketAddr::from((LISTEN_ADDRESS, port));
-    let listener = TcpListener::bind(address).await.map_err(|e| {
-        Error::Usage(format!(
-            "cannot listen on {address}: {e}; is another server using it? choose another --port"
-        ))
-    })?;
-    let port = listener.local_addr().map_or(port, |a| a.port());
-    announce(port, generated.then_some(state.container_token.as_str()));
+    announce(address.port(), &state.container_token);
 
     let refresher = tokio::spawn(keep_fresh(issuer, publish, first));
-    let ttl = u32::from(hop_limit);
     let listener = listener.tap_io(move |tcp| {
         if let Err(e) = tcp.set_ttl(ttl) {
             crate::debug!("cannot set the IP TTL of a connection to {ttl}: {e}");
@@ -141,7 +157,7 @@ pub async fn run(options: Options, port: u16, hop_limit: u8) -> Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await;
     refresher.abort();
-    served.map_err(|e| Error::Unsupported(format!("the server stopped: {e}")))
+    served.map_err(|source| Error::ServerStopped { address, source })
 }
 
 /// The role name in a role ARN: the last path segment of its resource.
@@ -149,23 +165,29 @@ pub fn role_name(role_arn: &str) -> &str {
     role_arn.rsplit(['/', ':']).next().unwrap_or(role_arn)
 }
 
-fn announce(port: u16, generated_token: Option<&str>) {
+fn announce(port: u16, token: &ContainerToken) {
     let base = format!("http://{LISTEN_ADDRESS}:{port}");
     eprintln!("aws_signing_helper: serving credentials on {base}");
     eprintln!("aws_signing_helper: for SDKs reading IMDS: export AWS_EC2_METADATA_SERVICE_ENDPOINT={base}/");
     eprintln!(
         "aws_signing_helper: for SDKs reading container credentials: export AWS_CONTAINER_CREDENTIALS_FULL_URI={base}{CONTAINER_PATH}"
     );
-    if let Some(token) = generated_token {
-        // Printed once, as the only way for the operator to learn it; set the variable before
-        // starting `serve` to choose it instead.
-        eprintln!(
-            "aws_signing_helper:   with export {CONTAINER_TOKEN_ENV}={token} (generated; set it before starting serve to choose your own)"
-        );
-    } else {
-        eprintln!(
+    match token {
+        ContainerToken::Generated(token) => {
+            // Printed once, as the only way for the operator to learn it; set one of the
+            // variables before starting `serve` to choose it instead.
+            eprintln!(
+                "aws_signing_helper:   with export {CONTAINER_TOKEN_ENV}={} (generated; set it or {CONTAINER_TOKEN_FILE_ENV} before starting serve to choose your own)",
+                token.as_str()
+            );
+        }
+        ContainerToken::Fixed(_) => eprintln!(
             "aws_signing_helper:   with the {CONTAINER_TOKEN_ENV} this server was started with"
-        );
+        ),
+        ContainerToken::File(file) => eprintln!(
+            "aws_signing_helper:   with export {CONTAINER_TOKEN_FILE_ENV}={}",
+            file.path.display()
+        ),
     }
 }
 
@@ -242,6 +264,7 @@ enum Refusal {
     MissingAuthorization,
     WrongAuthorization,
     NoCredentials,
+    TokenFileUnreadable,
 }
 
 impl IntoResponse for Refusal {
@@ -262,6 +285,10 @@ impl IntoResponse for Refusal {
             Refusal::NoCredentials => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "no valid credentials: refreshing them failed; see the server's log",
+            ),
+            Refusal::TokenFileUnreadable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the authorization token file cannot be read; see the server's log",
             ),
         };
         (status, text).into_response()
@@ -378,9 +405,7 @@ async fn container_credentials(
     let presented = headers
         .get(axum::http::header::AUTHORIZATION)
         .ok_or(Refusal::MissingAuthorization)?;
-    if !same_secret(presented.as_bytes(), state.container_token.as_bytes()) {
-        return Err(Refusal::WrongAuthorization);
-    }
+    state.container_token.check(presented.as_bytes())?;
     let issued = state.current()?;
     let c = &issued.credentials;
     let body = json(&ContainerCredentials {
@@ -436,6 +461,113 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
         .zip(b.iter())
         .fold(0u8, |acc, (x, y)| acc | (x ^ y))
         == 0
+}
+
+/// The token container-credentials clients must send in `Authorization`.
+pub enum ContainerToken {
+    /// From `AWS_CONTAINER_AUTHORIZATION_TOKEN`.
+    Fixed(Zeroizing<String>),
+    /// Made up at start-up and printed once.
+    Generated(Zeroizing<String>),
+    /// From the file named by `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`.
+    File(TokenFile),
+}
+
+impl ContainerToken {
+    /// The token as the SDKs pick what to send: the file variable first, then the token
+    /// variable; a generated token when neither is set (an empty variable counts as unset).
+    ///
+    /// # Errors
+    /// When the file variable is set but the file cannot be read, is empty, too large or not
+    /// a single line.
+    pub fn from_env() -> Result<ContainerToken> {
+        let set = |var| std::env::var_os(var).filter(|v| !v.is_empty());
+        if let Some(path) = set(CONTAINER_TOKEN_FILE_ENV) {
+            let file = TokenFile {
+                path: PathBuf::from(path),
+                cached: Mutex::new(None),
+            };
+            file.current().map_err(|detail| Error::TokenFile {
+                var: CONTAINER_TOKEN_FILE_ENV,
+                path: file.path.clone(),
+                detail,
+            })?;
+            return Ok(ContainerToken::File(file));
+        }
+        Ok(match std::env::var(CONTAINER_TOKEN_ENV) {
+            Ok(token) if !token.is_empty() => ContainerToken::Fixed(Zeroizing::new(token)),
+            _ => ContainerToken::Generated(generate_token()),
+        })
+    }
+
+    /// Whether `presented` is the token.
+    fn check(&self, presented: &[u8]) -> Result<(), Refusal> {
+        let matches = match self {
+            ContainerToken::Fixed(token) | ContainerToken::Generated(token) => {
+                same_secret(presented, token.as_bytes())
+            }
+            ContainerToken::File(file) => {
+                let token = file.current().map_err(|detail| {
+                    eprintln!(
+                        "aws_signing_helper: cannot read the container authorization token from {} ({detail}); refusing container credential requests until it is fixed",
+                        file.path.display()
+                    );
+                    Refusal::TokenFileUnreadable
+                })?;
+                same_secret(presented, token.as_bytes())
+            }
+        };
+        if matches {
+            Ok(())
+        } else {
+            Err(Refusal::WrongAuthorization)
+        }
+    }
+}
+
+/// A token file, read again when its modification time or size changes.
+pub struct TokenFile {
+    path: PathBuf,
+    cached: Mutex<Option<(FileStamp, Arc<Zeroizing<String>>)>>,
+}
+
+/// When a file was last modified and its size.
+type FileStamp = (Option<SystemTime>, u64);
+
+impl TokenFile {
+    /// The token now in the file. A single trailing line break is not part of it (botocore
+    /// sends the file verbatim and refuses line breaks, other SDKs trim them).
+    fn current(&self) -> std::result::Result<Arc<Zeroizing<String>>, String> {
+        let meta = std::fs::metadata(&self.path).map_err(|e| e.to_string())?;
+        if !meta.is_file() {
+            return Err("not a regular file".into());
+        }
+        if meta.len() > MAX_TOKEN_FILE_BYTES {
+            return Err(format!("larger than {MAX_TOKEN_FILE_BYTES} bytes"));
+        }
+        let stamp = (meta.modified().ok(), meta.len());
+        let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((seen, token)) = cached.as_ref() {
+            if *seen == stamp {
+                return Ok(Arc::clone(token));
+            }
+        }
+        let bytes = Zeroizing::new(std::fs::read(&self.path).map_err(|e| e.to_string())?);
+        let text = std::str::from_utf8(&bytes).map_err(|_| "not UTF-8 text".to_string())?;
+        let token = text
+            .strip_suffix('\n')
+            .map(|t| t.strip_suffix('\r').unwrap_or(t))
+            .unwrap_or(text);
+        if token.is_empty() {
+            return Err("empty".into());
+        }
+        if token.contains(['\r', '\n']) {
+            return Err("more than one line".into());
+        }
+        let token = Arc::new(Zeroizing::new(token.to_string()));
+        *cached = Some((stamp, Arc::clone(&token)));
+        Ok(token)
+    }
 }
 
 /// Issued IMDSv2 session tokens and when each expires.
