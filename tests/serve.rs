@@ -4,6 +4,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -546,4 +547,225 @@ fn the_aws_cli_reads_credentials_from_serve() {
             .unwrap()
             .contains("assumed-role/test-role"));
     }
+}
+
+/// The project venv's python (which has boto3), else `python3` on PATH.
+fn python() -> PathBuf {
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    }
+}
+
+/// What `tests/interop/boto3_sts.py` printed.
+struct Boto3 {
+    out: std::process::Output,
+}
+
+impl Boto3 {
+    /// Runs the script against `local`'s STS in an environment holding only `env`, a PATH, an
+    /// empty HOME and empty AWS config and credentials files: the only credentials boto3 can
+    /// find are the ones `env` leads it to.
+    fn run(local: &Local, env: &[(&str, String)]) -> Boto3 {
+        let dir = tempfile::tempdir().unwrap();
+        let (config, credentials) = (dir.path().join("config"), dir.path().join("credentials"));
+        std::fs::write(&config, "").unwrap();
+        std::fs::write(&credentials, "").unwrap();
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/boto3_sts.py");
+        let mut cmd = std::process::Command::new(python());
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", dir.path())
+            .env("AWS_CONFIG_FILE", &config)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+            .env("AWS_CA_BUNDLE", &local.ca)
+            .arg(script)
+            .arg(local.url())
+            .stdin(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Boto3 {
+            out: cmd.output().expect("run python (python3 -m venv .venv && .venv/bin/pip install -r tests/interop/requirements.txt)"),
+        }
+    }
+
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.out.stderr).into_owned()
+    }
+
+    /// The script's JSON, asserting it succeeded.
+    fn json(&self) -> serde_json::Value {
+        assert!(self.out.status.success(), "boto3 failed: {}", self.stderr());
+        serde_json::from_slice(&self.out.stdout).expect("the script prints JSON")
+    }
+}
+
+/// `rolesanywhere-local`'s GetCallerIdentity verdicts, asserting each was made by boto3 and
+/// accepted.
+fn boto3_sts_calls(local: &Local) -> Vec<serde_json::Value> {
+    let calls: Vec<serde_json::Value> = local
+        .calls()
+        .into_iter()
+        .filter(|c| c["kind"] == "sts")
+        .collect();
+    for call in &calls {
+        assert_eq!(call["ok"], true, "{call}");
+        assert_eq!(call["action"], "GetCallerIdentity", "{call}");
+        let agent = call["headers"]["user-agent"].as_str().unwrap_or_default();
+        assert!(agent.contains("Boto3/"), "not boto3: {call}");
+    }
+    calls
+}
+
+/// The access key id of the one session `serve` created.
+fn issued_key(local: &Local) -> String {
+    let sessions: Vec<serde_json::Value> = local
+        .calls()
+        .into_iter()
+        .filter(|c| c["kind"] == "create-session")
+        .collect();
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    sessions[0]["access_key_id"].as_str().unwrap().to_string()
+}
+
+/// boto3 gets its credentials from `serve` over IMDSv2 and over the container endpoint, and STS
+/// on `rolesanywhere-local` accepts them.
+#[tokio::test]
+async fn boto3_reads_credentials_from_serve() {
+    let local = Local::start(&[]);
+    let token = "boto3-container-token";
+    let serve = Serve::start(&local, &[], &[("AWS_CONTAINER_AUTHORIZATION_TOKEN", token)]);
+    let issued = issued_key(&local);
+    assert_eq!(imds_credentials(&serve).await["AccessKeyId"], issued);
+    let base = serve.url("");
+    let imds = [
+        ("AWS_EC2_METADATA_SERVICE_ENDPOINT", format!("{base}/")),
+        ("AWS_EC2_METADATA_DISABLED", "false".into()),
+    ];
+    let container = |token: &str| {
+        [
+            (
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                format!("{base}/creds"),
+            ),
+            ("AWS_CONTAINER_AUTHORIZATION_TOKEN", token.to_string()),
+        ]
+    };
+    for (env, method) in [
+        (&imds[..], "iam-role"),
+        (&container(token)[..], "container-role"),
+    ] {
+        let json = Boto3::run(&local, env).json();
+        assert_eq!(json["method"], method, "{json}");
+        assert_eq!(json["access_key_id"], issued, "{json}");
+        assert_eq!(json["account"], "123456789012");
+        assert!(
+            json["arn"]
+                .as_str()
+                .unwrap()
+                .starts_with("arn:aws:sts::123456789012:assumed-role/test-role/"),
+            "{json}"
+        );
+    }
+    let calls = boto3_sts_calls(&local);
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(calls.iter().all(|c| c["access_key_id"] == issued.as_str()));
+
+    // The control: with the wrong token boto3 finds no credentials anywhere else.
+    let refused = Boto3::run(&local, &container("not-the-token"));
+    assert!(!refused.out.status.success(), "{}", refused.stderr());
+    assert!(refused.stderr().contains("403"), "{}", refused.stderr());
+    assert_eq!(boto3_sts_calls(&local).len(), 2);
+}
+
+/// Replaces `path` with `text` by a rename, as a token rotation would.
+fn replace_file(path: &std::path::Path, text: &str) {
+    let temp = path.with_extension("new");
+    std::fs::write(&temp, text).unwrap();
+    std::fs::rename(&temp, path).unwrap();
+}
+
+/// `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` wins over `AWS_CONTAINER_AUTHORIZATION_TOKEN` in
+/// `serve` as in boto3, and a rotated file is followed by both.
+#[tokio::test]
+async fn the_container_token_can_come_from_a_file() {
+    let local = Local::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, "file-token-1").unwrap();
+    let file_s = file.to_str().unwrap().to_string();
+    let ignored = "env-token-ignored";
+    let serve = Serve::start(
+        &local,
+        &[],
+        &[
+            ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", &file_s),
+            ("AWS_CONTAINER_AUTHORIZATION_TOKEN", ignored),
+        ],
+    );
+    serve.wait_for_stderr(
+        &format!("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE={file_s}"),
+        Duration::from_secs(5),
+    );
+    assert!(!serve.stderr().contains("file-token-1"));
+    let issued = issued_key(&local);
+    let url = serve.url("/creds");
+    let status = |token: &'static str| {
+        let url = url.clone();
+        async move { send(Method::GET, &url, &[("Authorization", token)]).await.0 }
+    };
+    assert_eq!(status(ignored).await, StatusCode::FORBIDDEN);
+    assert_eq!(status("file-token-1").await, StatusCode::OK);
+
+    let env = [
+        ("AWS_CONTAINER_CREDENTIALS_FULL_URI", url.clone()),
+        ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", file_s.clone()),
+        ("AWS_CONTAINER_AUTHORIZATION_TOKEN", ignored.to_string()),
+    ];
+    let json = Boto3::run(&local, &env).json();
+    assert_eq!(json["method"], "container-role", "{json}");
+    assert_eq!(json["access_key_id"], issued, "{json}");
+
+    // Rotated (same length, so only the inode and time tell): both sides follow.
+    replace_file(&file, "file-token-2");
+    assert_eq!(status("file-token-1").await, StatusCode::FORBIDDEN);
+    assert_eq!(status("file-token-2").await, StatusCode::OK);
+    let json = Boto3::run(&local, &env).json();
+    assert_eq!(json["access_key_id"], issued, "{json}");
+    assert_eq!(boto3_sts_calls(&local).len(), 2);
+
+    // One trailing line break is not part of the token (`echo token > file`).
+    replace_file(&file, "file-token-3\n");
+    assert_eq!(status("file-token-3").await, StatusCode::OK);
+
+    // No file: refused with an error status and reported, never served.
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(
+        status("file-token-3").await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    serve.wait_for_stderr(
+        "cannot read the container authorization token",
+        Duration::from_secs(5),
+    );
+
+    // A token file that cannot be read is fatal at start-up.
+    let Err((code, stderr)) = Serve::try_start(
+        &local,
+        &[],
+        &[("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", &file_s)],
+    ) else {
+        panic!("serve started without its token file");
+    };
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE names {file_s}"
+        )),
+        "{stderr}"
+    );
 }

@@ -531,8 +531,19 @@ pub struct TokenFile {
     cached: Mutex<Option<(FileStamp, Arc<Zeroizing<String>>)>>,
 }
 
-/// When a file was last modified and its size.
-type FileStamp = (Option<SystemTime>, u64);
+/// When a file was last modified, its size and (on Unix) its inode: a token file replaced by a
+/// rename is seen even when the new one has the same size and time stamp granule.
+type FileStamp = (Option<SystemTime>, u64, u64);
+
+#[cfg(unix)]
+fn inode(meta: &std::fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(meta)
+}
+
+#[cfg(not(unix))]
+fn inode(_meta: &std::fs::Metadata) -> u64 {
+    0
+}
 
 impl TokenFile {
     /// The token now in the file. A single trailing line break is not part of it (botocore
@@ -545,7 +556,7 @@ impl TokenFile {
         if meta.len() > MAX_TOKEN_FILE_BYTES {
             return Err(format!("larger than {MAX_TOKEN_FILE_BYTES} bytes"));
         }
-        let stamp = (meta.modified().ok(), meta.len());
+        let stamp = (meta.modified().ok(), meta.len(), inode(&meta));
         let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((seen, token)) = cached.as_ref() {
             if *seen == stamp {
