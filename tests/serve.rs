@@ -281,6 +281,41 @@ async fn token_ttl_bounds_expiry_and_forwarded_requests() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
+/// At most 256 tokens are kept; the one expiring first is forgotten, even when it is not the
+/// oldest.
+#[tokio::test]
+async fn the_token_table_evicts_the_earliest_expiring() {
+    let local = Local::start(&[]);
+    let serve = Serve::start(&local, &[], &[]);
+    let put = |ttl: &'static str| {
+        let url = serve.url(TOKEN);
+        async move {
+            let (status, _, token) = send(Method::PUT, &url, &[(TTL, ttl)]).await;
+            assert_eq!(status, StatusCode::OK);
+            token
+        }
+    };
+    let valid = |token: String| {
+        let url = serve.url(CREDS);
+        async move { send(Method::GET, &url, &[(TOKEN_HEADER, &token)]).await.0 == StatusCode::OK }
+    };
+    let oldest = put("21600").await;
+    let earliest = put("600").await;
+    let mut newest = String::new();
+    for _ in 0..254 {
+        newest = put("21600").await;
+    }
+    // 256 tokens: all still known.
+    assert!(valid(earliest.clone()).await);
+    assert!(valid(oldest.clone()).await);
+    // The 257th pushes out the one expiring first.
+    let last = put("21600").await;
+    assert!(!valid(earliest).await);
+    assert!(valid(oldest).await);
+    assert!(valid(newest).await);
+    assert!(valid(last).await);
+}
+
 #[tokio::test]
 async fn container_credentials_need_the_authorization_token() {
     let local = Local::start(&[]);
@@ -471,24 +506,84 @@ async fn refreshes_pick_up_a_renewed_certificate_and_survive_failures() {
     assert_eq!(last["AccessKeyId"], still["AccessKeyId"]);
 }
 
+/// Once the last credentials have expired and no refresh succeeds, both endpoints answer 503
+/// with a message, never expired credentials.
+#[tokio::test]
+async fn no_valid_credentials_is_an_error_status() {
+    let local = Local::start(&["--expire-after", "4"]);
+    let token = "expiry-token";
+    let serve = Serve::start(&local, &[], &[("AWS_CONTAINER_AUTHORIZATION_TOKEN", token)]);
+    let imds_token = self::token(&serve).await;
+    let imds = serve.url(&format!("{CREDS}/test-role"));
+    let container = serve.url("/creds");
+    let (status, _, _) = send(Method::GET, &imds, &[(TOKEN_HEADER, &imds_token)]).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = send(Method::GET, &container, &[("Authorization", token)]).await;
+    assert_eq!(status, StatusCode::OK);
+
+    drop(local);
+    serve.wait_for_stderr("no valid credentials to serve", Duration::from_secs(30));
+    for (url, header) in [
+        (&imds, (TOKEN_HEADER, imds_token.as_str())),
+        (&container, ("Authorization", token)),
+    ] {
+        let (status, _, body) = send(Method::GET, url, &[header]).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{url}: {body}");
+        assert!(body.contains("no valid credentials"), "{body}");
+        assert!(!body.contains("AccessKeyId"), "{body}");
+    }
+    // The rest of IMDS still works.
+    let (status, _, body) = send(
+        Method::GET,
+        &serve.url(CREDS),
+        &[(TOKEN_HEADER, &imds_token)],
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "test-role"));
+}
+
 #[cfg(unix)]
 #[test]
-fn sigterm_stops_the_server_cleanly() {
+fn sigterm_and_sigint_stop_the_server_cleanly() {
+    use std::io::{Read, Write};
+
     let local = Local::start(&[]);
-    let mut serve = Serve::start(&local, &[], &[]);
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &serve.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = serve.child.try_wait().unwrap() {
-            assert!(status.success(), "{status:?}: {}", serve.stderr());
-            break;
+    for signal in ["-TERM", "-INT"] {
+        let mut serve = Serve::start(&local, &[], &[]);
+        // Clients that keep their connection open (an SDK's keep-alive pool, a half-sent
+        // request) must not hold the shutdown up.
+        let mut idle = std::net::TcpStream::connect(("127.0.0.1", serve.port)).unwrap();
+        idle.write_all(b"PUT /latest/api/token HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut answer = [0u8; 12];
+        idle.read_exact(&mut answer).unwrap();
+        assert_eq!(&answer, b"HTTP/1.1 200");
+        let mut partial = std::net::TcpStream::connect(("127.0.0.1", serve.port)).unwrap();
+        partial
+            .write_all(b"GET /latest/meta-data/ HTTP/1.1\r\nHost:")
+            .unwrap();
+        let status = std::process::Command::new("kill")
+            .args([signal, &serve.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = serve.child.try_wait().unwrap() {
+                // Exit 0, not death by the signal: the handler ran.
+                assert_eq!(
+                    status.code(),
+                    Some(0),
+                    "{signal}: {status:?}: {}",
+                    serve.stderr()
+                );
+                break;
+            }
+            assert!(Instant::now() < deadline, "serve ignored {signal}");
+            std::thread::sleep(Duration::from_millis(50));
         }
-        assert!(Instant::now() < deadline, "serve ignored SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
+        // The port is free again.
+        std::net::TcpListener::bind(("127.0.0.1", serve.port)).expect("port released");
     }
 }
 

@@ -15,6 +15,7 @@
 pub mod refresh;
 
 use std::collections::HashMap;
+use std::future::IntoFuture;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -46,6 +47,8 @@ pub const DEFAULT_PORT: u16 = 9911;
 pub const DEFAULT_HOP_LIMIT: u8 = 64;
 /// Longest session token lifetime a client may ask for (six hours), also the default.
 pub const MAX_TOKEN_TTL_SECONDS: u64 = 21_600;
+/// How long requests in flight may take to finish after SIGINT or SIGTERM.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// Most session tokens remembered at once; beyond it the earliest-expiring one is forgotten.
 pub const MAX_TOKENS: usize = 256;
 
@@ -153,9 +156,21 @@ pub async fn run(options: Options, port: u16, hop_limit: u8) -> Result<()> {
             crate::debug!("cannot set the IP TTL of a connection to {ttl}: {e}");
         }
     });
-    let served = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let signalled = Arc::clone(&stopping);
+    let server = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        signalled.notify_one();
+    });
+    // After a signal, requests in flight get SHUTDOWN_GRACE to finish; a client that keeps a
+    // connection open (or sends half a request) does not hold the shutdown up any longer.
+    let served = tokio::select! {
+        served = server.into_future() => served,
+        () = async {
+            stopping.notified().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => Ok(()),
+    };
     refresher.abort();
     served.map_err(|source| Error::ServerStopped { address, source })
 }
