@@ -506,6 +506,58 @@ async fn refreshes_pick_up_a_renewed_certificate_and_survive_failures() {
     assert_eq!(last["AccessKeyId"], still["AccessKeyId"]);
 }
 
+/// Requests are answered from the last credentials while a slow refresh is in flight: many
+/// concurrent clients, none waiting for CreateSession.
+#[tokio::test]
+async fn concurrent_clients_never_wait_for_a_refresh() {
+    // Every CreateSession takes 1.5 s and the next one is due a second after: a refresh is in
+    // flight 1.5 s of every 2.5 s, so 4 s of back-to-back requests overlap one.
+    let local = Local::start(&["--latency-ms", "1500"]);
+    let serve = Serve::start(
+        &local,
+        &["--session-duration", "900"],
+        &[("AWS_SIGNING_HELPER_REFRESH_WINDOW", "899")],
+    );
+    let token = token(&serve).await;
+    let url = serve.url(&format!("{CREDS}/test-role"));
+    let sessions = || {
+        local
+            .calls()
+            .iter()
+            .filter(|c| c["kind"] == "create-session")
+            .count()
+    };
+    let before = sessions();
+    let client = client();
+    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    let mut answered = 0;
+    while started.elapsed() < Duration::from_secs(4) {
+        let batch: Vec<_> = (0..32)
+            .map(|_| {
+                let request = client.get(&url).header(TOKEN_HEADER, &token);
+                tokio::spawn(async move {
+                    let sent = Instant::now();
+                    let status = request.send().await.expect("request").status();
+                    (status, sent.elapsed())
+                })
+            })
+            .collect();
+        for task in batch {
+            let (status, took) = task.await.unwrap();
+            assert_eq!(status, StatusCode::OK);
+            slowest = slowest.max(took);
+            answered += 1;
+        }
+    }
+    let refreshes = sessions() - before;
+    assert!(refreshes >= 1, "no refresh happened meanwhile");
+    assert!(
+        slowest < Duration::from_millis(750),
+        "a request took {slowest:?} (of {answered}): it waited for a refresh"
+    );
+}
+
 /// Once the last credentials have expired and no refresh succeeds, both endpoints answer 503
 /// with a message, never expired credentials.
 #[tokio::test]
