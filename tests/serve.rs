@@ -386,11 +386,15 @@ fn first_create_session_failure_is_fatal() {
 
 #[test]
 fn bad_hop_limit_is_refused() {
-    let out = helper_command(&["serve", "--hop-limit", "0"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--hop-limit"));
+    for bad in ["0", "256", "-1", "x"] {
+        let out = helper_command(&["serve", "--hop-limit", bad])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--hop-limit"), "{bad}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{bad}: {stderr}");
+    }
 }
 
 #[test]
