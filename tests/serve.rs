@@ -52,9 +52,10 @@ impl Serve {
             ROLE,
             "--endpoint",
             &url,
-            "--port",
-            "0",
         ];
+        if !extra.contains(&"--port") {
+            args.extend(["--port", "0"]);
+        }
         if !extra.contains(&"--certificate") {
             args.extend(["--certificate", &cert, "--private-key", &key]);
         }
@@ -100,6 +101,20 @@ impl Serve {
                 Err((status.code(), err))
             }
         }
+    }
+
+    /// Asserts `serve` fails to start the way every bad input must (exit 1, one line naming
+    /// `needle`, no panic) and returns that line.
+    fn start_fails(local: &Local, extra: &[&str], env: &[(&str, &str)], needle: &str) -> String {
+        let (code, stderr) = match Self::try_start(local, extra, env) {
+            Ok(serve) => panic!("serve started on port {}", serve.port),
+            Err(failed) => failed,
+        };
+        assert_eq!(code, Some(1), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(needle), "{needle:?} not in: {stderr}");
+        stderr
     }
 
     fn url(&self, path: &str) -> String {
@@ -376,12 +391,7 @@ async fn container_credentials_need_the_authorization_token() {
 #[test]
 fn first_create_session_failure_is_fatal() {
     let local = Local::start(&["--fail-first", "100", "--fail-status", "403"]);
-    let Err((code, stderr)) = Serve::try_start(&local, &[], &[]) else {
-        panic!("serve started although CreateSession failed");
-    };
-    assert_eq!(code, Some(1), "{stderr}");
-    assert!(stderr.contains("CreateSession failed"), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    Serve::start_fails(&local, &[], &[], "CreateSession failed");
 }
 
 #[test]
@@ -402,29 +412,10 @@ fn a_busy_port_is_one_clear_error_before_any_session() {
     let local = Local::start(&[]);
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = busy.local_addr().unwrap().port().to_string();
-    let url = local.url();
-    let out = helper_command(&[
-        "serve",
-        "--certificate",
-        &pki("rsa-2048", "fullchain.pem"),
-        "--private-key",
-        &pki("rsa-2048", "key-pkcs8.pem"),
-        "--trust-anchor-arn",
-        TRUST_ANCHOR,
-        "--profile-arn",
-        PROFILE,
-        "--role-arn",
-        ROLE,
-        "--endpoint",
-        &url,
-        "--port",
-        &port,
-    ])
-    .env("AWS_CA_BUNDLE", &local.ca)
-    .output()
-    .unwrap();
-    common::assert_one_line_error(
-        &out,
+    Serve::start_fails(
+        &local,
+        &["--port", &port],
+        &[],
         &format!(
             "port {port} on 127.0.0.1 is in use; stop the other process or pass another --port"
         ),
@@ -904,20 +895,11 @@ async fn the_container_token_can_come_from_a_file() {
     );
 
     // A token file that cannot be read is fatal at start-up.
-    let Err((code, stderr)) = Serve::try_start(
+    Serve::start_fails(
         &local,
         &[],
         &[("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", &file_s)],
-    ) else {
-        panic!("serve started without its token file");
-    };
-    assert_eq!(code, Some(1), "{stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.contains(&format!(
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE names {file_s}"
-        )),
-        "{stderr}"
+        &format!("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE names {file_s}"),
     );
 }
 
