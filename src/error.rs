@@ -202,7 +202,7 @@ pub enum Error {
     },
 
     /// `serve` was told to read the container authorization token from a file it cannot use.
-    #[error("{var} names {}: {detail}; put the token in that file (no line break) or unset {var}", path.display())]
+    #[error("{var} names {}: {detail}; put the token in that file (one line) or unset {var}", path.display())]
     TokenFile {
         /// The variable naming the file.
         var: &'static str,

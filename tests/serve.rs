@@ -893,8 +893,21 @@ async fn the_container_token_can_come_from_a_file() {
         "cannot read the container authorization token",
         Duration::from_secs(5),
     );
+    // Reported once, not at every request; fixed, it works again.
+    assert_eq!(
+        status("file-token-3").await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    let reports = serve
+        .stderr()
+        .matches("cannot read the container authorization")
+        .count();
+    assert_eq!(reports, 1, "{}", serve.stderr());
+    replace_file(&file, "file-token-4");
+    assert_eq!(status("file-token-4").await, StatusCode::OK);
 
     // A token file that cannot be read is fatal at start-up.
+    std::fs::remove_file(&file).unwrap();
     Serve::start_fails(
         &local,
         &[],

@@ -501,6 +501,7 @@ impl ContainerToken {
             let file = TokenFile {
                 path: PathBuf::from(path),
                 cached: Mutex::new(None),
+                reported: Mutex::new(None),
             };
             file.current().map_err(|detail| Error::TokenFile {
                 var: CONTAINER_TOKEN_FILE_ENV,
@@ -522,13 +523,7 @@ impl ContainerToken {
                 same_secret(presented, token.as_bytes())
             }
             ContainerToken::File(file) => {
-                let token = file.current().map_err(|detail| {
-                    eprintln!(
-                        "aws_signing_helper: cannot read the container authorization token from {} ({detail}); refusing container credential requests until it is fixed",
-                        file.path.display()
-                    );
-                    Refusal::TokenFileUnreadable
-                })?;
+                let token = file.current_or_report()?;
                 same_secret(presented, token.as_bytes())
             }
         };
@@ -544,6 +539,8 @@ impl ContainerToken {
 pub struct TokenFile {
     path: PathBuf,
     cached: Mutex<Option<(FileStamp, Arc<Zeroizing<String>>)>>,
+    /// The last problem logged, so a broken file is reported once, not at every request.
+    reported: Mutex<Option<String>>,
 }
 
 /// When a file was last modified, its size and (on Unix) its inode: a token file replaced by a
@@ -561,6 +558,28 @@ fn inode(_meta: &std::fs::Metadata) -> u64 {
 }
 
 impl TokenFile {
+    /// [`TokenFile::current`], logging a problem once (until it changes or is fixed).
+    fn current_or_report(&self) -> Result<Arc<Zeroizing<String>>, Refusal> {
+        let current = self.current();
+        let mut reported = self.reported.lock().unwrap_or_else(|e| e.into_inner());
+        match current {
+            Ok(token) => {
+                *reported = None;
+                Ok(token)
+            }
+            Err(detail) => {
+                if reported.as_deref() != Some(detail.as_str()) {
+                    eprintln!(
+                        "aws_signing_helper: cannot read the container authorization token from {} ({detail}); refusing container credential requests until it is fixed",
+                        self.path.display()
+                    );
+                    *reported = Some(detail);
+                }
+                Err(Refusal::TokenFileUnreadable)
+            }
+        }
+    }
+
     /// The token now in the file. A single trailing line break is not part of it (botocore
     /// sends the file verbatim and refuses line breaks, other SDKs trim them).
     fn current(&self) -> std::result::Result<Arc<Zeroizing<String>>, String> {
