@@ -244,7 +244,13 @@ pub struct ServeArgs {
     pub port: u16,
 
     /// The IP TTL to set on responses (1 matches EC2's IMDSv2)
-    #[arg(long, value_name = "HOPS", default_value_t = 64)]
+    #[arg(
+        long,
+        value_name = "HOPS",
+        default_value_t = 64,
+        allow_negative_numbers = true,
+        value_parser = clap::value_parser!(u8).range(1..)
+    )]
     pub hop_limit: u8,
 }
 

@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::io;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 /// Shorthand used throughout the crate.
@@ -252,6 +253,57 @@ pub enum Error {
     /// Writing output failed.
     #[error("cannot write output: {0}")]
     Output(#[source] io::Error),
+
+    /// `serve` cannot listen because something else already does on that port.
+    #[error("port {} on {} is in use; stop the other process or pass another --port", address.port(), address.ip())]
+    PortInUse {
+        /// The address `serve` tried to bind.
+        address: SocketAddr,
+    },
+
+    /// `serve` cannot listen for another reason (permission, no loopback interface, ...).
+    #[error(
+        "cannot listen on {address}: {source}; pass another --port (ports below 1024 need root)"
+    )]
+    Listen {
+        /// The address `serve` tried to bind.
+        address: SocketAddr,
+        /// Why binding failed.
+        source: io::Error,
+    },
+
+    /// The server stopped with an I/O error after it started.
+    #[error("the server on {address} stopped: {source}; start serve again")]
+    ServerStopped {
+        /// The address it was serving.
+        address: SocketAddr,
+        /// What failed.
+        source: io::Error,
+    },
+
+    /// `serve` was told to read the container authorization token from a file it cannot use.
+    #[error("{var} names {}: {detail}; put the token in that file (one line) or unset {var}", path.display())]
+    TokenFile {
+        /// The variable naming the file.
+        var: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it (never its contents).
+        detail: String,
+    },
+
+    /// `update` cannot write the shared credentials file.
+    #[error("cannot write the credentials file {}: {source}; check that its directory is writable, or set AWS_SHARED_CREDENTIALS_FILE to another file", path.display())]
+    WriteCredentials {
+        /// The credentials file.
+        path: PathBuf,
+        /// Why writing failed.
+        source: io::Error,
+    },
+
+    /// The async runtime could not be started (out of threads or file descriptors).
+    #[error("cannot start the async runtime: {0}; check the process limits (ulimit -n, -u)")]
+    Runtime(#[source] io::Error),
 }
 
 impl Error {

@@ -39,7 +39,7 @@ pub async fn run(options: Options, profile: &str, once: bool) -> Result<()> {
     let path = credentials_path()?;
     let mut issuer = Issuer::new(options)?;
     let mut issued = issuer.issue().await?;
-    write_profile(&path, profile, &issued.credentials).map_err(|e| write_error(&path, &e))?;
+    write_profile(&path, profile, &issued.credentials).map_err(|e| write_error(&path, e))?;
     if once {
         return Ok(());
     }
@@ -57,7 +57,7 @@ pub async fn run(options: Options, profile: &str, once: bool) -> Result<()> {
             let attempt = match issuer.issue().await {
                 Ok(next) => write_profile(&path, profile, &next.credentials)
                     .map(|()| next)
-                    .map_err(|e| write_error(&path, &e)),
+                    .map_err(|e| write_error(&path, e)),
                 Err(e) => Err(e),
             };
             match attempt {
@@ -103,11 +103,11 @@ pub fn credentials_path() -> Result<PathBuf> {
         })
 }
 
-fn write_error(path: &Path, e: &io::Error) -> Error {
-    Error::Unsupported(format!(
-        "cannot update {}: {e}; check the directory's permissions",
-        path.display()
-    ))
+fn write_error(path: &Path, source: io::Error) -> Error {
+    Error::WriteCredentials {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Puts `credentials` into `profile` of the file at `path`, atomically and under a lock.

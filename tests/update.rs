@@ -16,12 +16,16 @@ fn update_once(local: &Local, file: &Path, profile: &str) -> Output {
 }
 
 fn update_command(local: &Local, file: &Path, profile: &str) -> Command {
+    update_command_with(local, file, profile, &["--once"])
+}
+
+/// `update` for `profile` into `file`, with the standard identity and ARNs plus `extra`.
+fn update_command_with(local: &Local, file: &Path, profile: &str, extra: &[&str]) -> Command {
     let url = local.url();
     let cert = pki("ec-p256", "fullchain.pem");
     let key = pki("ec-p256", "key-pkcs8.pem");
     let mut cmd = helper_command(&[
         "update",
-        "--once",
         "--profile",
         profile,
         "--trust-anchor-arn",
@@ -37,7 +41,8 @@ fn update_command(local: &Local, file: &Path, profile: &str) -> Command {
         "--private-key",
         &key,
     ]);
-    cmd.env("AWS_CA_BUNDLE", &local.ca)
+    cmd.args(extra)
+        .env("AWS_CA_BUNDLE", &local.ca)
         .env("AWS_SHARED_CREDENTIALS_FILE", file);
     cmd
 }
@@ -182,6 +187,107 @@ fn failure_leaves_the_file_alone() {
         std::fs::read_to_string(&file).unwrap(),
         "[default]\naws_access_key_id = KEEP\n"
     );
+}
+
+/// Without `--once`, the profile is refreshed before expiry; when refreshing fails the file
+/// keeps the last good entry, whole, and the failure is reported and retried.
+#[test]
+fn without_once_the_profile_is_refreshed_and_survives_failures() {
+    let local = Local::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("credentials");
+    std::fs::write(&file, "[other]\naws_access_key_id = AKIAOTHER\n").unwrap();
+    // 900 s sessions refreshed 898 s before expiry: a refresh every two seconds.
+    let mut child = update_command_with(&local, &file, "default", &["--session-duration", "900"])
+        .env("AWS_SIGNING_HELPER_REFRESH_WINDOW", "898")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stderr = child.stderr.take().unwrap();
+    let _child = Kill(child);
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = std::sync::Arc::clone(&log);
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            sink.lock().unwrap().push_str(&(line + "\n"));
+        }
+    });
+    let key_in_file = || {
+        std::fs::read_to_string(&file)
+            .ok()
+            .and_then(|t| value(&t, "default", "aws_access_key_id"))
+    };
+    let wait = |what: &str, done: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !done() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what} never happened: {}",
+                log.lock().unwrap()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    wait("the first write", &|| key_in_file().is_some());
+    let first = key_in_file().unwrap();
+    wait("a refresh", &|| key_in_file().is_some_and(|k| k != first));
+
+    drop(local);
+    wait("a failed refresh", &|| {
+        log.lock()
+            .unwrap()
+            .contains("cannot refresh profile [default]")
+    });
+    let kept = std::fs::read_to_string(&file).unwrap();
+    let last = value(&kept, "default", "aws_access_key_id").unwrap();
+    assert!(last.starts_with("ASIA") && last != first, "{kept}");
+    assert!(
+        value(&kept, "default", "aws_session_token").is_some(),
+        "{kept}"
+    );
+    assert!(
+        kept.starts_with("[other]\naws_access_key_id = AKIAOTHER\n"),
+        "{kept}"
+    );
+    // Still retrying, and still not touching the file.
+    let failures = || {
+        log.lock()
+            .unwrap()
+            .matches("cannot refresh profile")
+            .count()
+    };
+    let seen = failures();
+    wait("a retry", &|| failures() > seen);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), kept);
+}
+
+#[test]
+fn an_unwritable_credentials_file_is_one_clear_error() {
+    let local = Local::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    // A regular file where the directory should be: unwritable even for root, which ignores
+    // permission bits.
+    let blocker = dir.path().join("not-a-directory");
+    std::fs::write(&blocker, "").unwrap();
+    let file = blocker.join("credentials");
+    let out = update_once(&local, &file, "default");
+    let stderr = common::assert_one_line_error(&out, "cannot write the credentials file");
+    assert!(stderr.contains(&file.display().to_string()), "{stderr}");
+    assert!(stderr.contains("AWS_SHARED_CREDENTIALS_FILE"), "{stderr}");
+    // Nothing secret in the message.
+    assert!(!stderr.contains("aws_secret_access_key"), "{stderr}");
+    assert_eq!(std::fs::read(&blocker).unwrap(), b"");
 }
 
 /// The AWS CLI from the project venv, else one on PATH.

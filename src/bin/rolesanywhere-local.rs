@@ -80,6 +80,11 @@ struct Cli {
     #[arg(long)]
     hang: bool,
 
+    /// Issue sessions that expire SECONDS after they are created, whatever duration was asked
+    /// (tests of credential expiry).
+    #[arg(long, value_name = "SECONDS")]
+    expire_after: Option<u64>,
+
     /// Pin the server clock to an X-Amz-Date (YYYYMMDDTHHMMSSZ), to replay recorded requests.
     #[arg(long, value_name = "X-AMZ-DATE", hide = true, value_parser = parse_fixed_time)]
     fixed_time: Option<SystemTime>,
@@ -152,6 +157,7 @@ async fn serve(cli: Cli, config: Config) -> Result<(), local::Error> {
             throttle_first: cli.throttle_first,
             latency: Duration::from_millis(cli.latency_ms),
             hang: cli.hang,
+            expire_after: cli.expire_after.map(Duration::from_secs),
         },
         clock: cli.fixed_time.map(Clock::fixed).unwrap_or_default(),
         log: true,

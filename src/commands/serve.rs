@@ -8,16 +8,11 @@ use crate::serve;
 /// Runs `serve`.
 pub(super) fn run(args: ServeArgs) -> Result<()> {
     crate::log::set_enabled(args.credentials.identity.debug);
-    if args.hop_limit == 0 {
-        return Err(Error::Usage(
-            "--hop-limit 0 is invalid: the IP TTL of responses must be 1 to 255".into(),
-        ));
-    }
     let options = Options::from_args(args.credentials)?;
     // One thread is plenty: handlers only read shared state, and the refresh is mostly waiting.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Unsupported(format!("cannot start the async runtime: {e}")))?;
+        .map_err(Error::Runtime)?;
     runtime.block_on(serve::run(options, args.port, args.hop_limit))
 }

@@ -18,6 +18,6 @@ pub(super) fn run(args: UpdateArgs) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Unsupported(format!("cannot start the async runtime: {e}")))?;
+        .map_err(Error::Runtime)?;
     runtime.block_on(update::run(options, &args.profile, args.once))
 }

@@ -77,6 +77,9 @@ pub struct Faults {
     pub latency: Duration,
     /// Accept `CreateSession` calls and never answer them (until shutdown).
     pub hang: bool,
+    /// Issue sessions that expire this long after they are created, whatever duration was
+    /// asked (at least 900 s otherwise): lets tests watch credentials expire.
+    pub expire_after: Option<Duration>,
 }
 
 impl Default for Faults {
@@ -87,6 +90,7 @@ impl Default for Faults {
             throttle_first: 0,
             latency: Duration::ZERO,
             hang: false,
+            expire_after: None,
         }
     }
 }
@@ -583,7 +587,11 @@ async fn create_session(
         &verified.role_arn,
         &verified.role_name,
         &session_name,
-        now_secs + i64::from(verified.duration_seconds),
+        now_secs
+            + state.faults.expire_after.map_or_else(
+                || i64::from(verified.duration_seconds),
+                |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            ),
         now_secs,
     );
     let partition = state.config.partition;

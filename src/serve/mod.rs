@@ -6,11 +6,18 @@
 //! only read the latest credentials from a `watch` channel, so a slow refresh never blocks a
 //! client; when the last credentials expired and no refresh succeeded, they answer 503 rather
 //! than hand out expired credentials.
+//!
+//! The container endpoint's authorization token is chosen as the SDKs choose what to send
+//! (botocore's `ContainerProvider`): the file named by `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`
+//! when that variable is set (read again whenever the file changes, as clients read it at each
+//! request), else `AWS_CONTAINER_AUTHORIZATION_TOKEN`, else a generated token printed once.
 
 pub mod refresh;
 
 use std::collections::HashMap;
+use std::future::IntoFuture;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -40,6 +47,8 @@ pub const DEFAULT_PORT: u16 = 9911;
 pub const DEFAULT_HOP_LIMIT: u8 = 64;
 /// Longest session token lifetime a client may ask for (six hours), also the default.
 pub const MAX_TOKEN_TTL_SECONDS: u64 = 21_600;
+/// How long requests in flight may take to finish after SIGINT or SIGTERM.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// Most session tokens remembered at once; beyond it the earliest-expiring one is forgotten.
 pub const MAX_TOKENS: usize = 256;
 
@@ -57,8 +66,13 @@ pub const TOKEN_TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
 /// Requests relayed by a proxy carry this; IMDSv2 refuses them to blunt SSRF.
 const FORWARDED_FOR_HEADER: &str = "x-forwarded-for";
 
-/// Where the container credentials token comes from when set; otherwise one is generated.
+/// The container credentials token, when [`CONTAINER_TOKEN_FILE_ENV`] is not set.
 pub const CONTAINER_TOKEN_ENV: &str = "AWS_CONTAINER_AUTHORIZATION_TOKEN";
+/// A file holding the container credentials token; wins over [`CONTAINER_TOKEN_ENV`], as in the
+/// SDKs.
+pub const CONTAINER_TOKEN_FILE_ENV: &str = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE";
+/// Token files larger than this are refused (a token is a header value, not a document).
+const MAX_TOKEN_FILE_BYTES: u64 = 16 * 1024;
 
 /// Session tokens are this many characters of base64 (75 random bytes).
 const TOKEN_BYTES: usize = 75;
@@ -69,7 +83,7 @@ pub struct State {
     role_arn: String,
     tokens: TokenStore,
     credentials: watch::Receiver<Option<Arc<Issued>>>,
-    container_token: Zeroizing<String>,
+    container_token: ContainerToken,
 }
 
 impl State {
@@ -78,7 +92,7 @@ impl State {
     pub fn new(
         role_arn: &str,
         credentials: watch::Receiver<Option<Arc<Issued>>>,
-        container_token: Zeroizing<String>,
+        container_token: ContainerToken,
     ) -> State {
         State {
             role_name: role_name(role_arn).to_string(),
@@ -110,38 +124,55 @@ pub fn app(state: Arc<State>) -> Router {
 /// When the identity cannot be opened, the first CreateSession fails, or the port cannot be
 /// bound: all fatal, before anything is served.
 pub async fn run(options: Options, port: u16, hop_limit: u8) -> Result<()> {
+    // Bind first: a busy port is reported before anything is asked of the service.
+    let address = SocketAddr::from((LISTEN_ADDRESS, port));
+    let listener = TcpListener::bind(address).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            Error::PortInUse { address }
+        } else {
+            Error::Listen { address, source: e }
+        }
+    })?;
+    let address = listener.local_addr().unwrap_or(address);
+    let ttl = u32::from(hop_limit);
+    // Connections accepted on Linux inherit the listening socket's TTL, so even the SYN-ACK
+    // carries it; each accepted connection is set again below, as the official helper does,
+    // for platforms where it is not inherited.
+    listener
+        .set_ttl(ttl)
+        .map_err(|source| Error::Listen { address, source })?;
+
+    let container_token = ContainerToken::from_env()?;
     let role_arn = options.request.role.as_str().to_string();
     let mut issuer = Issuer::new(options)?;
     let first = Arc::new(issuer.issue().await?);
     let (publish, credentials) = watch::channel(Some(Arc::clone(&first)));
-
-    let (container_token, generated) = match std::env::var(CONTAINER_TOKEN_ENV) {
-        Ok(token) if !token.is_empty() => (Zeroizing::new(token), false),
-        _ => (generate_token(), true),
-    };
     let state = Arc::new(State::new(&role_arn, credentials, container_token));
-
-    let address = SocketAddr::from((LISTEN_ADDRESS, port));
-    let listener = TcpListener::bind(address).await.map_err(|e| {
-        Error::Usage(format!(
-            "cannot listen on {address}: {e}; is another server using it? choose another --port"
-        ))
-    })?;
-    let port = listener.local_addr().map_or(port, |a| a.port());
-    announce(port, generated.then_some(state.container_token.as_str()));
+    announce(address.port(), &state.container_token);
 
     let refresher = tokio::spawn(keep_fresh(issuer, publish, first));
-    let ttl = u32::from(hop_limit);
     let listener = listener.tap_io(move |tcp| {
         if let Err(e) = tcp.set_ttl(ttl) {
             crate::debug!("cannot set the IP TTL of a connection to {ttl}: {e}");
         }
     });
-    let served = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let signalled = Arc::clone(&stopping);
+    let server = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        signalled.notify_one();
+    });
+    // After a signal, requests in flight get SHUTDOWN_GRACE to finish; a client that keeps a
+    // connection open (or sends half a request) does not hold the shutdown up any longer.
+    let served = tokio::select! {
+        served = server.into_future() => served,
+        () = async {
+            stopping.notified().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => Ok(()),
+    };
     refresher.abort();
-    served.map_err(|e| Error::Unsupported(format!("the server stopped: {e}")))
+    served.map_err(|source| Error::ServerStopped { address, source })
 }
 
 /// The role name in a role ARN: the last path segment of its resource.
@@ -149,23 +180,29 @@ pub fn role_name(role_arn: &str) -> &str {
     role_arn.rsplit(['/', ':']).next().unwrap_or(role_arn)
 }
 
-fn announce(port: u16, generated_token: Option<&str>) {
+fn announce(port: u16, token: &ContainerToken) {
     let base = format!("http://{LISTEN_ADDRESS}:{port}");
     eprintln!("aws_signing_helper: serving credentials on {base}");
     eprintln!("aws_signing_helper: for SDKs reading IMDS: export AWS_EC2_METADATA_SERVICE_ENDPOINT={base}/");
     eprintln!(
         "aws_signing_helper: for SDKs reading container credentials: export AWS_CONTAINER_CREDENTIALS_FULL_URI={base}{CONTAINER_PATH}"
     );
-    if let Some(token) = generated_token {
-        // Printed once, as the only way for the operator to learn it; set the variable before
-        // starting `serve` to choose it instead.
-        eprintln!(
-            "aws_signing_helper:   with export {CONTAINER_TOKEN_ENV}={token} (generated; set it before starting serve to choose your own)"
-        );
-    } else {
-        eprintln!(
+    match token {
+        ContainerToken::Generated(token) => {
+            // Printed once, as the only way for the operator to learn it; set one of the
+            // variables before starting `serve` to choose it instead.
+            eprintln!(
+                "aws_signing_helper:   with export {CONTAINER_TOKEN_ENV}={} (generated; set it or {CONTAINER_TOKEN_FILE_ENV} before starting serve to choose your own)",
+                token.as_str()
+            );
+        }
+        ContainerToken::Fixed(_) => eprintln!(
             "aws_signing_helper:   with the {CONTAINER_TOKEN_ENV} this server was started with"
-        );
+        ),
+        ContainerToken::File(file) => eprintln!(
+            "aws_signing_helper:   with export {CONTAINER_TOKEN_FILE_ENV}={}",
+            file.path.display()
+        ),
     }
 }
 
@@ -242,6 +279,7 @@ enum Refusal {
     MissingAuthorization,
     WrongAuthorization,
     NoCredentials,
+    TokenFileUnreadable,
 }
 
 impl IntoResponse for Refusal {
@@ -262,6 +300,10 @@ impl IntoResponse for Refusal {
             Refusal::NoCredentials => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "no valid credentials: refreshing them failed; see the server's log",
+            ),
+            Refusal::TokenFileUnreadable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the authorization token file cannot be read; see the server's log",
             ),
         };
         (status, text).into_response()
@@ -378,9 +420,7 @@ async fn container_credentials(
     let presented = headers
         .get(axum::http::header::AUTHORIZATION)
         .ok_or(Refusal::MissingAuthorization)?;
-    if !same_secret(presented.as_bytes(), state.container_token.as_bytes()) {
-        return Err(Refusal::WrongAuthorization);
-    }
+    state.container_token.check(presented.as_bytes())?;
     let issued = state.current()?;
     let c = &issued.credentials;
     let body = json(&ContainerCredentials {
@@ -436,6 +476,143 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
         .zip(b.iter())
         .fold(0u8, |acc, (x, y)| acc | (x ^ y))
         == 0
+}
+
+/// The token container-credentials clients must send in `Authorization`.
+pub enum ContainerToken {
+    /// From `AWS_CONTAINER_AUTHORIZATION_TOKEN`.
+    Fixed(Zeroizing<String>),
+    /// Made up at start-up and printed once.
+    Generated(Zeroizing<String>),
+    /// From the file named by `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`.
+    File(TokenFile),
+}
+
+impl ContainerToken {
+    /// The token as the SDKs pick what to send: the file variable first, then the token
+    /// variable; a generated token when neither is set (an empty variable counts as unset).
+    ///
+    /// # Errors
+    /// When the file variable is set but the file cannot be read, is empty, too large or not
+    /// a single line.
+    pub fn from_env() -> Result<ContainerToken> {
+        let set = |var| std::env::var_os(var).filter(|v| !v.is_empty());
+        if let Some(path) = set(CONTAINER_TOKEN_FILE_ENV) {
+            let file = TokenFile {
+                path: PathBuf::from(path),
+                cached: Mutex::new(None),
+                reported: Mutex::new(None),
+            };
+            file.current().map_err(|detail| Error::TokenFile {
+                var: CONTAINER_TOKEN_FILE_ENV,
+                path: file.path.clone(),
+                detail,
+            })?;
+            return Ok(ContainerToken::File(file));
+        }
+        Ok(match std::env::var(CONTAINER_TOKEN_ENV) {
+            Ok(token) if !token.is_empty() => ContainerToken::Fixed(Zeroizing::new(token)),
+            _ => ContainerToken::Generated(generate_token()),
+        })
+    }
+
+    /// Whether `presented` is the token.
+    fn check(&self, presented: &[u8]) -> Result<(), Refusal> {
+        let matches = match self {
+            ContainerToken::Fixed(token) | ContainerToken::Generated(token) => {
+                same_secret(presented, token.as_bytes())
+            }
+            ContainerToken::File(file) => {
+                let token = file.current_or_report()?;
+                same_secret(presented, token.as_bytes())
+            }
+        };
+        if matches {
+            Ok(())
+        } else {
+            Err(Refusal::WrongAuthorization)
+        }
+    }
+}
+
+/// A token file, read again when its modification time or size changes.
+pub struct TokenFile {
+    path: PathBuf,
+    cached: Mutex<Option<(FileStamp, Arc<Zeroizing<String>>)>>,
+    /// The last problem logged, so a broken file is reported once, not at every request.
+    reported: Mutex<Option<String>>,
+}
+
+/// When a file was last modified, its size and (on Unix) its inode: a token file replaced by a
+/// rename is seen even when the new one has the same size and time stamp granule.
+type FileStamp = (Option<SystemTime>, u64, u64);
+
+#[cfg(unix)]
+fn inode(meta: &std::fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(meta)
+}
+
+#[cfg(not(unix))]
+fn inode(_meta: &std::fs::Metadata) -> u64 {
+    0
+}
+
+impl TokenFile {
+    /// [`TokenFile::current`], logging a problem once (until it changes or is fixed).
+    fn current_or_report(&self) -> Result<Arc<Zeroizing<String>>, Refusal> {
+        let current = self.current();
+        let mut reported = self.reported.lock().unwrap_or_else(|e| e.into_inner());
+        match current {
+            Ok(token) => {
+                *reported = None;
+                Ok(token)
+            }
+            Err(detail) => {
+                if reported.as_deref() != Some(detail.as_str()) {
+                    eprintln!(
+                        "aws_signing_helper: cannot read the container authorization token from {} ({detail}); refusing container credential requests until it is fixed",
+                        self.path.display()
+                    );
+                    *reported = Some(detail);
+                }
+                Err(Refusal::TokenFileUnreadable)
+            }
+        }
+    }
+
+    /// The token now in the file. A single trailing line break is not part of it (botocore
+    /// sends the file verbatim and refuses line breaks, other SDKs trim them).
+    fn current(&self) -> std::result::Result<Arc<Zeroizing<String>>, String> {
+        let meta = std::fs::metadata(&self.path).map_err(|e| e.to_string())?;
+        if !meta.is_file() {
+            return Err("not a regular file".into());
+        }
+        if meta.len() > MAX_TOKEN_FILE_BYTES {
+            return Err(format!("larger than {MAX_TOKEN_FILE_BYTES} bytes"));
+        }
+        let stamp = (meta.modified().ok(), meta.len(), inode(&meta));
+        let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((seen, token)) = cached.as_ref() {
+            if *seen == stamp {
+                return Ok(Arc::clone(token));
+            }
+        }
+        let bytes = Zeroizing::new(std::fs::read(&self.path).map_err(|e| e.to_string())?);
+        let text = std::str::from_utf8(&bytes).map_err(|_| "not UTF-8 text".to_string())?;
+        let token = text
+            .strip_suffix('\n')
+            .map(|t| t.strip_suffix('\r').unwrap_or(t))
+            .unwrap_or(text);
+        if token.is_empty() {
+            return Err("empty".into());
+        }
+        if token.contains(['\r', '\n']) {
+            return Err("more than one line".into());
+        }
+        let token = Arc::new(Zeroizing::new(token.to_string()));
+        *cached = Some((stamp, Arc::clone(&token)));
+        Ok(token)
+    }
 }
 
 /// Issued IMDSv2 session tokens and when each expires.
