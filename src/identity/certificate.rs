@@ -279,11 +279,12 @@ impl Name {
     }
 
     fn text(&self) -> &str {
-        self.text.get_or_init(|| match X509Name::from_der(&self.der) {
-            Ok((_, name)) => name.to_string(),
-            // Unreachable: the bytes were parsed as this very name when the certificate was read.
-            Err(_) => String::new(),
-        })
+        self.text
+            .get_or_init(|| match X509Name::from_der(&self.der) {
+                Ok((_, name)) => name.to_string(),
+                // Unreachable: the bytes were parsed as this very name when the certificate was read.
+                Err(_) => String::new(),
+            })
     }
 }
 
