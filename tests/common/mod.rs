@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub mod local;
+pub mod serve;
 
 /// `testdata/<rel>`.
 pub fn testdata(rel: &str) -> PathBuf {
