@@ -7,8 +7,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use common::local::{helper_command, Local};
+use common::serve::{imds_credentials, Serve};
 use common::{assert_one_line_error, openssl_verify, pki, testdata};
 
 const PIN: &str = "1234";
@@ -695,4 +697,61 @@ fn update_writes_credentials_signed_in_the_token() {
     );
     let call = local.calls().pop().expect("the endpoint saw a call");
     assert_eq!(call["ok"], true, "{call}");
+}
+
+/// `serve` logs in once and keeps that session (behind the signer's mutex) for every refresh:
+/// credentials fetched over IMDSv2 before and after refreshes were all signed in the token.
+#[tokio::test]
+async fn serve_keeps_signing_in_the_token_across_refreshes() {
+    let local = Local::start(&[]);
+    let hsm = provisioned("ec-p256");
+    let module = module();
+    let conf = hsm.conf.to_string_lossy().into_owned();
+    // 900 s sessions refreshed 898 s before expiry: a refresh every two seconds.
+    let serve = Serve::start(
+        &local,
+        &[
+            "--certificate",
+            "pkcs11:token=ra;object=leaf",
+            "--private-key",
+            "pkcs11:token=ra;object=leaf",
+            "--pkcs11-lib",
+            &module,
+            "--session-duration",
+            "900",
+            "--debug",
+        ],
+        &[
+            ("SOFTHSM2_CONF", &conf),
+            ("AWS_SIGNING_HELPER_PKCS11_PIN", PIN),
+            ("AWS_SIGNING_HELPER_REFRESH_WINDOW", "898"),
+        ],
+    );
+    let first = imds_credentials(&serve).await;
+    let serial = std::fs::read_to_string(pki("ec-p256", "serial.dec")).unwrap();
+    // The first CreateSession and at least two refreshes, each accepted by the endpoint.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let calls = local.calls();
+        for call in &calls {
+            assert_eq!(call["ok"], true, "{call}\n{}", serve.stderr());
+            let seen = call["serial"].as_str().unwrap_or_default();
+            assert!(seen.eq_ignore_ascii_case(serial.trim()), "{call}");
+        }
+        if calls.len() >= 3 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} call(s) only: {}",
+            calls.len(),
+            serve.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let second = imds_credentials(&serve).await;
+    assert_ne!(first["AccessKeyId"], second["AccessKeyId"]);
+    let log = serve.stderr();
+    assert_eq!(log.matches("PKCS#11: logging in").count(), 1, "{log}");
+    assert!(!log.contains("cannot refresh"), "{log}");
 }
