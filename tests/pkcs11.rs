@@ -391,6 +391,29 @@ fn reuse_pin_for_keys_that_always_authenticate() {
     ));
 }
 
+/// EC keys with `CKA_ALWAYS_AUTHENTICATE` need `CKM_ECDSA_SHA256` (see `sign_in`): SoftHSM2 2.6
+/// offers only `CKM_ECDSA`, so the helper must say so on one line rather than sign. (The official
+/// helper signs these with `CKM_ECDSA`; our binding cannot, see the comment in `sign_in`.)
+#[test]
+fn ec_keys_that_always_authenticate_need_hash_and_sign_mechanisms() {
+    let hsm = Hsm::new();
+    hsm.token("ra");
+    hsm.private_key_only("ra", "ec-p256", "signing", "05", &["--always-auth"]);
+    let out = hsm.output(&[
+        "sign-string",
+        "--certificate",
+        &pki("ec-p256", "cert.pem"),
+        "--private-key",
+        "pkcs11:token=ra;object=signing?pin-value=1234",
+        "--reuse-pin",
+    ]);
+    let err = assert_one_line_error(&out, "does not offer CKM_ECDSA_SHA256");
+    assert!(
+        err.contains("object=signing") && err.contains("without CKA_ALWAYS_AUTHENTICATE"),
+        "{err}"
+    );
+}
+
 #[test]
 fn pin_source_file_env_var_and_percent_encoded_labels() {
     let local = Local::start(&[]);

@@ -1046,8 +1046,13 @@ fn sign_in(
             .sign(&mechanism, key.handle, &data)
             .map_err(|e| failed("C_Sign", e))?
     } else {
-        // The PIN must be given between C_SignInit and C_Sign. The binding only offers that
-        // order for multi-part signing, so EC keys use the hash-and-sign mechanisms here.
+        // The PIN must be given between C_SignInit and C_Sign. The binding (cryptoki 0.12) only
+        // offers that order for multi-part signing, so EC keys use the hash-and-sign mechanisms
+        // here, where the official helper signs its own digest with CKM_ECDSA. Tokens without
+        // them cannot be served: SoftHSM2 2.6 offers CKM_ECDSA alone, which is single-part (its
+        // C_SignUpdate answers CKR_OPERATION_NOT_INITIALIZED), and calling `Session::sign` after
+        // the login starts a second C_SignInit (CKR_OPERATION_ACTIVE). Calling C_Sign on its own
+        // would need our own FFI, which `forbid(unsafe_code)` rules out.
         let mechanism = match (rsa, digest) {
             (true, d) => rsa_mechanism(d),
             (false, Digest::Sha256) => Mechanism::EcdsaSha256,
@@ -1056,7 +1061,14 @@ fn sign_in(
         };
         session
             .sign_init(&mechanism, key.handle)
-            .map_err(|e| failed("C_SignInit", e))?;
+            .map_err(|e| match e {
+                CkError::Pkcs11(RvError::MechanismInvalid, _) if !rsa => Error::Sign(format!(
+                    "{} has CKA_ALWAYS_AUTHENTICATE and its token does not offer {}, the only way this helper can sign with such an EC key; use an EC key without CKA_ALWAYS_AUTHENTICATE, or an RSA key",
+                    key.uri,
+                    mechanism_name(digest)
+                )),
+                e => failed("C_SignInit", e),
+            })?;
         context_login(session, key, auth)?;
         session
             .sign_update(message)
@@ -1122,6 +1134,15 @@ fn rsa_mechanism(digest: Digest) -> Mechanism<'static> {
         Digest::Sha256 => Mechanism::Sha256RsaPkcs,
         Digest::Sha384 => Mechanism::Sha384RsaPkcs,
         Digest::Sha512 => Mechanism::Sha512RsaPkcs,
+    }
+}
+
+/// The hash-and-sign ECDSA mechanism for `digest`, as the standard names it.
+fn mechanism_name(digest: Digest) -> &'static str {
+    match digest {
+        Digest::Sha256 => "CKM_ECDSA_SHA256",
+        Digest::Sha384 => "CKM_ECDSA_SHA384",
+        Digest::Sha512 => "CKM_ECDSA_SHA512",
     }
 }
 
