@@ -492,6 +492,17 @@ fn wrong_or_missing_pin_is_one_line_that_never_shows_the_pin() {
     );
     assert_one_line_error(&out, "/nonexistent/pin");
 
+    // A URI that does not parse shows neither PIN.
+    let out = hsm.output(
+        &[
+            &base[..],
+            &["pkcs11:token=ra;object=leaf?pin-value=65432&pin-value=54321"],
+        ]
+        .concat(),
+    );
+    let err = assert_one_line_error(&out, "appears twice");
+    assert!(!err.contains("65432") && !err.contains("54321"), "{err}");
+
     // The certificate is public, so the search gets as far as the key, which needs the PIN.
     let out = hsm.output(&[&base[..], &["pkcs11:token=ra;object=leaf"]].concat());
     assert_one_line_error(&out, "needs its PIN and there is no terminal");

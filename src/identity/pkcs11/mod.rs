@@ -372,20 +372,9 @@ pub fn list_certificates(uri: &str, module: Option<&str>) -> Result<Vec<Listed>>
 
 fn parse(text: &str) -> Result<Uri> {
     Uri::parse(text).map_err(|detail| Error::Pkcs11Uri {
-        uri: redact_for_error(text),
+        uri: uri::redact(text),
         detail,
     })
-}
-
-/// The URI text for an error about the URI itself, with any PIN blanked out.
-fn redact_for_error(text: &str) -> String {
-    match text.split_once("pin-value=") {
-        Some((before, after)) => {
-            let rest = after.find('&').map_or("", |i| &after[i..]);
-            format!("{before}pin-value=***{rest}")
-        }
-        None => text.to_string(),
-    }
 }
 
 /// A leaf certificate and its chain.
@@ -1253,10 +1242,6 @@ mod tests {
     #[test]
     fn pins_do_not_print() {
         assert_eq!(format!("{:?}", Pin::new("1234".into())), "Pin(***)");
-        assert_eq!(
-            redact_for_error("pkcs11:label=x?pin-value=1234&module-path=/m.so"),
-            "pkcs11:label=x?pin-value=***&module-path=/m.so"
-        );
     }
 
     #[test]
