@@ -1067,8 +1067,21 @@ fn sign_in(
     if rsa {
         Ok(signature)
     } else {
-        Ok(ecdsa_raw_to_der(&signature))
+        ecdsa_der(&signature, &key.uri)
     }
+}
+
+/// The DER `ECDSA-Sig-Value` for a token's raw `r || s` signature by the key at `key_uri`.
+fn ecdsa_der(raw: &[u8], key_uri: &str) -> Result<Vec<u8>> {
+    // Two integers of the same length: anything else would become a signature that fails far
+    // away, at the service, as a bare 403.
+    if raw.is_empty() || !raw.len().is_multiple_of(2) {
+        return Err(Error::Sign(format!(
+            "the token returned a {}-byte ECDSA signature for {key_uri}, which is not r || s; check the PKCS#11 module's version or report it to its vendor",
+            raw.len()
+        )));
+    }
+    Ok(ecdsa_raw_to_der(raw))
 }
 
 /// Authenticates for one operation with a `CKA_ALWAYS_AUTHENTICATE` key: the PIN that worked
@@ -1207,7 +1220,8 @@ fn verify(public: &PublicKey, message: &[u8], signature: &[u8]) -> bool {
     }
 }
 
-/// A cryptoki error as `CKR_...` (or the loader's message), on one line.
+/// A cryptoki error as `CKR_...` (or the loader's message), on one line, with what to do about
+/// the return values a user can act on.
 fn describe(e: &CkError) -> String {
     match e {
         CkError::Pkcs11(rv, _) => {
@@ -1219,9 +1233,23 @@ fn describe(e: &CkError) -> String {
                 }
                 out.push(c.to_ascii_uppercase());
             }
+            out.push_str(advice(*rv));
             out
         }
         other => one_line(&other.to_string()),
+    }
+}
+
+/// What to do about a return value, starting with its separator; empty when there is no advice.
+fn advice(rv: RvError) -> &'static str {
+    match rv {
+        RvError::PinLocked => " (the PIN is locked: unlock it with the security officer PIN, e.g. `pkcs11-tool --login --login-type so --init-pin`)",
+        RvError::PinExpired => " (the PIN has expired: change it, e.g. `pkcs11-tool --login --change-pin`)",
+        RvError::DeviceRemoved | RvError::TokenNotPresent | RvError::SessionClosed | RvError::SessionHandleInvalid => {
+            " (the token went away: check that it is inserted, then start the helper again)"
+        }
+        RvError::KeyFunctionNotPermitted => " (the key may not sign: its CKA_SIGN is false; use a signing key)",
+        _ => "",
     }
 }
 
@@ -1237,6 +1265,29 @@ mod tests {
     fn return_values_read_like_the_standard() {
         let e = CkError::Pkcs11(RvError::PinIncorrect, cryptoki::context::Function::Login);
         assert_eq!(describe(&e), "CKR_PIN_INCORRECT");
+    }
+
+    #[test]
+    fn return_values_users_can_act_on_say_what_to_do() {
+        let e = CkError::Pkcs11(RvError::PinLocked, cryptoki::context::Function::Login);
+        assert!(describe(&e).starts_with("CKR_PIN_LOCKED (the PIN is locked: unlock it"));
+        let e = CkError::Pkcs11(RvError::DeviceRemoved, cryptoki::context::Function::Sign);
+        assert!(describe(&e).contains("check that it is inserted"));
+    }
+
+    #[test]
+    fn malformed_ecdsa_signatures_from_the_token_are_refused() {
+        for raw in [&[][..], &[1, 2, 3][..]] {
+            let err = ecdsa_der(raw, "pkcs11:object=k").unwrap_err().to_string();
+            assert!(
+                err.contains("not r || s") && err.contains("object=k"),
+                "{err}"
+            );
+        }
+        assert_eq!(
+            ecdsa_der(&[1, 2], "k").unwrap(),
+            [0x30, 6, 2, 1, 1, 2, 1, 2]
+        );
     }
 
     #[test]
