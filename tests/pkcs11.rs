@@ -414,6 +414,69 @@ fn ec_keys_that_always_authenticate_need_hash_and_sign_mechanisms() {
     );
 }
 
+/// With a terminal (a pseudo-terminal from util-linux's `script`), the user PIN is asked for
+/// again after a wrong one, then the key's own PIN once, and the signature verifies. (Keeping a
+/// context-specific PIN typed for a key-matching test signature cannot be shown with SoftHSM2:
+/// its RSA keys show their modulus, so no test signature is made, and its EC keys with
+/// CKA_ALWAYS_AUTHENTICATE cannot sign at all; see the EC test above.)
+#[test]
+fn pins_are_asked_for_on_the_terminal() {
+    let hsm = Hsm::new();
+    hsm.token("ra");
+    hsm.private_key_only("ra", "rsa-2048", "signing", "05", &["--always-auth"]);
+    let helper = env!("CARGO_BIN_EXE_aws_signing_helper");
+    let cert = pki("rsa-2048", "cert.pem");
+    let module = module();
+    // No argument holds a single quote, so quoting each one is enough for script's shell.
+    let command = [
+        helper,
+        "sign-string",
+        "--certificate",
+        &cert,
+        "--private-key",
+        "pkcs11:token=ra;object=signing",
+        "--pkcs11-lib",
+        &module,
+    ]
+    .map(|a| format!("'{a}'"))
+    .join(" ");
+    let mut child = Command::new("timeout")
+        .args(["60", "script", "-qec", &command, "/dev/null"])
+        .env("SOFTHSM2_CONF", &hsm.conf)
+        .env_remove("AWS_SIGNING_HELPER_PKCS11_PIN")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run script (util-linux)");
+    // Typed ahead: a wrong user PIN, the right one, then the key's PIN.
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"0000\n1234\n1234\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert!(out.status.success(), "{text}");
+    assert_eq!(
+        text.matches("enter your user PIN for token 'ra'").count(),
+        2,
+        "{text}"
+    );
+    assert_eq!(text.matches("Incorrect PIN.").count(), 1, "{text}");
+    assert_eq!(text.matches("context-specific PIN").count(), 1, "{text}");
+    let hex = text
+        .lines()
+        .find_map(|l| l.strip_prefix('"').and_then(|l| l.strip_suffix('"')))
+        .unwrap_or_else(|| panic!("no signature in: {text}"));
+    let signature: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let message = std::fs::read(pki("rsa-2048", "sign-string.bin")).unwrap();
+    assert!(openssl_verify(
+        &pki("rsa-2048", "pub.pem"),
+        "sha256",
+        &message,
+        &signature
+    ));
+}
+
 #[test]
 fn pin_source_file_env_var_and_percent_encoded_labels() {
     let local = Local::start(&[]);

@@ -513,6 +513,8 @@ struct Device {
     pin_uri: Uri,
     /// The PIN that logged us in, for `--reuse-pin`.
     user_pin: Option<Pin>,
+    /// The context-specific PIN that worked for the key's test signature.
+    context_pin: Option<Pin>,
 }
 
 impl Device {
@@ -563,6 +565,7 @@ impl Device {
             logged_in: vec![false; count],
             pin_uri,
             user_pin: None,
+            context_pin: None,
         })
     }
 
@@ -808,7 +811,13 @@ impl Device {
         };
         let session = self.session(token)?;
         let signature = sign_in(session, key, &mut auth, message, Digest::Sha256)?;
-        Ok(verify(public, message, &signature))
+        let matches = verify(public, message, &signature);
+        if matches {
+            // Keep a context-specific PIN typed for the test signature, as the official helper
+            // does, so the first real signature does not ask for it again.
+            self.context_pin = auth.context_pin;
+        }
+        Ok(matches)
     }
 
     /// The public key from the key object (RSA modulus, EC point) or from the public key object
@@ -869,7 +878,7 @@ impl Device {
             key,
             auth: Mutex::new(Auth {
                 user_pin: self.user_pin.take(),
-                context_pin: None,
+                context_pin: self.context_pin.take(),
                 reuse_pin,
             }),
             public_key,
