@@ -296,6 +296,12 @@ fn collapse_spaces(value: &str) -> String {
     value.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Lower-case hex SHA-256, with ring's assembly (the canonical request carries the base64
+/// certificates, a few kilobytes to hash on every call).
+fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, data))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,10 +347,4 @@ mod tests {
              e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
     }
-}
-
-/// Lower-case hex SHA-256, with ring's assembly (the canonical request carries the base64
-/// certificates, a few kilobytes to hash on every call).
-fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(ring::digest::digest(&ring::digest::SHA256, data))
 }

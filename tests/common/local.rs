@@ -177,9 +177,10 @@ fn override_flags<'a>(args: &[&'a str]) -> Vec<&'a str> {
     out
 }
 
-/// A `Command` for `aws_signing_helper` with a clean environment for AWS settings.
+/// A `Command` for `aws_signing_helper` with a clean environment for AWS settings, no stdin and
+/// no controlling terminal ([`super::helper_binary`]).
 pub fn helper_command(args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_aws_signing_helper"));
+    let mut cmd = super::helper_binary();
     cmd.args(args).stdin(Stdio::null());
     for var in [
         "AWS_CA_BUNDLE",

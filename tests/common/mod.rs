@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub mod local;
+pub mod serve;
 
 /// `testdata/<rel>`.
 pub fn testdata(rel: &str) -> PathBuf {
@@ -22,9 +23,21 @@ pub fn pki(kind: &str, file: &str) -> String {
         .into_owned()
 }
 
-/// Runs `aws_signing_helper` with `args` and no stdin.
+/// `aws_signing_helper` started by util-linux's `setsid` in a session of its own, so it has no
+/// controlling terminal: `/dev/tty` cannot be opened and the PIN and password prompts fail as
+/// they do under CI, instead of waiting for someone at the terminal `cargo test` was run from.
+/// (`setsid` does not fork when its parent is not a process group leader, which a child of ours
+/// never is, so the process id is the helper's own, for `kill`.)
+pub fn helper_binary() -> Command {
+    let mut cmd = Command::new("setsid");
+    cmd.arg("--wait")
+        .arg(env!("CARGO_BIN_EXE_aws_signing_helper"));
+    cmd
+}
+
+/// Runs `aws_signing_helper` with `args`, no stdin and no controlling terminal.
 pub fn helper(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aws_signing_helper"))
+    helper_binary()
         .args(args)
         .stdin(std::process::Stdio::null())
         .output()

@@ -372,20 +372,9 @@ pub fn list_certificates(uri: &str, module: Option<&str>) -> Result<Vec<Listed>>
 
 fn parse(text: &str) -> Result<Uri> {
     Uri::parse(text).map_err(|detail| Error::Pkcs11Uri {
-        uri: redact_for_error(text),
+        uri: uri::redact(text),
         detail,
     })
-}
-
-/// The URI text for an error about the URI itself, with any PIN blanked out.
-fn redact_for_error(text: &str) -> String {
-    match text.split_once("pin-value=") {
-        Some((before, after)) => {
-            let rest = after.find('&').map_or("", |i| &after[i..]);
-            format!("{before}pin-value=***{rest}")
-        }
-        None => text.to_string(),
-    }
 }
 
 /// A leaf certificate and its chain.
@@ -524,6 +513,8 @@ struct Device {
     pin_uri: Uri,
     /// The PIN that logged us in, for `--reuse-pin`.
     user_pin: Option<Pin>,
+    /// The context-specific PIN that worked for the key's test signature.
+    context_pin: Option<Pin>,
 }
 
 impl Device {
@@ -574,6 +565,7 @@ impl Device {
             logged_in: vec![false; count],
             pin_uri,
             user_pin: None,
+            context_pin: None,
         })
     }
 
@@ -819,7 +811,13 @@ impl Device {
         };
         let session = self.session(token)?;
         let signature = sign_in(session, key, &mut auth, message, Digest::Sha256)?;
-        Ok(verify(public, message, &signature))
+        let matches = verify(public, message, &signature);
+        if matches {
+            // Keep a context-specific PIN typed for the test signature, as the official helper
+            // does, so the first real signature does not ask for it again.
+            self.context_pin = auth.context_pin;
+        }
+        Ok(matches)
     }
 
     /// The public key from the key object (RSA modulus, EC point) or from the public key object
@@ -880,7 +878,7 @@ impl Device {
             key,
             auth: Mutex::new(Auth {
                 user_pin: self.user_pin.take(),
-                context_pin: None,
+                context_pin: self.context_pin.take(),
                 reuse_pin,
             }),
             public_key,
@@ -1046,8 +1044,13 @@ fn sign_in(
             .sign(&mechanism, key.handle, &data)
             .map_err(|e| failed("C_Sign", e))?
     } else {
-        // The PIN must be given between C_SignInit and C_Sign. The binding only offers that
-        // order for multi-part signing, so EC keys use the hash-and-sign mechanisms here.
+        // The PIN must be given between C_SignInit and C_Sign. The binding (cryptoki 0.12) only
+        // offers that order for multi-part signing, so EC keys use the hash-and-sign mechanisms
+        // here, where the official helper signs its own digest with CKM_ECDSA. Tokens without
+        // them cannot be served: SoftHSM2 2.6 offers CKM_ECDSA alone, which is single-part (its
+        // C_SignUpdate answers CKR_OPERATION_NOT_INITIALIZED), and calling `Session::sign` after
+        // the login starts a second C_SignInit (CKR_OPERATION_ACTIVE). Calling C_Sign on its own
+        // would need our own FFI, which `forbid(unsafe_code)` rules out.
         let mechanism = match (rsa, digest) {
             (true, d) => rsa_mechanism(d),
             (false, Digest::Sha256) => Mechanism::EcdsaSha256,
@@ -1056,7 +1059,14 @@ fn sign_in(
         };
         session
             .sign_init(&mechanism, key.handle)
-            .map_err(|e| failed("C_SignInit", e))?;
+            .map_err(|e| match e {
+                CkError::Pkcs11(RvError::MechanismInvalid, _) if !rsa => Error::Sign(format!(
+                    "{} has CKA_ALWAYS_AUTHENTICATE and its token does not offer {}, the only way this helper can sign with such an EC key; use an EC key without CKA_ALWAYS_AUTHENTICATE, or an RSA key",
+                    key.uri,
+                    mechanism_name(digest)
+                )),
+                e => failed("C_SignInit", e),
+            })?;
         context_login(session, key, auth)?;
         session
             .sign_update(message)
@@ -1066,8 +1076,21 @@ fn sign_in(
     if rsa {
         Ok(signature)
     } else {
-        Ok(ecdsa_raw_to_der(&signature))
+        ecdsa_der(&signature, &key.uri)
     }
+}
+
+/// The DER `ECDSA-Sig-Value` for a token's raw `r || s` signature by the key at `key_uri`.
+fn ecdsa_der(raw: &[u8], key_uri: &str) -> Result<Vec<u8>> {
+    // Two integers of the same length: anything else would become a signature that fails far
+    // away, at the service, as a bare 403.
+    if raw.is_empty() || !raw.len().is_multiple_of(2) {
+        return Err(Error::Sign(format!(
+            "the token returned a {}-byte ECDSA signature for {key_uri}, which is not r || s; check the PKCS#11 module's version or report it to its vendor",
+            raw.len()
+        )));
+    }
+    Ok(ecdsa_raw_to_der(raw))
 }
 
 /// Authenticates for one operation with a `CKA_ALWAYS_AUTHENTICATE` key: the PIN that worked
@@ -1122,6 +1145,15 @@ fn rsa_mechanism(digest: Digest) -> Mechanism<'static> {
         Digest::Sha256 => Mechanism::Sha256RsaPkcs,
         Digest::Sha384 => Mechanism::Sha384RsaPkcs,
         Digest::Sha512 => Mechanism::Sha512RsaPkcs,
+    }
+}
+
+/// The hash-and-sign ECDSA mechanism for `digest`, as the standard names it.
+fn mechanism_name(digest: Digest) -> &'static str {
+    match digest {
+        Digest::Sha256 => "CKM_ECDSA_SHA256",
+        Digest::Sha384 => "CKM_ECDSA_SHA384",
+        Digest::Sha512 => "CKM_ECDSA_SHA512",
     }
 }
 
@@ -1197,7 +1229,8 @@ fn verify(public: &PublicKey, message: &[u8], signature: &[u8]) -> bool {
     }
 }
 
-/// A cryptoki error as `CKR_...` (or the loader's message), on one line.
+/// A cryptoki error as `CKR_...` (or the loader's message), on one line, with what to do about
+/// the return values a user can act on.
 fn describe(e: &CkError) -> String {
     match e {
         CkError::Pkcs11(rv, _) => {
@@ -1209,9 +1242,23 @@ fn describe(e: &CkError) -> String {
                 }
                 out.push(c.to_ascii_uppercase());
             }
+            out.push_str(advice(*rv));
             out
         }
         other => one_line(&other.to_string()),
+    }
+}
+
+/// What to do about a return value, starting with its separator; empty when there is no advice.
+fn advice(rv: RvError) -> &'static str {
+    match rv {
+        RvError::PinLocked => " (the PIN is locked: unlock it with the security officer PIN, e.g. `pkcs11-tool --login --login-type so --init-pin`)",
+        RvError::PinExpired => " (the PIN has expired: change it, e.g. `pkcs11-tool --login --change-pin`)",
+        RvError::DeviceRemoved | RvError::TokenNotPresent | RvError::SessionClosed | RvError::SessionHandleInvalid => {
+            " (the token went away: check that it is inserted, then start the helper again)"
+        }
+        RvError::KeyFunctionNotPermitted => " (the key may not sign: its CKA_SIGN is false; use a signing key)",
+        _ => "",
     }
 }
 
@@ -1230,12 +1277,31 @@ mod tests {
     }
 
     #[test]
+    fn return_values_users_can_act_on_say_what_to_do() {
+        let e = CkError::Pkcs11(RvError::PinLocked, cryptoki::context::Function::Login);
+        assert!(describe(&e).starts_with("CKR_PIN_LOCKED (the PIN is locked: unlock it"));
+        let e = CkError::Pkcs11(RvError::DeviceRemoved, cryptoki::context::Function::Sign);
+        assert!(describe(&e).contains("check that it is inserted"));
+    }
+
+    #[test]
+    fn malformed_ecdsa_signatures_from_the_token_are_refused() {
+        for raw in [&[][..], &[1, 2, 3][..]] {
+            let err = ecdsa_der(raw, "pkcs11:object=k").unwrap_err().to_string();
+            assert!(
+                err.contains("not r || s") && err.contains("object=k"),
+                "{err}"
+            );
+        }
+        assert_eq!(
+            ecdsa_der(&[1, 2], "k").unwrap(),
+            [0x30, 6, 2, 1, 1, 2, 1, 2]
+        );
+    }
+
+    #[test]
     fn pins_do_not_print() {
         assert_eq!(format!("{:?}", Pin::new("1234".into())), "Pin(***)");
-        assert_eq!(
-            redact_for_error("pkcs11:label=x?pin-value=1234&module-path=/m.so"),
-            "pkcs11:label=x?pin-value=***&module-path=/m.so"
-        );
     }
 
     #[test]

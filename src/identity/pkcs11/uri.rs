@@ -243,19 +243,28 @@ fn decode(raw: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// `text` with the value of any `pin-value` attribute replaced by `***`.
-fn redact(text: &str) -> String {
-    let Some((path, query)) = text.split_once('?') else {
-        return text.to_string();
-    };
-    let query: Vec<String> = query
-        .split('&')
-        .map(|a| match a.split_once('=') {
-            Some(("pin-value", _)) => "pin-value=***".to_string(),
-            _ => a.to_string(),
-        })
-        .collect();
-    format!("{path}?{}", query.join("&"))
+/// `text` with the value of every `pin-value` attribute replaced by `***`, wherever it is: also
+/// in URIs that do not parse, such as one giving the PIN twice or in the path.
+pub(super) fn redact(text: &str) -> String {
+    const NAME: &str = "pin-value=";
+    let query_at = text.find('?').unwrap_or(text.len());
+    let mut out = String::with_capacity(text.len());
+    let mut done = 0;
+    while let Some(found) = text[done..].find(NAME) {
+        let start = done + found + NAME.len();
+        // A query value ends at '&' only (it may hold ';'); a path value at ';' or '?'.
+        let stops: &[char] = if start > query_at {
+            &['&']
+        } else {
+            &[';', '?']
+        };
+        let end = text[start..].find(stops).map_or(text.len(), |e| start + e);
+        out.push_str(&text[done..start]);
+        out.push_str("***");
+        done = end;
+    }
+    out.push_str(&text[done..]);
+    out
 }
 
 /// The start of an attribute for an error message: never more than 40 characters.
@@ -289,6 +298,35 @@ mod tests {
         assert_eq!(uri.pin_value.as_ref().map(|p| p.expose()), Some("123456"));
         assert_eq!(uri.to_string(), "pkcs11:token=t?pin-value=***");
         assert!(!format!("{uri:?}").contains("123456"));
+    }
+
+    #[test]
+    fn every_pin_value_is_redacted_even_in_uris_that_do_not_parse() {
+        for (text, shown) in [
+            (
+                "pkcs11:token=t?pin-value=1234",
+                "pkcs11:token=t?pin-value=***",
+            ),
+            (
+                "pkcs11:token=t?pin-value=1;2&module-path=/m.so",
+                "pkcs11:token=t?pin-value=***&module-path=/m.so",
+            ),
+            (
+                "pkcs11:token=t?pin-value=1111&pin-value=2222",
+                "pkcs11:token=t?pin-value=***&pin-value=***",
+            ),
+            (
+                "pkcs11:pin-value=3333;token=t?pin-value=4444",
+                "pkcs11:pin-value=***;token=t?pin-value=***",
+            ),
+            (
+                "pkcs11:token=t;pin-value=5555",
+                "pkcs11:token=t;pin-value=***",
+            ),
+            ("pkcs11:token=t", "pkcs11:token=t"),
+        ] {
+            assert_eq!(redact(text), shown);
+        }
     }
 
     #[test]
