@@ -24,6 +24,32 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+impl Cli {
+    /// Parses `args` (program name first) as [`Parser::try_parse_from`] does, faster for the
+    /// command that runs once per SDK call.
+    ///
+    /// `credential-process` is first matched against its own flags only, which spares building
+    /// the whole command tree on every cold start. Anything that path does not accept (help,
+    /// typos, other commands) goes through the full parser, so that every message, and what is
+    /// accepted, stays exactly the full parser's.
+    pub fn try_parse_args(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
+        use clap::FromArgMatches;
+        if args.get(1).is_some_and(|a| a == "credential-process") {
+            let only = CredentialArgs::augment_args(
+                clap::Command::new("credential-process").no_binary_name(true),
+            );
+            if let Ok(matches) = only.try_get_matches_from(&args[2..]) {
+                if let Ok(parsed) = CredentialArgs::from_arg_matches(&matches) {
+                    return Ok(Cli {
+                        command: Some(Command::CredentialProcess(parsed)),
+                    });
+                }
+            }
+        }
+        Cli::try_parse_from(args)
+    }
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -277,6 +303,63 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("aws_signing_helper").chain(args.iter().copied()))
+    }
+
+    /// The fast path for `credential-process` accepts and refuses exactly what the full parser
+    /// does, with the same result.
+    #[test]
+    fn fast_path_matches_the_full_parser() {
+        let cases: &[&[&str]] = &[
+            &[
+                "credential-process",
+                "--certificate",
+                "c.pem",
+                "--private-key",
+                "k.pem",
+            ],
+            &[
+                "credential-process",
+                "--certificate=c.pem",
+                "--private-key",
+                "k.pem",
+                "--trust-anchor-arn",
+                "ta",
+                "--profile-arn",
+                "p",
+                "--role-arn",
+                "r",
+                "--session-duration",
+                "900",
+                "--debug",
+                "--no-verify-ssl=false",
+                "--with-proxy=true",
+                "--intermediates",
+                "i.pem",
+            ],
+            &["credential-process", "--session-duration", "abc"],
+            &["credential-process", "--no-such-flag"],
+            &["credential-process", "--help"],
+            &["credential-process", "-h"],
+            &["credential-process", "extra-positional"],
+            &["credential-process", "--debug=maybe"],
+            &["credential-process"],
+            &["serve", "--port", "1"],
+            &["version"],
+            &[],
+        ];
+        for args in cases {
+            let argv = || std::iter::once("aws_signing_helper").chain(args.iter().copied());
+            let full = Cli::try_parse_from(argv());
+            let fast = Cli::try_parse_args(argv().map(Into::into).collect());
+            match (full, fast) {
+                (Ok(a), Ok(b)) => assert_eq!(format!("{a:?}"), format!("{b:?}"), "{args:?}"),
+                (Err(a), Err(b)) => {
+                    assert_eq!(a.kind(), b.kind(), "{args:?}");
+                    assert_eq!(a.to_string(), b.to_string(), "{args:?}");
+                }
+                (a, b) => panic!("{args:?}: full parser {a:?}, fast path {b:?}"),
+            }
+        }
     }
 
     #[test]

@@ -2,13 +2,12 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use rolesanywhere_helper::cli::Cli;
 use rolesanywhere_helper::commands;
 use rolesanywhere_helper::error::Error;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_args(std::env::args_os().collect()) {
         Ok(cli) => cli,
         Err(e) => {
             // Help goes to stdout with success; usage errors exit 1, as the official helper does.
