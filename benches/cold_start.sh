@@ -5,11 +5,13 @@
 # signature, one TLS handshake, one POST of a real signed CreateSession request, so the endpoint
 # works equally for both), in the same run. Needs hyperfine (Debian package).
 #
-#   benches/cold_start.sh            # 300 runs of each
+#   benches/cold_start.sh            # 300 runs of each, in 10 interleaved rounds
 #   RUNS=50 benches/cold_start.sh
+#   HELPER=/path/to/another/build benches/cold_start.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-300}
+ROUNDS=${ROUNDS:-10}
 command -v hyperfine >/dev/null || { echo "install hyperfine (apt-get install hyperfine)" >&2; exit 1; }
 
 cargo build --release --bins -q
@@ -51,18 +53,26 @@ export AWS_CA_BUNDLE="$work/ca.pem"
 
 for kind in rsa-2048 ec-p256; do
     dir=testdata/pki/$kind
-    helper="target/release/aws_signing_helper credential-process --certificate $dir/fullchain.pem \
+    helper="${HELPER:-target/release/aws_signing_helper} credential-process --certificate $dir/fullchain.pem \
 --private-key $dir/key-pkcs8.pem --trust-anchor-arn $ta --profile-arn $profile --role-arn $role \
 --endpoint https://localhost:$port"
     yard="$yardstick localhost:$port $work/ca.pem $dir/fullchain.pem $dir/key-pkcs8.pem ${kind%%-*} $ta $profile $role"
     $helper > /dev/null   # fail loudly now rather than inside hyperfine
     $yard
-    hyperfine -N --warmup 20 --runs "$RUNS" --export-json "$work/$kind.json" \
-        -n "credential-process $kind" "$helper" -n "yardstick $kind" "$yard" > /dev/null
-    python3 - "$work/$kind.json" "$kind" <<'PY'
+    # Interleaved rounds: on a shared machine, load that comes and goes hits both contestants
+    # alike instead of whichever hyperfine happened to be timing.
+    for round in $(seq "$ROUNDS"); do
+        hyperfine -N --warmup 5 --runs "$((RUNS / ROUNDS))" --export-json "$work/$kind.$round.json" \
+            -n "credential-process $kind" "$helper" -n "yardstick $kind" "$yard" > /dev/null
+    done
+    python3 - "$kind" "$work/$kind".*.json <<'PY'
 import json, statistics, sys
-results = json.load(open(sys.argv[1]))["results"]
-ours, yard = (statistics.median(r["times"]) * 1000 for r in results)
-print(f"{sys.argv[2]:9}  credential-process {ours:6.2f} ms   yardstick {yard:6.2f} ms   ratio {ours / yard:.2f}")
+ours, yard = [], []
+for path in sys.argv[2:]:
+    a, b = json.load(open(path))["results"]
+    ours += a["times"]
+    yard += b["times"]
+ours, yard = statistics.median(ours) * 1000, statistics.median(yard) * 1000
+print(f"{sys.argv[1]:9}  credential-process {ours:6.2f} ms   yardstick {yard:6.2f} ms   ratio {ours / yard:.2f}")
 PY
 done
