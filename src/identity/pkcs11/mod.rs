@@ -590,6 +590,9 @@ struct Auth {
     reuse_pin: bool,
     /// The token refused `user_pin` when reconnecting: never offer it again (tokens lock).
     pin_refused: bool,
+    /// The key refused the PIN we offered it (`context_pin`, or `user_pin` for `--reuse-pin`):
+    /// never offer that again either.
+    context_refused: bool,
 }
 
 /// A private key object and what we learned about it.
@@ -959,6 +962,7 @@ impl Device {
             context_pin: self.context_pin.clone(),
             reuse_pin,
             pin_refused: false,
+            context_refused: false,
         };
         let session = self.session(token)?;
         let signature = sign_in(session, key, &mut auth, message, Digest::Sha256)?;
@@ -1043,6 +1047,7 @@ impl Device {
                     context_pin: self.context_pin.take(),
                     reuse_pin,
                     pin_refused: false,
+                    context_refused: false,
                 },
             }),
             public_key,
@@ -1266,7 +1271,12 @@ fn sign_in(
                 ))),
                 e => failed("C_SignInit", e),
             })?;
-        context_login(session, key, auth)?;
+        if let Err(e) = context_login(session, key, auth) {
+            // End the operation C_SignInit started, or the next one finds it still active: a
+            // failing C_SignFinal terminates it.
+            let _ = session.sign_final();
+            return Err(e.into());
+        }
         session
             .sign_update(message)
             .map_err(|e| failed("C_SignUpdate", e))?;
@@ -1302,7 +1312,9 @@ impl From<Failed> for Error {
 /// data errors (a new session changes nothing) and `CKR_GENERAL_ERROR` / `CKR_FUNCTION_FAILED`
 /// (too vague to be worth a login). The object handles are in it because SoftHSM2 keeps the
 /// session of a token whose files were replaced and answers `CKR_OBJECT_HANDLE_INVALID`; the key
-/// found again must still have the public key we started with.
+/// found again must still have the public key we started with. `CKR_OPERATION_ACTIVE` means a
+/// failed signature left its operation behind in the session (not every module ends it when
+/// C_SignFinal fails): a new session drops it.
 fn lost(rv: RvError) -> bool {
     matches!(
         rv,
@@ -1311,6 +1323,7 @@ fn lost(rv: RvError) -> bool {
             | RvError::DeviceRemoved
             | RvError::KeyHandleInvalid
             | RvError::ObjectHandleInvalid
+            | RvError::OperationActive
             | RvError::SessionClosed
             | RvError::SessionHandleInvalid
             | RvError::TokenNotPresent
@@ -1346,14 +1359,22 @@ fn context_login(session: &Session, key: &FoundKey, auth: &mut Auth) -> Result<(
     let known = auth
         .context_pin
         .clone()
-        .or_else(|| auth.user_pin.clone().filter(|_| auth.reuse_pin));
+        .or_else(|| auth.user_pin.clone().filter(|_| auth.reuse_pin))
+        .filter(|_| !auth.context_refused);
     if let Some(pin) = known {
         match session.login(UserType::ContextSpecific, Some(&pin.auth())) {
             Ok(()) => {
                 auth.context_pin = Some(pin);
                 return Ok(());
             }
-            Err(e) => crate::debug!("PKCS#11: re-authentication failed ({})", describe(&e)),
+            Err(e) => {
+                crate::debug!("PKCS#11: re-authentication failed ({})", describe(&e));
+                if let CkError::Pkcs11(RvError::PinIncorrect | RvError::PinLenRange, _) = e {
+                    // Never offer it again: tokens lock after a few wrong PINs.
+                    auth.context_refused = true;
+                    auth.context_pin = None;
+                }
+            }
         }
     }
     let prompt = format!(
@@ -1362,13 +1383,12 @@ fn context_login(session: &Session, key: &FoundKey, auth: &mut Auth) -> Result<(
     );
     for _ in 0..PROMPT_ATTEMPTS {
         let Ok(typed) = rpassword::prompt_password(&prompt).map(Pin::new) else {
-            return Err(Error::Pkcs11ContextPinRequired {
-                key: key.uri.clone(),
-            });
+            return Err(no_context_pin(&key.uri, auth));
         };
         match session.login(UserType::ContextSpecific, Some(&typed.auth())) {
             Ok(()) => {
                 auth.context_pin = Some(typed);
+                auth.context_refused = false;
                 return Ok(());
             }
             Err(CkError::Pkcs11(RvError::PinIncorrect, _)) => eprintln!("Incorrect PIN."),
@@ -1385,6 +1405,17 @@ fn context_login(session: &Session, key: &FoundKey, auth: &mut Auth) -> Result<(
         "wrong context-specific PIN for {}",
         key.uri
     )))
+}
+
+/// Why a `CKA_ALWAYS_AUTHENTICATE` key cannot sign when there is no terminal to ask for its PIN:
+/// suggesting `--reuse-pin` only when it was not given, or the key had not refused it.
+fn no_context_pin(key_uri: &str, auth: &Auth) -> Error {
+    let key = key_uri.to_string();
+    if auth.reuse_pin && auth.context_refused {
+        Error::Pkcs11ContextPinRefused { key }
+    } else {
+        Error::Pkcs11ContextPinRequired { key }
+    }
 }
 
 fn rsa_mechanism(digest: Digest) -> Mechanism<'static> {
@@ -1555,6 +1586,32 @@ mod tests {
         ] {
             assert!(!lost(rv), "{rv:?}");
         }
+    }
+
+    #[test]
+    fn reuse_pin_is_suggested_only_when_it_was_not_refused() {
+        let key = "pkcs11:token=ra;id=%05;object=signing;type=private";
+        let mut auth = Auth {
+            user_pin: Some(Pin::new("1234".into())),
+            context_pin: None,
+            reuse_pin: false,
+            pin_refused: false,
+            context_refused: false,
+        };
+        let hint = |auth: &Auth| no_context_pin(key, auth).to_string();
+        assert!(hint(&auth).contains("pass --reuse-pin"), "{}", hint(&auth));
+        // Given and not yet refused (an earlier terminal PIN was): suggesting it is still fair.
+        auth.reuse_pin = true;
+        assert!(hint(&auth).contains("pass --reuse-pin"));
+        auth.context_refused = true;
+        let text = hint(&auth);
+        assert!(!text.contains("pass --reuse-pin"), "{text}");
+        assert!(
+            text.contains("refused the token's PIN given by --reuse-pin"),
+            "{text}"
+        );
+        assert!(text.contains("run the helper from a terminal"), "{text}");
+        assert!(!text.contains("1234"), "{text}");
     }
 
     #[test]
