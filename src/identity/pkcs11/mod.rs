@@ -16,7 +16,9 @@
 //!
 //! PINs come from the URI (`pin-value`, `pin-source`), then [`PIN_ENV`], then a prompt on the
 //! terminal. They live in [`Pin`] (zeroized on drop, never printed) and are kept only as long as
-//! the signer, for `--reuse-pin` and for keys with `CKA_ALWAYS_AUTHENTICATE`.
+//! the signer, for `--reuse-pin`, for keys with `CKA_ALWAYS_AUTHENTICATE`, and to log in again
+//! without prompting when the session is lost and the signer finds its key again
+//! ([`Pkcs11Key`]).
 
 mod uri;
 
