@@ -189,6 +189,24 @@ pub enum Error {
         key: String,
     },
 
+    /// A key asks for its PIN at every signature and refused the token's PIN (`--reuse-pin`).
+    #[error("private key {key} asks for its PIN at every signature (CKA_ALWAYS_AUTHENTICATE) and refused the token's PIN given by --reuse-pin; its own PIN can only be typed: run the helper from a terminal")]
+    Pkcs11ContextPinRefused {
+        /// The key's URI.
+        key: String,
+    },
+
+    /// The session or token went away and the key could not be found again.
+    #[error("signing with {key} failed ({cause}) and finding the key again failed: {detail}; check that the token is inserted: the helper tries again at the next signature")]
+    Pkcs11Reconnect {
+        /// The key's URI as found at start.
+        key: String,
+        /// The return value that lost the session, as `CKR_...`.
+        cause: String,
+        /// Why finding it again failed.
+        detail: String,
+    },
+
     /// A PKCS#11 call failed.
     #[error("PKCS#11 {call} failed: {detail}")]
     Pkcs11 {

@@ -796,33 +796,43 @@ fn update_writes_credentials_signed_in_the_token() {
     assert_eq!(call["ok"], true, "{call}");
 }
 
+/// `serve` with the certificate and key of token "ra" (PIN from the environment), its 900 s
+/// sessions refreshed 898 s before expiry: a refresh every two seconds.
+fn serve_refreshing_every_two_seconds(local: &Local, hsm: &Hsm, extra: &[&str]) -> Serve {
+    let module = module();
+    let conf = hsm.conf.to_string_lossy().into_owned();
+    let args = [
+        &[
+            "--certificate",
+            "pkcs11:token=ra;object=leaf",
+            "--pkcs11-lib",
+            &module,
+        ][..],
+        &["--session-duration", "900"],
+        extra,
+    ]
+    .concat();
+    Serve::start(
+        local,
+        &args,
+        &[
+            ("SOFTHSM2_CONF", &conf),
+            ("AWS_SIGNING_HELPER_PKCS11_PIN", PIN),
+            ("AWS_SIGNING_HELPER_REFRESH_WINDOW", "898"),
+        ],
+    )
+}
+
 /// `serve` logs in once and keeps that session (behind the signer's mutex) for every refresh:
 /// credentials fetched over IMDSv2 before and after refreshes were all signed in the token.
 #[tokio::test]
 async fn serve_keeps_signing_in_the_token_across_refreshes() {
     let local = Local::start(&[]);
     let hsm = provisioned("ec-p256");
-    let module = module();
-    let conf = hsm.conf.to_string_lossy().into_owned();
-    // 900 s sessions refreshed 898 s before expiry: a refresh every two seconds.
-    let serve = Serve::start(
+    let serve = serve_refreshing_every_two_seconds(
         &local,
-        &[
-            "--certificate",
-            "pkcs11:token=ra;object=leaf",
-            "--private-key",
-            "pkcs11:token=ra;object=leaf",
-            "--pkcs11-lib",
-            &module,
-            "--session-duration",
-            "900",
-            "--debug",
-        ],
-        &[
-            ("SOFTHSM2_CONF", &conf),
-            ("AWS_SIGNING_HELPER_PKCS11_PIN", PIN),
-            ("AWS_SIGNING_HELPER_REFRESH_WINDOW", "898"),
-        ],
+        &hsm,
+        &["--private-key", "pkcs11:token=ra;object=leaf", "--debug"],
     );
     let first = imds_credentials(&serve).await;
     let serial = std::fs::read_to_string(pki("ec-p256", "serial.dec")).unwrap();
@@ -851,4 +861,119 @@ async fn serve_keeps_signing_in_the_token_across_refreshes() {
     let log = serve.stderr();
     assert_eq!(log.matches("PKCS#11: logging in").count(), 1, "{log}");
     assert!(!log.contains("cannot refresh"), "{log}");
+}
+
+/// Replaces every token in `hsm` with those of `other` (made with the same keys and certificates
+/// but new serial numbers), as pulling a card and inserting a re-provisioned one does: the old
+/// token's directory goes, the new one is renamed in.
+fn swap_tokens(hsm: &Hsm, other: &Hsm) {
+    let tokens = hsm.path("tokens");
+    for entry in std::fs::read_dir(&tokens).unwrap() {
+        std::fs::remove_dir_all(entry.unwrap().path()).unwrap();
+    }
+    for entry in std::fs::read_dir(other.path("tokens")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::rename(entry.path(), tokens.join(entry.file_name())).unwrap();
+    }
+}
+
+/// `serve` survives its token going away and coming back as a new token (new serial number,
+/// maybe another slot): the first signature that fails for it finds the token again by the
+/// URI, logs in with the PIN it was given at start, finds the same key, and signs again.
+#[tokio::test]
+async fn serve_reconnects_when_the_token_is_replaced() {
+    let local = Local::start(&[]);
+    let hsm = provisioned("ec-p256");
+    let serve = serve_refreshing_every_two_seconds(&local, &hsm, &[]);
+    let first = imds_credentials(&serve).await;
+    let calls_before = local.calls().len();
+    swap_tokens(&hsm, &provisioned("ec-p256"));
+    let serial = std::fs::read_to_string(pki("ec-p256", "serial.dec")).unwrap();
+    // Two refreshes after the swap, each signed in the new token and accepted.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while local.calls().len() < calls_before + 2 {
+        assert!(Instant::now() < deadline, "{}", serve.stderr());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for call in local.calls() {
+        assert_eq!(call["ok"], true, "{call}\n{}", serve.stderr());
+        let seen = call["serial"].as_str().unwrap_or_default();
+        assert!(seen.eq_ignore_ascii_case(serial.trim()), "{call}");
+    }
+    let second = imds_credentials(&serve).await;
+    assert_ne!(first["AccessKeyId"], second["AccessKeyId"]);
+    let log = serve.stderr();
+    assert!(!log.contains("cannot refresh"), "{log}");
+    let reconnects: Vec<&str> = log.lines().filter(|l| l.contains("reconnected")).collect();
+    assert_eq!(reconnects.len(), 1, "{log}");
+    assert!(
+        reconnects[0].contains("object=leaf") && reconnects[0].contains("CKR_"),
+        "{log}"
+    );
+}
+
+/// While the token is away, each refresh fails on one line saying what happened and that the
+/// helper keeps trying; once the token is back, the next refresh finds it and signs.
+#[tokio::test]
+async fn serve_finds_the_token_again_when_it_comes_back_later() {
+    let local = Local::start(&[]);
+    let hsm = provisioned("rsa-2048");
+    let serve = serve_refreshing_every_two_seconds(&local, &hsm, &[]);
+    imds_credentials(&serve).await;
+    // Pull the card: its directory goes somewhere SoftHSM2 does not look.
+    let away = tempfile::tempdir().unwrap();
+    let tokens: Vec<PathBuf> = std::fs::read_dir(hsm.path("tokens"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    for token in &tokens {
+        std::fs::rename(token, away.path().join(token.file_name().unwrap())).unwrap();
+    }
+    serve.wait_for_stderr("cannot refresh", Duration::from_secs(30));
+    let calls_before = local.calls().len();
+    for token in &tokens {
+        std::fs::rename(away.path().join(token.file_name().unwrap()), token).unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while local.calls().len() < calls_before + 1 {
+        assert!(Instant::now() < deadline, "{}", serve.stderr());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(local.calls().pop().unwrap()["ok"], true);
+    let log = serve.stderr();
+    let failed = log.lines().find(|l| l.contains("cannot refresh")).unwrap();
+    assert!(
+        failed.contains("finding the key again failed")
+            && failed.contains("check that the token is inserted"),
+        "{log}"
+    );
+    assert!(!log.contains("panicked"), "{log}");
+    assert_eq!(log.matches("reconnected to").count(), 1, "{log}");
+}
+
+/// A token that comes back under the same label with another key under the same `CKA_ID` and
+/// label is refused: the helper signs only with the key whose public half it started with.
+#[tokio::test]
+async fn serve_refuses_another_key_in_the_token_that_came_back() {
+    let local = Local::start(&[]);
+    let hsm = provisioned("ec-p256");
+    let serve = serve_refreshing_every_two_seconds(&local, &hsm, &[]);
+    imds_credentials(&serve).await;
+    let other = Hsm::new();
+    other.token("ra").key("ra", "ec-p384", "leaf", "01").cert(
+        "ra",
+        &pki("ec-p256", "cert.pem"),
+        "leaf",
+        "01",
+    );
+    swap_tokens(&hsm, &other);
+    let calls_before = local.calls().len();
+    serve.wait_for_stderr("cannot refresh", Duration::from_secs(30));
+    let log = serve.stderr();
+    assert!(
+        log.contains("no private key with the CKA_ID, label and public key found at start"),
+        "{log}"
+    );
+    assert!(!log.contains("reconnected"), "{log}");
+    assert_eq!(local.calls().len(), calls_before, "{log}");
 }

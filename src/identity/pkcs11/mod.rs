@@ -16,7 +16,9 @@
 //!
 //! PINs come from the URI (`pin-value`, `pin-source`), then [`PIN_ENV`], then a prompt on the
 //! terminal. They live in [`Pin`] (zeroized on drop, never printed) and are kept only as long as
-//! the signer, for `--reuse-pin` and for keys with `CKA_ALWAYS_AUTHENTICATE`.
+//! the signer, for `--reuse-pin`, for keys with `CKA_ALWAYS_AUTHENTICATE`, and to log in again
+//! without prompting when the session is lost and the signer finds its key again
+//! ([`Pkcs11Key`]).
 
 mod uri;
 
@@ -300,7 +302,7 @@ impl Pkcs11Source {
                     let public_key = device.public_key_of(token, &key)?;
                     return Ok((
                         None,
-                        device.into_key(token, key, public_key, self.reuse_pin),
+                        device.into_key(token, key, public_key, &key_uri, self.reuse_pin),
                     ));
                 }
                 continue;
@@ -310,7 +312,8 @@ impl Pkcs11Source {
                     crate::debug!("PKCS#11: private key {}", key.uri);
                     let (leaf, chain, _) =
                         certificate.expect("a certificate key implies a certificate");
-                    let key = device.into_key(token, key, cert_key.clone(), self.reuse_pin);
+                    let key =
+                        device.into_key(token, key, cert_key.clone(), &key_uri, self.reuse_pin);
                     return Ok((Some((leaf, chain)), key));
                 }
             }
@@ -412,18 +415,25 @@ impl X509Signer for Pkcs11Signer {
 }
 
 /// A private key in a token, with the logged-in session that uses it.
+///
+/// The session lasts as long as the signer, so one-shot commands log in once. When a signature
+/// fails because the session, the token or the key's handle went away (see [`lost`]), the
+/// signer finds the token again by the same URI, logs in with the PIN kept from the start (never
+/// prompting), finds the same key again and signs once more: `serve` and `update` run for weeks
+/// while cards are pulled and modules restarted.
 pub struct Pkcs11Key {
-    // A session is not `Sync`; the mutex makes one signature at a time, which tokens need anyway.
-    session: Mutex<Session>,
-    key: FoundKey,
-    auth: Mutex<Auth>,
+    state: Mutex<State>,
     public_key: PublicKey,
+    /// A URI naming the key as found at start, for `Debug`.
+    uri: String,
+    /// What finding the key again needs.
+    again: FindAgain,
 }
 
 impl fmt::Debug for Pkcs11Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pkcs11Key")
-            .field("uri", &self.key.uri)
+            .field("uri", &self.uri)
             .finish_non_exhaustive()
     }
 }
@@ -434,13 +444,142 @@ impl Signer for Pkcs11Key {
     }
 
     fn sign(&self, message: &[u8], digest: Digest) -> Result<Vec<u8>> {
-        let session = self.session.lock().map_err(|_| {
+        let mut state = self.state.lock().map_err(|_| {
             Error::Sign("the PKCS#11 session was poisoned by an earlier panic".into())
         })?;
-        let mut auth = self.auth.lock().map_err(|_| {
-            Error::Sign("the PKCS#11 session was poisoned by an earlier panic".into())
-        })?;
-        sign_in(&session, &self.key, &mut auth, message, digest)
+        let state = &mut *state;
+        let lost_by = match &state.live {
+            Some(live) => match sign_in(&live.session, &live.key, &mut state.auth, message, digest)
+            {
+                Ok(signature) => return Ok(signature),
+                Err(Failed {
+                    rv: Some(rv),
+                    error,
+                }) if lost(rv) => Some((rv, error)),
+                Err(failed) => return Err(failed.error),
+            },
+            // An earlier reconnection failed: try again now, the token may be back.
+            None => None,
+        };
+        self.reconnect(state, lost_by)?;
+        let live = state
+            .live
+            .as_ref()
+            .expect("a reconnection that succeeds leaves a session");
+        Ok(sign_in(
+            &live.session,
+            &live.key,
+            &mut state.auth,
+            message,
+            digest,
+        )?)
+    }
+}
+
+impl Pkcs11Key {
+    /// Replaces the lost session (`lost_by` the return value and error that lost it, `None`
+    /// when an earlier reconnection failed) with a new one on the same key. The module is
+    /// initialized again when it asks for that, or when the key cannot be found without it:
+    /// SoftHSM2, like many modules, sees tokens that appeared later only after `C_Initialize`.
+    fn reconnect(&self, state: &mut State, lost_by: Option<(RvError, Error)>) -> Result<()> {
+        // Close the old session before anything opens a new one: after `C_Initialize` the
+        // module may hand out the same handle again, which dropping the old one would close.
+        state.live = None;
+        let rv = lost_by.as_ref().map(|(rv, _)| *rv);
+        let mut found = match lost_by {
+            Some((RvError::CryptokiNotInitialized, error)) => Err(error.to_string()),
+            Some((_, error)) => {
+                crate::debug!("PKCS#11: {error}; finding the token and key again");
+                self.again.find(&state.context, &mut state.auth)
+            }
+            None => self.again.find(&state.context, &mut state.auth),
+        };
+        if let Err(e) = &found {
+            crate::debug!("PKCS#11: {e}; initializing the module again");
+            // C_Finalize fails when the module already forgot us; C_Initialize decides.
+            let _ = state.context.clone().finalize();
+            found = initialize(&state.context)
+                .map_err(|e| format!("C_Initialize failed: {}", describe(&e)))
+                .and_then(|()| self.again.find(&state.context, &mut state.auth));
+        }
+        let cause = match rv {
+            Some(rv) => describe_rv(rv),
+            None => "the token or its session went away earlier".into(),
+        };
+        match found {
+            Ok(live) => {
+                eprintln!(
+                    "aws_signing_helper: PKCS#11: reconnected to {} ({cause})",
+                    live.key.uri
+                );
+                state.live = Some(live);
+                Ok(())
+            }
+            Err(e) => Err(Error::Pkcs11Reconnect {
+                key: self.uri.clone(),
+                cause,
+                detail: e,
+            }),
+        }
+    }
+}
+
+/// What a signer holds behind its mutex: one signature at a time, which tokens need anyway.
+struct State {
+    context: Pkcs11,
+    /// The session and the key's handle in it; `None` after a reconnection failed.
+    live: Option<Live>,
+    auth: Auth,
+}
+
+/// A logged-in session and the key's handle, valid together.
+struct Live {
+    session: Session,
+    key: FoundKey,
+}
+
+/// How to find the key again: the token by the URI it was found with (not by slot or serial,
+/// which change when a card is reinserted or re-provisioned), the key by its `CKA_ID` and
+/// `CKA_LABEL` and then its public key, so that another key is refused.
+struct FindAgain {
+    module: String,
+    token: Uri,
+    id: Vec<u8>,
+    label: Vec<u8>,
+    public_key: PublicKey,
+}
+
+impl FindAgain {
+    /// The key in a new logged-in session, or why it cannot be found (for
+    /// [`Error::Pkcs11Reconnect`]).
+    fn find(&self, context: &Pkcs11, auth: &mut Auth) -> std::result::Result<Live, String> {
+        let text = |e: Error| e.to_string();
+        let mut device = Device::enumerate(context.clone(), self.module.clone(), Uri::default())
+            .map_err(|e| format!("C_GetSlotList failed: {}", describe(&e)))?;
+        let token = device.key_token(&self.token, None).map_err(text)?;
+        device.login_again(token, auth).map_err(text)?;
+        device.context_pin = auth.context_pin.clone();
+        let nonempty = |v: &Vec<u8>| Some(v.clone()).filter(|v| !v.is_empty());
+        let (label, id) = (nonempty(&self.label), nonempty(&self.id));
+        let keys = device
+            .private_keys(token, label.as_deref(), id.as_deref())
+            .map_err(text)?;
+        for key in keys {
+            let matches = device.key_matches(token, &key, &self.public_key, auth.reuse_pin);
+            if matches.map_err(text)? {
+                if device.context_pin.is_some() {
+                    auth.context_pin = device.context_pin.take();
+                }
+                let session = device.sessions[token]
+                    .take()
+                    .expect("the key was found through this session");
+                return Ok(Live { session, key });
+            }
+        }
+        Err(format!(
+            "token {} holds no private key with the CKA_ID, label and public key found at start, and the helper signs with no other",
+            device.tokens[token].name()
+        ))
     }
 }
 
@@ -451,6 +590,11 @@ struct Auth {
     user_pin: Option<Pin>,
     context_pin: Option<Pin>,
     reuse_pin: bool,
+    /// The token refused `user_pin` when reconnecting: never offer it again (tokens lock).
+    pin_refused: bool,
+    /// The key refused the PIN we offered it (`context_pin`, or `user_pin` for `--reuse-pin`):
+    /// never offer that again either.
+    context_refused: bool,
 }
 
 /// A private key object and what we learned about it.
@@ -459,6 +603,9 @@ struct FoundKey {
     handle: ObjectHandle,
     key_type: KeyType,
     always_auth: bool,
+    /// `CKA_ID` and `CKA_LABEL`: what finds the key again after the token comes back.
+    id: Vec<u8>,
+    label: Vec<u8>,
     /// A URI naming exactly this key, for messages and prompts.
     uri: String,
 }
@@ -530,14 +677,19 @@ impl Device {
             detail,
         };
         let context = Pkcs11::new(&path).map_err(|e| fail(one_line(&e.to_string())))?;
-        match context.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
-            Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
-            Err(e) => return Err(fail(format!("C_Initialize failed: {}", describe(&e)))),
-        }
+        initialize(&context).map_err(|e| fail(format!("C_Initialize failed: {}", describe(&e))))?;
         crate::debug!("PKCS#11: loaded module {path}");
-        let slots = context
-            .get_slots_with_token()
-            .map_err(|e| fail(format!("C_GetSlotList failed: {}", describe(&e))))?;
+        Device::enumerate(context, path.clone(), pin_uri)
+            .map_err(|e| fail(format!("C_GetSlotList failed: {}", describe(&e))))
+    }
+
+    /// The tokens `context` shows now.
+    fn enumerate(
+        context: Pkcs11,
+        module: String,
+        pin_uri: Uri,
+    ) -> std::result::Result<Device, CkError> {
+        let slots = context.get_slots_with_token()?;
         let mut tokens = Vec::new();
         for slot in slots {
             match (context.get_token_info(slot), context.get_slot_info(slot)) {
@@ -559,7 +711,7 @@ impl Device {
         let count = tokens.len();
         Ok(Device {
             context,
-            module: path,
+            module,
             tokens,
             sessions: (0..count).map(|_| None).collect(),
             logged_in: vec![false; count],
@@ -772,11 +924,14 @@ impl Device {
                 crate::debug!("PKCS#11: skipping a private key that is neither RSA nor EC");
                 continue;
             };
+            let uri = self.object_uri(token, &id, &label, "private");
             keys.push(FoundKey {
                 handle,
                 key_type,
                 always_auth,
-                uri: self.object_uri(token, &id, &label, "private"),
+                id,
+                label,
+                uri,
             });
         }
         Ok(keys)
@@ -806,8 +961,10 @@ impl Device {
         let message = b"AWS Roles Anywhere Credential Helper PKCS11 Test";
         let mut auth = Auth {
             user_pin: self.user_pin.clone(),
-            context_pin: None,
+            context_pin: self.context_pin.clone(),
             reuse_pin,
+            pin_refused: false,
+            context_refused: false,
         };
         let session = self.session(token)?;
         let signature = sign_in(session, key, &mut auth, message, Digest::Sha256)?;
@@ -862,26 +1019,41 @@ impl Device {
             })
     }
 
-    /// Turns the search state into a signer, keeping the key's logged-in session.
+    /// Turns the search state into a signer, keeping the key's logged-in session; `key_uri`
+    /// names the token to find again if the session is lost.
     fn into_key(
         mut self,
         token: usize,
         key: FoundKey,
         public_key: PublicKey,
+        key_uri: &Uri,
         reuse_pin: bool,
     ) -> Pkcs11Key {
         let session = self.sessions[token]
             .take()
             .expect("the key was found through this session");
+        let again = FindAgain {
+            module: self.module.clone(),
+            token: key_uri.token_part(),
+            id: key.id.clone(),
+            label: key.label.clone(),
+            public_key: public_key.clone(),
+        };
         Pkcs11Key {
-            session: Mutex::new(session),
-            key,
-            auth: Mutex::new(Auth {
-                user_pin: self.user_pin.take(),
-                context_pin: self.context_pin.take(),
-                reuse_pin,
+            uri: key.uri.clone(),
+            state: Mutex::new(State {
+                context: self.context.clone(),
+                live: Some(Live { session, key }),
+                auth: Auth {
+                    user_pin: self.user_pin.take(),
+                    context_pin: self.context_pin.take(),
+                    reuse_pin,
+                    pin_refused: false,
+                    context_refused: false,
+                },
             }),
             public_key,
+            again,
         }
     }
 
@@ -988,6 +1160,36 @@ impl Device {
         Ok(())
     }
 
+    /// Logs in to `token` after a reconnection with the PIN kept from the start: never from a
+    /// prompt (nobody may be at the terminal of a helper that has run for weeks), and never
+    /// again once the token refused it, so that retries cannot lock the token.
+    fn login_again(&mut self, token: usize, auth: &mut Auth) -> Result<()> {
+        let name = self.tokens[token].name();
+        let result = if self.tokens[token].info.protected_authentication_path() {
+            self.session(token)?.login(UserType::User, None)
+        } else {
+            match (&auth.user_pin, auth.pin_refused) {
+                (Some(pin), false) => self
+                    .session(token)?
+                    .login(UserType::User, Some(&pin.auth())),
+                (Some(_), true) => {
+                    return Err(Error::Pkcs11WrongPin {
+                        token: name,
+                        from: "the PIN given at start, refused earlier; restart the helper with the right one".into(),
+                    })
+                }
+                // The token let us in without a PIN at start (already logged in).
+                (None, _) => Ok(()),
+            }
+        };
+        let pin = auth.user_pin.clone();
+        let outcome = self.logged_in_after(token, result.map(|()| pin), "the PIN given at start");
+        if let Err(Error::Pkcs11WrongPin { .. }) = &outcome {
+            auth.pin_refused = true;
+        }
+        outcome
+    }
+
     fn not_found(&self, what: &'static str, uri: &Uri) -> Error {
         let tokens: Vec<String> = self.tokens.iter().map(Token::name).collect();
         let detail = match (what, tokens.len()) {
@@ -1029,9 +1231,13 @@ fn sign_in(
     auth: &mut Auth,
     message: &[u8],
     digest: Digest,
-) -> Result<Vec<u8>> {
-    let failed = |call: &str, e: CkError| {
-        Error::Sign(format!("{call} with {} failed: {}", key.uri, describe(&e)))
+) -> std::result::Result<Vec<u8>, Failed> {
+    let failed = |call: &str, e: CkError| Failed {
+        rv: match e {
+            CkError::Pkcs11(rv, _) => Some(rv),
+            _ => None,
+        },
+        error: Error::Sign(format!("{call} with {} failed: {}", key.uri, describe(&e))),
     };
     let rsa = key.key_type == KeyType::RSA;
     let signature = if !key.always_auth {
@@ -1060,14 +1266,19 @@ fn sign_in(
         session
             .sign_init(&mechanism, key.handle)
             .map_err(|e| match e {
-                CkError::Pkcs11(RvError::MechanismInvalid, _) if !rsa => Error::Sign(format!(
+                CkError::Pkcs11(RvError::MechanismInvalid, _) if !rsa => Failed::from(Error::Sign(format!(
                     "{} has CKA_ALWAYS_AUTHENTICATE and its token does not offer {}, the only way this helper can sign with such an EC key; use an EC key without CKA_ALWAYS_AUTHENTICATE, or an RSA key",
                     key.uri,
                     mechanism_name(digest)
-                )),
+                ))),
                 e => failed("C_SignInit", e),
             })?;
-        context_login(session, key, auth)?;
+        if let Err(e) = context_login(session, key, auth) {
+            // End the operation C_SignInit started, or the next one finds it still active: a
+            // failing C_SignFinal terminates it.
+            let _ = session.sign_final();
+            return Err(e.into());
+        }
         session
             .sign_update(message)
             .map_err(|e| failed("C_SignUpdate", e))?;
@@ -1076,7 +1287,58 @@ fn sign_in(
     if rsa {
         Ok(signature)
     } else {
-        ecdsa_der(&signature, &key.uri)
+        Ok(ecdsa_der(&signature, &key.uri)?)
+    }
+}
+
+/// Why a signature failed, with the token's return value when it gave one.
+struct Failed {
+    rv: Option<RvError>,
+    error: Error,
+}
+
+impl From<Error> for Failed {
+    fn from(error: Error) -> Failed {
+        Failed { rv: None, error }
+    }
+}
+
+impl From<Failed> for Error {
+    fn from(failed: Failed) -> Error {
+        failed.error
+    }
+}
+
+/// Whether a signature failed because the session, the token or the key's handle went away, so
+/// that a new session on the token found again may succeed. Not in the set: PIN, mechanism and
+/// data errors (a new session changes nothing) and `CKR_GENERAL_ERROR` / `CKR_FUNCTION_FAILED`
+/// (too vague to be worth a login). The object handles are in it because SoftHSM2 keeps the
+/// session of a token whose files were replaced and answers `CKR_OBJECT_HANDLE_INVALID`; the key
+/// found again must still have the public key we started with. `CKR_OPERATION_ACTIVE` means a
+/// failed signature left its operation behind in the session (not every module ends it when
+/// C_SignFinal fails): a new session drops it.
+fn lost(rv: RvError) -> bool {
+    matches!(
+        rv,
+        RvError::CryptokiNotInitialized
+            | RvError::DeviceError
+            | RvError::DeviceRemoved
+            | RvError::KeyHandleInvalid
+            | RvError::ObjectHandleInvalid
+            | RvError::OperationActive
+            | RvError::SessionClosed
+            | RvError::SessionHandleInvalid
+            | RvError::TokenNotPresent
+            | RvError::TokenNotRecognized
+            | RvError::UserNotLoggedIn
+    )
+}
+
+/// `C_Initialize` with OS locking; a module initialized already is fine.
+fn initialize(context: &Pkcs11) -> std::result::Result<(), CkError> {
+    match context.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+        Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -1099,14 +1361,22 @@ fn context_login(session: &Session, key: &FoundKey, auth: &mut Auth) -> Result<(
     let known = auth
         .context_pin
         .clone()
-        .or_else(|| auth.user_pin.clone().filter(|_| auth.reuse_pin));
+        .or_else(|| auth.user_pin.clone().filter(|_| auth.reuse_pin))
+        .filter(|_| !auth.context_refused);
     if let Some(pin) = known {
         match session.login(UserType::ContextSpecific, Some(&pin.auth())) {
             Ok(()) => {
                 auth.context_pin = Some(pin);
                 return Ok(());
             }
-            Err(e) => crate::debug!("PKCS#11: re-authentication failed ({})", describe(&e)),
+            Err(e) => {
+                crate::debug!("PKCS#11: re-authentication failed ({})", describe(&e));
+                if let CkError::Pkcs11(RvError::PinIncorrect | RvError::PinLenRange, _) = e {
+                    // Never offer it again: tokens lock after a few wrong PINs.
+                    auth.context_refused = true;
+                    auth.context_pin = None;
+                }
+            }
         }
     }
     let prompt = format!(
@@ -1115,13 +1385,12 @@ fn context_login(session: &Session, key: &FoundKey, auth: &mut Auth) -> Result<(
     );
     for _ in 0..PROMPT_ATTEMPTS {
         let Ok(typed) = rpassword::prompt_password(&prompt).map(Pin::new) else {
-            return Err(Error::Pkcs11ContextPinRequired {
-                key: key.uri.clone(),
-            });
+            return Err(no_context_pin(&key.uri, auth));
         };
         match session.login(UserType::ContextSpecific, Some(&typed.auth())) {
             Ok(()) => {
                 auth.context_pin = Some(typed);
+                auth.context_refused = false;
                 return Ok(());
             }
             Err(CkError::Pkcs11(RvError::PinIncorrect, _)) => eprintln!("Incorrect PIN."),
@@ -1138,6 +1407,17 @@ fn context_login(session: &Session, key: &FoundKey, auth: &mut Auth) -> Result<(
         "wrong context-specific PIN for {}",
         key.uri
     )))
+}
+
+/// Why a `CKA_ALWAYS_AUTHENTICATE` key cannot sign when there is no terminal to ask for its PIN:
+/// suggesting `--reuse-pin` only when it was not given, or the key had not refused it.
+fn no_context_pin(key_uri: &str, auth: &Auth) -> Error {
+    let key = key_uri.to_string();
+    if auth.reuse_pin && auth.context_refused {
+        Error::Pkcs11ContextPinRefused { key }
+    } else {
+        Error::Pkcs11ContextPinRequired { key }
+    }
 }
 
 fn rsa_mechanism(digest: Digest) -> Mechanism<'static> {
@@ -1233,20 +1513,22 @@ fn verify(public: &PublicKey, message: &[u8], signature: &[u8]) -> bool {
 /// the return values a user can act on.
 fn describe(e: &CkError) -> String {
     match e {
-        CkError::Pkcs11(rv, _) => {
-            let name = format!("{rv:?}");
-            let mut out = String::from("CKR");
-            for c in name.chars() {
-                if c.is_ascii_uppercase() {
-                    out.push('_');
-                }
-                out.push(c.to_ascii_uppercase());
-            }
-            out.push_str(advice(*rv));
-            out
-        }
+        CkError::Pkcs11(rv, _) => describe_rv(*rv) + advice(*rv),
         other => one_line(&other.to_string()),
     }
+}
+
+/// A return value as the standard spells it: `CKR_...`.
+fn describe_rv(rv: RvError) -> String {
+    let name = format!("{rv:?}");
+    let mut out = String::from("CKR");
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
 }
 
 /// What to do about a return value, starting with its separator; empty when there is no advice.
@@ -1255,7 +1537,7 @@ fn advice(rv: RvError) -> &'static str {
         RvError::PinLocked => " (the PIN is locked: unlock it with the security officer PIN, e.g. `pkcs11-tool --login --login-type so --init-pin`)",
         RvError::PinExpired => " (the PIN has expired: change it, e.g. `pkcs11-tool --login --change-pin`)",
         RvError::DeviceRemoved | RvError::TokenNotPresent | RvError::SessionClosed | RvError::SessionHandleInvalid => {
-            " (the token went away: check that it is inserted, then start the helper again)"
+            " (the token went away: check that it is inserted; the helper looks for it again at the next signature)"
         }
         RvError::KeyFunctionNotPermitted => " (the key may not sign: its CKA_SIGN is false; use a signing key)",
         _ => "",
@@ -1282,6 +1564,56 @@ mod tests {
         assert!(describe(&e).starts_with("CKR_PIN_LOCKED (the PIN is locked: unlock it"));
         let e = CkError::Pkcs11(RvError::DeviceRemoved, cryptoki::context::Function::Sign);
         assert!(describe(&e).contains("check that it is inserted"));
+    }
+
+    #[test]
+    fn only_lost_sessions_tokens_and_handles_reconnect() {
+        for rv in [
+            RvError::SessionHandleInvalid,
+            RvError::SessionClosed,
+            RvError::DeviceRemoved,
+            RvError::TokenNotPresent,
+            RvError::ObjectHandleInvalid,
+            RvError::CryptokiNotInitialized,
+        ] {
+            assert!(lost(rv), "{rv:?}");
+        }
+        // A new session would not change these, and a wrong PIN must not be tried again.
+        for rv in [
+            RvError::PinIncorrect,
+            RvError::PinLocked,
+            RvError::MechanismInvalid,
+            RvError::KeyFunctionNotPermitted,
+            RvError::GeneralError,
+        ] {
+            assert!(!lost(rv), "{rv:?}");
+        }
+    }
+
+    #[test]
+    fn reuse_pin_is_suggested_only_when_it_was_not_refused() {
+        let key = "pkcs11:token=ra;id=%05;object=signing;type=private";
+        let mut auth = Auth {
+            user_pin: Some(Pin::new("1234".into())),
+            context_pin: None,
+            reuse_pin: false,
+            pin_refused: false,
+            context_refused: false,
+        };
+        let hint = |auth: &Auth| no_context_pin(key, auth).to_string();
+        assert!(hint(&auth).contains("pass --reuse-pin"), "{}", hint(&auth));
+        // Given and not yet refused (an earlier terminal PIN was): suggesting it is still fair.
+        auth.reuse_pin = true;
+        assert!(hint(&auth).contains("pass --reuse-pin"));
+        auth.context_refused = true;
+        let text = hint(&auth);
+        assert!(!text.contains("pass --reuse-pin"), "{text}");
+        assert!(
+            text.contains("refused the token's PIN given by --reuse-pin"),
+            "{text}"
+        );
+        assert!(text.contains("run the helper from a terminal"), "{text}");
+        assert!(!text.contains("1234"), "{text}");
     }
 
     #[test]
