@@ -258,7 +258,12 @@ async fn attempt_once(
     crate::debug!("canonical request:\n{}", signed.canonical_request);
     crate::debug!("string to sign:\n{}", signed.string_to_sign);
 
-    let mut builder = client.post(&url).body(body);
+    // One request per connection: a one-shot run exits right after, and a refresh an hour later
+    // would not find the connection alive anyway.
+    let mut builder = client
+        .post(&url)
+        .header(reqwest::header::CONNECTION, "close")
+        .body(body);
     for (name, value) in &signed.headers {
         crate::debug!("request header {name}: {value}");
         builder = builder.header(name.as_str(), value.as_str());
