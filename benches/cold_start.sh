@@ -22,33 +22,8 @@ for line in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "yardstick" and m.get("executable"):
         print(m["executable"])')
 
-work=$(mktemp -d)
-trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
-ta=arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/bench
-profile=arn:aws:rolesanywhere:us-east-1:123456789012:profile/bench
-role=arn:aws:iam::123456789012:role/bench
-cat > "$work/config.toml" <<TOML
-region = "us-east-1"
-account = "123456789012"
-[[trust_anchor]]
-arn = "$ta"
-ca_bundle = "$PWD/testdata/pki/ca/root.pem"
-enabled = true
-[[profile]]
-arn = "$profile"
-role_arns = ["$role"]
-duration_seconds = 3600
-enabled = true
-accept_role_session_name = false
-[[role]]
-arn = "$role"
-trusted_roles = []
-TOML
-target/release/rolesanywhere-local --config "$work/config.toml" --port-file "$work/port" \
-    --ca-out "$work/ca.pem" 2>/dev/null &
-server=$!
-for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
-port=$(cat "$work/port")
+. benches/local_endpoint.sh
+port=$endpoint_port
 export AWS_CA_BUNDLE="$work/ca.pem"
 
 for kind in rsa-2048 ec-p256; do

@@ -12,34 +12,14 @@ CONNECTIONS=${CONNECTIONS:-64}
 command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)" >&2; exit 1; }
 cargo build --release --bins -q
 
-work=$(mktemp -d)
-trap 'kill $local $serve 2>/dev/null || true; rm -rf "$work"' EXIT
-ta=arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/bench
-profile=arn:aws:rolesanywhere:us-east-1:123456789012:profile/bench
-role=arn:aws:iam::123456789012:role/bench
-cat > "$work/config.toml" <<TOML
-region = "us-east-1"
-account = "123456789012"
-[[trust_anchor]]
-arn = "$ta"
-ca_bundle = "$PWD/testdata/pki/ca/root.pem"
-[[profile]]
-arn = "$profile"
-role_arns = ["$role"]
-[[role]]
-arn = "$role"
-TOML
-target/release/rolesanywhere-local --config "$work/config.toml" --port-file "$work/port" \
-    --ca-out "$work/ca.pem" 2>/dev/null &
-local=$!
-for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+. benches/local_endpoint.sh
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 AWS_CA_BUNDLE="$work/ca.pem" AWS_CONTAINER_AUTHORIZATION_TOKEN=bench-token \
     target/release/aws_signing_helper serve --port "$port" \
     --certificate testdata/pki/ec-p256/fullchain.pem --private-key testdata/pki/ec-p256/key-pkcs8.pem \
     --trust-anchor-arn "$ta" --profile-arn "$profile" --role-arn "$role" \
-    --endpoint "https://127.0.0.1:$(cat "$work/port")" 2>/dev/null &
-serve=$!
+    --endpoint "https://127.0.0.1:$endpoint_port" 2>/dev/null &
+cleanup_pids+=($!)
 base=http://127.0.0.1:$port
 for _ in $(seq 200); do curl -sf -X PUT "$base/latest/api/token" -o /dev/null && break; sleep 0.05; done
 token=$(curl -sf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 21600' "$base/latest/api/token")

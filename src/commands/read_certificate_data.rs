@@ -76,7 +76,7 @@ fn list(uri: &str, module: Option<&str>) -> Result<()> {
                 c.sha1_fingerprint(),
                 c.subject(),
                 c.issuer(),
-                c.serial_hex().to_uppercase(),
+                c.serial_hex(),
                 listed.uri
             ));
         }
