@@ -266,14 +266,14 @@ pub struct ServeArgs {
     pub credentials: CredentialArgs,
 
     /// The port used to run the local server
-    #[arg(long, value_name = "PORT", default_value_t = 9911)]
+    #[arg(long, value_name = "PORT", default_value_t = crate::serve::DEFAULT_PORT)]
     pub port: u16,
 
     /// The IP TTL to set on responses (1 matches EC2's IMDSv2)
     #[arg(
         long,
         value_name = "HOPS",
-        default_value_t = 64,
+        default_value_t = crate::serve::DEFAULT_HOP_LIMIT,
         allow_negative_numbers = true,
         value_parser = clap::value_parser!(u8).range(1..)
     )]

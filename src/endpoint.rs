@@ -5,6 +5,8 @@
 //! (or the region is written `fips-<region>` / `<region>-fips`) and the dual-stack variant when
 //! `AWS_USE_DUALSTACK_ENDPOINT=true`.
 
+use reqwest::Url;
+
 use crate::error::{Error, Result};
 
 /// What decides the endpoint, gathered from flags and the environment by the caller.
@@ -34,13 +36,47 @@ impl EndpointConfig {
     }
 }
 
-/// A resolved endpoint.
+/// A resolved endpoint: an http(s) URL with a host, parsed once, so that building a request
+/// on it cannot fail.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Endpoint {
-    /// Base URL without a trailing slash, e.g. `https://rolesanywhere.us-east-1.amazonaws.com`.
-    pub base_url: String,
+    url: Url,
     /// The region to sign for (a `fips-` prefix or `-fips` suffix removed).
     pub signing_region: String,
+}
+
+impl Endpoint {
+    fn new(url: Url, signing_region: &str) -> Endpoint {
+        Endpoint {
+            url,
+            signing_region: signing_region.to_string(),
+        }
+    }
+
+    /// Base URL without a trailing slash, e.g. `https://rolesanywhere.us-east-1.amazonaws.com`.
+    pub fn base_url(&self) -> &str {
+        self.url.as_str().trim_end_matches('/')
+    }
+
+    /// `http` or `https`.
+    pub fn scheme(&self) -> &str {
+        self.url.scheme()
+    }
+
+    /// The `Host` header: the host, with the port when the URL names one.
+    pub fn host_header(&self) -> String {
+        // `resolve` only builds endpoints whose URL has a host.
+        let host = self.url.host_str().unwrap_or_default();
+        match self.url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        }
+    }
+
+    /// The endpoint's path with `suffix` appended, e.g. `/sessions`.
+    pub fn path(&self, suffix: &str) -> String {
+        format!("{}{suffix}", self.url.path().trim_end_matches('/'))
+    }
 }
 
 /// Resolves the endpoint for `region`.
@@ -54,17 +90,11 @@ pub fn resolve(region: &str, config: &EndpointConfig) -> Result<Endpoint> {
         .as_deref()
         .or(config.env_endpoint.as_deref())
     {
-        return Ok(Endpoint {
-            base_url: normalize_url(url)?,
-            signing_region: signing_region.to_string(),
-        });
+        return Ok(Endpoint::new(parse_url(url)?, signing_region));
     }
     let fips = config.fips || fips_region;
     let host = host_for(signing_region, fips, config.dual_stack);
-    Ok(Endpoint {
-        base_url: format!("https://{host}"),
-        signing_region: signing_region.to_string(),
-    })
+    Ok(Endpoint::new(parse_url(&host)?, signing_region))
 }
 
 /// The Roles Anywhere host name for a region and variant.
@@ -128,21 +158,21 @@ fn strip_fips(region: &str) -> (&str, bool) {
     }
 }
 
-fn normalize_url(url: &str) -> Result<String> {
+fn parse_url(url: &str) -> Result<Url> {
     // A bare host name means HTTPS, as the SDKs assume for endpoint overrides without a scheme.
     let url = if url.contains("://") {
         url.to_string()
     } else {
         format!("https://{url}")
     };
-    let parsed = reqwest::Url::parse(&url)
+    let parsed = Url::parse(&url)
         .map_err(|e| Error::Usage(format!("--endpoint '{url}' is not a valid URL: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(Error::Usage(format!(
             "--endpoint '{url}' must be an http:// or https:// URL with a host"
         )));
     }
-    Ok(url.trim_end_matches('/').to_string())
+    Ok(parsed)
 }
 
 #[cfg(test)]
@@ -151,7 +181,7 @@ mod tests {
 
     fn url(region: &str, config: EndpointConfig) -> (String, String) {
         let e = resolve(region, &config).unwrap();
-        (e.base_url, e.signing_region)
+        (e.base_url().to_string(), e.signing_region)
     }
 
     #[test]

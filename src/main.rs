@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use rolesanywhere_helper::cli::Cli;
 use rolesanywhere_helper::commands;
-use rolesanywhere_helper::error::Error;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse_args(std::env::args_os().collect()) {
@@ -22,9 +21,9 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         // A closed pipe (`| head`) is not a failure.
-        Err(Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("aws_signing_helper: {e}");
+            eprintln!("aws_signing_helper: {}", e.report());
             ExitCode::FAILURE
         }
     }

@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use crate::arn::{Arn, ArnKind};
 use crate::cli::{CredentialArgs, IdentityArgs};
+use crate::credentials::create_session::SessionRequest;
 use crate::endpoint::{self, EndpointConfig};
 use crate::error::{Error, Result};
+use crate::http::{HttpConfig, DEFAULT_TIMEOUT};
 use crate::identity::{Secret, Source, SourceArgs};
-use crate::session::{HttpConfig, SessionRequest, DEFAULT_TIMEOUT};
 
 /// Shortest session IAM Roles Anywhere issues.
 pub const MIN_DURATION: i64 = 900;
@@ -96,7 +97,6 @@ pub fn source_args(identity: IdentityArgs, intermediates: Option<String>) -> Sou
         intermediates,
         password: identity.pkcs8_password.map(Secret::new),
         pkcs11_lib: identity.pkcs11_lib,
-        tpm: identity.tpm_key_password.is_some() || identity.no_tpm_key_password,
         cert_selector: identity.cert_selector,
         reuse_pin: identity.reuse_pin,
     }
@@ -118,9 +118,11 @@ fn timeout_from_env() -> Result<Duration> {
         Err(_) => Ok(DEFAULT_TIMEOUT),
         Ok(v) => match v.parse::<u64>() {
             Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
-            _ => Err(Error::Usage(format!(
-                "{TIMEOUT_ENV}='{v}' must be a whole number of seconds above 0"
-            ))),
+            _ => Err(Error::Environment {
+                var: TIMEOUT_ENV,
+                value: v,
+                expected: "must be a whole number of seconds above 0",
+            }),
         },
     }
 }

@@ -10,8 +10,7 @@ use std::time::SystemTime;
 
 use time::OffsetDateTime;
 
-use crate::error::Result;
-use crate::identity::{Digest, X509Signer};
+use crate::identity::{Digest, PublicKey, Result, X509Signer};
 
 /// The signing name of IAM Roles Anywhere.
 pub const SERVICE: &str = "rolesanywhere";
@@ -42,6 +41,14 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
+    /// The algorithm a key signs requests with.
+    pub fn for_key(key: &PublicKey) -> Algorithm {
+        match key {
+            PublicKey::Rsa { .. } => Algorithm::RsaSha256,
+            PublicKey::Ec { .. } => Algorithm::EcdsaSha256,
+        }
+    }
+
     /// The name used in the string to sign and the Authorization header.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -241,7 +248,7 @@ pub fn sign(
     request: &Request<'_>,
 ) -> Result<Signed> {
     let time = SigningTime::from(time);
-    let algorithm = signer.public_key().algorithm();
+    let algorithm = Algorithm::for_key(signer.public_key());
     let mut headers = request.headers.to_vec();
     headers.push((header::X_AMZ_DATE.into(), time.amz_date.clone()));
     headers.push((header::X_AMZ_X509.into(), signer.certificate().to_base64()));

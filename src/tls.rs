@@ -26,7 +26,7 @@ pub fn client_config(no_verify: bool, ca_bundle: Option<&Path>) -> Result<rustls
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Unsupported(format!("TLS setup failed: {e}")))?
+        .map_err(|e| Error::Tls(e.to_string()))?
         .dangerous();
     let bundle = match ca_bundle {
         Some(path) if !no_verify => Some(verifier_for(roots_from_file(path)?, &provider)?),
@@ -50,7 +50,10 @@ fn roots_from_file(path: &Path) -> Result<RootCertStore> {
     for cert in read_certificates(path)? {
         roots
             .add(CertificateDer::from(cert.der().to_vec()))
-            .map_err(|e| Error::Usage(format!("AWS_CA_BUNDLE {}: {e}", path.display())))?;
+            .map_err(|e| Error::CaBundle {
+                path: path.to_path_buf(),
+                detail: e.to_string(),
+            })?;
     }
     Ok(roots)
 }
@@ -69,7 +72,7 @@ fn verifier_for(
 ) -> Result<Arc<WebPkiServerVerifier>> {
     WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
-        .map_err(|e| Error::Unsupported(format!("no usable TLS trust roots: {e}")))
+        .map_err(|e| Error::TrustRoots(e.to_string()))
 }
 
 /// Verifies against `AWS_CA_BUNDLE` (when set), falling back to the system roots, loaded on first

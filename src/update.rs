@@ -10,15 +10,17 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::sync::Arc;
+use std::time::Duration;
 
 use rand::Rng;
 use zeroize::Zeroizing;
 
-use crate::credentials::Credentials;
+use crate::credentials::refresh::{self, Deliver};
+use crate::credentials::rolesanywhere::{Reload, RolesAnywhere};
+use crate::credentials::{CredentialSource, Credentials, Issued};
 use crate::error::{Error, Result};
 use crate::options::Options;
-use crate::serve::refresh::{refresh_delay, Backoff, Issuer};
 
 /// Where the credentials file is when this variable is set.
 pub const CREDENTIALS_FILE_ENV: &str = "AWS_SHARED_CREDENTIALS_FILE";
@@ -37,45 +39,52 @@ const KEYS: [&str; 3] = [
 /// Later failures are reported on stderr and retried; the last good entry stays in the file.
 pub async fn run(options: Options, profile: &str, once: bool) -> Result<()> {
     let path = credentials_path()?;
-    let mut issuer = Issuer::new(options)?;
-    let mut issued = issuer.issue().await?;
-    write_profile(&path, profile, &issued.credentials).map_err(|e| write_error(&path, e))?;
+    let mut source = RolesAnywhere::new(options, Reload::OnChange)?;
+    let first = Arc::new(source.fetch().await?);
+    let mut delivery = WriteProfile { path, profile };
+    delivery.deliver(&first)?;
     if once {
         return Ok(());
     }
-    loop {
-        let delay = refresh_delay(issued.expires_at, SystemTime::now());
-        eprintln!(
-            "aws_signing_helper: profile [{profile}] in {} holds credentials expiring at {}; refreshing in {} s",
-            path.display(),
-            issued.credentials.expiration,
+    let window = refresh::window_from_env();
+    refresh::keep_fresh(&mut source, first, window, &mut delivery).await;
+    Ok(())
+}
+
+/// Refreshed credentials go into one profile of the credentials file.
+struct WriteProfile<'a> {
+    path: PathBuf,
+    profile: &'a str,
+}
+
+impl Deliver for WriteProfile<'_> {
+    fn deliver(&mut self, issued: &Arc<Issued>) -> Result<()> {
+        write_profile(&self.path, self.profile, &issued.credentials).map_err(|source| {
+            Error::WriteCredentials {
+                path: self.path.clone(),
+                source,
+            }
+        })
+    }
+
+    fn waiting(&mut self, current: &Issued, delay: Duration) {
+        crate::notice!(
+            "profile [{}] in {} holds credentials expiring at {}; refreshing in {} s",
+            self.profile,
+            self.path.display(),
+            current.credentials.expiration,
             delay.as_secs()
         );
-        tokio::time::sleep(delay).await;
-        let mut backoff = Backoff::default();
-        loop {
-            let attempt = match issuer.issue().await {
-                Ok(next) => write_profile(&path, profile, &next.credentials)
-                    .map(|()| next)
-                    .map_err(|e| write_error(&path, e)),
-                Err(e) => Err(e),
-            };
-            match attempt {
-                Ok(next) => {
-                    issued = next;
-                    break;
-                }
-                Err(e) => {
-                    let delay = backoff.next_delay();
-                    eprintln!(
-                        "aws_signing_helper: cannot refresh profile [{profile}]: {e}; the file keeps the credentials expiring at {}; retrying in {} s",
-                        issued.credentials.expiration,
-                        delay.as_secs().max(1)
-                    );
-                    tokio::time::sleep(delay).await;
-                }
-            }
-        }
+    }
+
+    fn failed(&mut self, error: &Error, current: &Issued, retry_in: Duration) {
+        crate::notice!(
+            "cannot refresh profile [{}]: {}; the file keeps the credentials expiring at {}; retrying in {} s",
+            self.profile,
+            error.report(),
+            current.credentials.expiration,
+            retry_in.as_secs().max(1)
+        );
     }
 }
 
@@ -96,18 +105,9 @@ pub fn credentials_path() -> Result<PathBuf> {
         return Ok(file);
     }
     home.map(|h| h.join(".aws").join("credentials"))
-        .ok_or_else(|| {
-            Error::Usage(format!(
-                "cannot find the credentials file: HOME is not set; set {CREDENTIALS_FILE_ENV}"
-            ))
+        .ok_or(Error::NoHome {
+            var: CREDENTIALS_FILE_ENV,
         })
-}
-
-fn write_error(path: &Path, source: io::Error) -> Error {
-    Error::WriteCredentials {
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 /// Puts `credentials` into `profile` of the file at `path`, atomically and under a lock.

@@ -35,7 +35,7 @@ impl Case {
 
     fn signer(&self) -> Box<dyn X509Signer> {
         let source = FileSource {
-            certificate: self.path("certificate").unwrap(),
+            certificate: self.path("certificate"),
             private_key: self.path("private_key"),
             intermediates: self.path("chain"),
             password: None,

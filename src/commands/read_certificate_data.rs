@@ -1,13 +1,12 @@
 //! `read-certificate-data`: print what the helper reads from a certificate.
 
 use std::io::Write;
-use std::path::Path;
 
 use serde::Serialize;
 
 use crate::cli::ReadCertificateDataArgs;
-use crate::error::{Error, Result};
-use crate::identity::{pkcs11, read_certificates};
+use crate::error::{Error, IdentityError, Result};
+use crate::identity::{self, Certificate, Certificates};
 
 /// The official helper's JSON shape (field names and order).
 #[derive(Serialize)]
@@ -27,20 +26,16 @@ pub(super) fn run(args: ReadCertificateDataArgs) -> Result<()> {
     crate::log::set_enabled(args.debug);
     let Some(certificate) = args.certificate else {
         if args.cert_selector.is_some() {
-            return Err(Error::Unsupported(
-                "--cert-selector searches the macOS Keychain or Windows certificate store, which this platform does not have".into(),
-            ));
+            return Err(IdentityError::CertStoreListing.into());
         }
         return Err(Error::Usage(
             "no certificate given; pass --certificate FILE".into(),
         ));
     };
-    if certificate.starts_with("pkcs11:") {
-        return list(&certificate, args.pkcs11_lib.as_deref());
-    }
-    let path = Path::new(&certificate);
-    // The first certificate of the file is the leaf, as for credential-process.
-    let leaf = read_certificates(path)?.swap_remove(0);
+    let leaf = match identity::certificates(&certificate, args.pkcs11_lib.as_deref())? {
+        Certificates::File(leaf) => leaf,
+        Certificates::Token(found) => return list(&found),
+    };
     // Like the official helper, an unsupported key type is reported with an empty key type.
     let key_type = leaf.public_key().map(|k| k.key_type()).unwrap_or("");
     let data = CertificateData {
@@ -52,7 +47,8 @@ pub(super) fn run(args: ReadCertificateDataArgs) -> Result<()> {
             .map(|d| format!("{key_type}{d}"))
             .collect(),
     };
-    let json = serde_json::to_string(&data).map_err(|e| Error::Output(e.into()))?;
+    // A struct of strings always serialises.
+    let json = serde_json::to_string(&data).expect("strings serialise");
     let mut out = std::io::stdout().lock();
     out.write_all(json.as_bytes())
         .and_then(|()| out.flush())
@@ -61,15 +57,13 @@ pub(super) fn run(args: ReadCertificateDataArgs) -> Result<()> {
 
 /// Lists every certificate a PKCS#11 URI matches, as the official helper does: a numbered block
 /// per certificate with its fingerprint, names, serial and a URI naming exactly that object.
-fn list(uri: &str, module: Option<&str>) -> Result<()> {
-    let found = pkcs11::list_certificates(uri, module)?;
+fn list(found: &[(String, Certificate)]) -> Result<()> {
     let mut text = String::new();
     if found.is_empty() {
         text.push_str("No matching identities\n");
     } else {
         text.push_str("Matching identities\n");
-        for (i, listed) in found.iter().enumerate() {
-            let c = &listed.certificate;
+        for (i, (uri, c)) in found.iter().enumerate() {
             text.push_str(&format!(
                 "{}) Hex Fingerprint: {}\nSubject: {}\nIssuer: {}\nSerial Number: {}\nURI: {}\n\n",
                 i + 1,
@@ -77,7 +71,7 @@ fn list(uri: &str, module: Option<&str>) -> Result<()> {
                 c.subject(),
                 c.issuer(),
                 c.serial_hex(),
-                listed.uri
+                uri
             ));
         }
     }

@@ -1,13 +1,11 @@
 //! `sign-string`: sign the official fixed test string, to prove a key works.
 
-use std::io::Write;
-use std::path::Path;
-
 use sha2::{Digest as _, Sha256};
+use std::io::Write;
 
 use crate::cli::{DigestArg, Format, SignStringArgs};
 use crate::error::{Error, Result};
-use crate::identity::{file, pkcs11, Digest, PublicKey, Signer, Source};
+use crate::identity::{Digest, PublicKey, Source};
 
 /// Version of the fixed test string, as the official helper defines it.
 const TEST_VERSION: &str = "1";
@@ -15,7 +13,9 @@ const TEST_VERSION: &str = "1";
 /// Runs `sign-string`.
 pub(super) fn run(args: SignStringArgs) -> Result<()> {
     crate::log::set_enabled(args.identity.debug);
-    let signer = open(args.identity)?;
+    // A key on its own is enough to sign; with a certificate, the key must match it.
+    let signer =
+        Source::key_from_args(crate::options::source_args(args.identity, None))?.open_key()?;
     let message = fixed_string(signer.public_key());
     crate::debug!(
         "signing the fixed string \"AWS Roles Anywhere Credential Helper Signing Test\" || \
@@ -36,24 +36,6 @@ pub(super) fn run(args: SignStringArgs) -> Result<()> {
     }
     .and_then(|()| out.flush())
     .map_err(Error::Output)
-}
-
-/// A key on its own is enough to sign; with a certificate, the key must match it.
-fn open(identity: crate::cli::IdentityArgs) -> Result<Box<dyn Signer>> {
-    if identity.certificate.is_none() {
-        if let Some(key) = identity.private_key.as_deref() {
-            if key.starts_with("pkcs11:") {
-                let key = pkcs11::open_key(key, identity.pkcs11_lib, identity.reuse_pin)?;
-                return Ok(Box::new(key));
-            }
-            if !key.starts_with("handle:") {
-                let password = identity.pkcs8_password.map(crate::identity::Secret::new);
-                return file::open_key(Path::new(key), password.as_ref());
-            }
-        }
-    }
-    let signer = Source::from_args(crate::options::source_args(identity, None))?.open()?;
-    Ok(signer)
 }
 
 /// `"AWS Roles Anywhere Credential Helper Signing Test" || "1" || SHA256("IAM RA" || key)`.

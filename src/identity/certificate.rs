@@ -9,8 +9,8 @@ use base64::Engine;
 use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
 use x509_parser::public_key::PublicKey as SpkiKey;
 
+use super::error::{Error, Result};
 use super::pem;
-use crate::error::{Error, Result};
 
 const OID_P256: &str = "1.2.840.10045.3.1.7";
 const OID_P384: &str = "1.3.132.0.34";
@@ -113,14 +113,6 @@ impl PublicKey {
         match self {
             PublicKey::Rsa { .. } => "RSA",
             PublicKey::Ec { .. } => "EC",
-        }
-    }
-
-    /// The AWS4-X509 algorithm this key signs requests with.
-    pub fn algorithm(&self) -> crate::sigv4x509::Algorithm {
-        match self {
-            PublicKey::Rsa { .. } => crate::sigv4x509::Algorithm::RsaSha256,
-            PublicKey::Ec { .. } => crate::sigv4x509::Algorithm::EcdsaSha256,
         }
     }
 

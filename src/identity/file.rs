@@ -7,21 +7,19 @@ use std::path::{Path, PathBuf};
 use pkcs8::der::Decode;
 
 use super::certificate::{certificates_from_bytes, Certificate, PublicKey};
+use super::error::{Error, Result};
 use super::key::{KeyError, KeyFormat, SoftwareKey};
-use super::{pem, pkcs12, Digest, Secret, Signer, X509Signer};
-use crate::error::{Error, Result};
+use super::prompt::{self, Prompted, Try};
+use super::{pem, pkcs12, tpm, Digest, Secret, Signer, X509Signer};
 
 /// Largest file we read as a certificate, key or bundle; anything bigger is a mistake.
 const MAX_FILE_BYTES: u64 = 16 << 20;
 
-/// How many times we ask for a password on the terminal before giving up.
-const PROMPT_ATTEMPTS: usize = 3;
-
 /// File paths naming a certificate and its key, as given on the command line.
 #[derive(Clone, Debug)]
 pub struct FileSource {
-    /// `--certificate`.
-    pub certificate: PathBuf,
+    /// `--certificate`; absent when a key alone is enough (`sign-string`).
+    pub certificate: Option<PathBuf>,
     /// `--private-key`; when absent the certificate file must also hold the key (combined PEM
     /// or PKCS#12).
     pub private_key: Option<PathBuf>,
@@ -59,19 +57,24 @@ impl Signer for FileSigner {
     }
 }
 
-/// Opens a private key file on its own, for `sign-string` without a certificate.
-///
-/// # Errors
-/// When the file cannot be read or holds no usable key.
-pub fn open_key(path: &Path, password: Option<&Secret>) -> Result<Box<dyn Signer>> {
-    let data = read_file(path, "a private key")?;
-    Ok(Box::new(read_key(path, &data, password)?))
-}
-
 impl FileSource {
+    /// Opens the private key file on its own, for `sign-string` without a certificate.
+    ///
+    /// # Errors
+    /// When the file cannot be read or holds no usable key.
+    pub fn open_key(&self) -> Result<Box<dyn Signer>> {
+        let Some(path) = &self.private_key else {
+            return Err(Error::NoCertificateGiven);
+        };
+        let data = read_file(path, "a private key")?;
+        Ok(Box::new(read_key(path, &data, self.password.as_ref())?))
+    }
+
     /// Reads and checks everything; see [`super::Source::open`].
-    pub fn open(self) -> Result<FileSigner> {
-        let cert_path = &self.certificate;
+    pub fn open(&self) -> Result<FileSigner> {
+        let Some(cert_path) = &self.certificate else {
+            return Err(Error::NoCertificateGiven);
+        };
         let cert_data = read_file(cert_path, "a certificate")?;
         let (certificates, key, key_path) = match &self.private_key {
             Some(key_path) => {
@@ -83,28 +86,27 @@ impl FileSource {
             None if pem::is_pem(&cert_data) => {
                 // A PEM file holding the certificate and its key, as the official helper allows.
                 let certificates = certificates_from_bytes(cert_path, &cert_data)?;
-                let key = read_key(cert_path, &cert_data, self.password.as_ref()).map_err(|e| {
-                    match e {
-                        Error::NoPrivateKey { .. } => Error::Usage(format!(
-                            "{} holds a certificate but no private key; pass the key with --private-key",
-                            cert_path.display()
-                        )),
-                        other => other,
-                    }
-                })?;
+                let key =
+                    read_key(cert_path, &cert_data, self.password.as_ref()).map_err(
+                        |e| match e {
+                            Error::NoPrivateKey { .. } => Error::KeyNotGiven {
+                                path: cert_path.clone(),
+                                holds: "holds a certificate but no private key",
+                            },
+                            other => other,
+                        },
+                    )?;
                 (certificates, key, cert_path.as_path())
             }
             None => {
                 if Certificate::from_der(&cert_data).is_ok() {
-                    return Err(Error::Usage(format!(
-                        "{} is a DER certificate without its key; pass the key with --private-key",
-                        cert_path.display()
-                    )));
+                    return Err(Error::KeyNotGiven {
+                        path: cert_path.clone(),
+                        holds: "is a DER certificate",
+                    });
                 }
                 if self.intermediates.is_some() {
-                    return Err(Error::Usage(
-                        "--intermediates cannot be used with a PKCS#12 bundle; put the chain inside the bundle".into(),
-                    ));
+                    return Err(Error::IntermediatesWithBundle);
                 }
                 let bundle = pkcs12::open(cert_path, &cert_data, self.password.as_ref())?;
                 (bundle.certificates, bundle.key, cert_path.as_path())
@@ -153,11 +155,11 @@ pub(crate) fn read_file(path: &Path, expected: &'static str) -> Result<Vec<u8>> 
         .read_to_end(&mut data)
         .map_err(|e| Error::read(path, e))?;
     if data.len() as u64 > MAX_FILE_BYTES {
-        return Err(Error::Usage(format!(
-            "{} is larger than {} MiB; expected {expected}",
-            path.display(),
-            MAX_FILE_BYTES >> 20
-        )));
+        return Err(Error::FileTooLarge {
+            path: path.to_path_buf(),
+            limit: MAX_FILE_BYTES,
+            expected,
+        });
     }
     if data.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::EmptyFile {
@@ -193,12 +195,7 @@ fn read_key(path: &Path, data: &[u8], password: Option<&Secret>) -> Result<Softw
             "RSA PRIVATE KEY" => KeyFormat::Pkcs1,
             "EC PRIVATE KEY" => KeyFormat::Sec1,
             "ENCRYPTED PRIVATE KEY" => return decrypt(path, &block.der, password),
-            "TSS2 PRIVATE KEY" => {
-                return Err(Error::Unsupported(format!(
-                    "{} holds a TPM 2.0 key (TSS2 PRIVATE KEY), which this build cannot use yet",
-                    path.display()
-                )))
-            }
+            "TSS2 PRIVATE KEY" => return tpm::open_key_file(path),
             "DSA PRIVATE KEY" => return Err(Error::unsupported_key(path, "DSA")),
             "OPENSSH PRIVATE KEY" => {
                 return Err(Error::private_key(
@@ -209,10 +206,11 @@ fn read_key(path: &Path, data: &[u8], password: Option<&Secret>) -> Result<Softw
             _ => continue,
         };
         if block.legacy_encrypted {
-            return Err(Error::Unsupported(format!(
-                "{} uses legacy OpenSSL PEM encryption (Proc-Type: 4,ENCRYPTED); convert it with `openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW`",
-                path.display()
-            )));
+            return Err(Error::ConvertKey {
+                path: path.to_path_buf(),
+                what: "uses legacy OpenSSL PEM encryption (Proc-Type: 4,ENCRYPTED)",
+                convert: "openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW",
+            });
         }
         return SoftwareKey::from_der(format, &block.der).map_err(convert);
     }
@@ -268,17 +266,18 @@ pub(crate) fn prompt_until<T>(
     prompt: &str,
     attempt: impl Fn(&str) -> Result<T>,
 ) -> Result<T> {
-    let mut last = Error::PasswordRequired {
-        path: path.to_path_buf(),
-    };
-    for _ in 0..PROMPT_ATTEMPTS {
-        let Ok(password) = rpassword::prompt_password(prompt).map(Secret::new) else {
-            return Err(last);
-        };
-        match attempt(&password) {
-            Err(e @ Error::WrongPassword { .. }) => last = e,
-            other => return other,
-        }
-    }
-    Err(last)
+    let asked = prompt::ask(prompt, None, |password| match attempt(&password) {
+        Ok(value) => Try::Accepted(value),
+        Err(Error::WrongPassword { .. }) => Try::Wrong,
+        Err(e) => Try::Failed(e),
+    });
+    asked.map_err(|e| match e {
+        Prompted::NoTerminal => Error::PasswordRequired {
+            path: path.to_path_buf(),
+        },
+        Prompted::Rejected => Error::WrongPassword {
+            path: path.to_path_buf(),
+        },
+        Prompted::Failed(e) => e,
+    })
 }

@@ -199,9 +199,8 @@ impl Signer for SoftwareKey {
         &self.public
     }
 
-    fn sign(&self, message: &[u8], digest: Digest) -> crate::error::Result<Vec<u8>> {
-        self.sign_inner(message, digest)
-            .map_err(crate::error::Error::Sign)
+    fn sign(&self, message: &[u8], digest: Digest) -> super::Result<Vec<u8>> {
+        self.sign_inner(message, digest).map_err(super::Error::Sign)
     }
 }
 

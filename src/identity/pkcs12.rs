@@ -9,10 +9,10 @@ use std::path::Path;
 use p12_keystore::Pkcs12Archive;
 
 use super::certificate::Certificate;
+use super::error::{Error, Result};
 use super::file::prompt_until;
 use super::key::{KeyError, KeyFormat, SoftwareKey};
 use super::{Secret, Signer};
-use crate::error::{Error, Result};
 
 /// What a bundle holds: the leaf first, then the other certificates, and the leaf's key.
 pub(crate) struct Bundle {

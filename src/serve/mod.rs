@@ -2,22 +2,19 @@
 //! the container credentials protocol (`AWS_CONTAINER_CREDENTIALS_FULL_URI`).
 //!
 //! [`app`] is the whole HTTP surface as an axum `Router`, so it can be tested without a socket;
-//! [`run`] binds it to 127.0.0.1 and keeps the credentials fresh in a background task. Handlers
-//! only read the latest credentials from a `watch` channel, so a slow refresh never blocks a
-//! client; when the last credentials expired and no refresh succeeded, they answer 503 rather
-//! than hand out expired credentials.
-//!
-//! The container endpoint's authorization token is chosen as the SDKs choose what to send
-//! (botocore's `ContainerProvider`): the file named by `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`
-//! when that variable is set (read again whenever the file changes, as clients read it at each
-//! request), else `AWS_CONTAINER_AUTHORIZATION_TOKEN`, else a generated token printed once.
+//! [`run`] binds it to 127.0.0.1 and keeps the credentials fresh in a background task
+//! ([`refresh::keep_fresh`] over the credential source). Handlers only read the latest
+//! credentials from a `watch` channel, so a slow refresh never blocks a client; when the last
+//! credentials expired and no refresh succeeded, they answer 503 rather than hand out expired
+//! credentials. The container endpoint's token is [`ContainerToken`].
 
-pub mod refresh;
+mod container_token;
+
+pub use container_token::{ContainerToken, TokenFile};
 
 use std::collections::HashMap;
 use std::future::IntoFuture;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -30,12 +27,13 @@ use axum::Router;
 use base64::Engine;
 use rand::RngCore;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use zeroize::Zeroizing;
 
-use self::refresh::{iso8601, refresh_delay, Backoff, Issued, Issuer};
+use crate::credentials::refresh::{self, Deliver};
+use crate::credentials::rolesanywhere::{Reload, RolesAnywhere};
+use crate::credentials::{iso8601, CredentialSource, Issued};
 use crate::error::{Error, Result};
 use crate::options::Options;
 
@@ -71,8 +69,6 @@ pub const CONTAINER_TOKEN_ENV: &str = "AWS_CONTAINER_AUTHORIZATION_TOKEN";
 /// A file holding the container credentials token; wins over [`CONTAINER_TOKEN_ENV`], as in the
 /// SDKs.
 pub const CONTAINER_TOKEN_FILE_ENV: &str = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE";
-/// Token files larger than this are refused (a token is a header value, not a document).
-const MAX_TOKEN_FILE_BYTES: u64 = 16 * 1024;
 
 /// Session tokens are this many characters of base64 (75 random bytes).
 const TOKEN_BYTES: usize = 75;
@@ -144,13 +140,17 @@ pub async fn run(options: Options, port: u16, hop_limit: u8) -> Result<()> {
 
     let container_token = ContainerToken::from_env()?;
     let role_arn = options.request.role.as_str().to_string();
-    let mut issuer = Issuer::new(options)?;
-    let first = Arc::new(issuer.issue().await?);
+    let mut source = RolesAnywhere::new(options, Reload::OnChange)?;
+    let first = Arc::new(source.fetch().await?);
     let (publish, credentials) = watch::channel(Some(Arc::clone(&first)));
     let state = Arc::new(State::new(&role_arn, credentials, container_token));
     announce(address.port(), &state.container_token);
 
-    let refresher = tokio::spawn(keep_fresh(issuer, publish, first));
+    let window = refresh::window_from_env();
+    let refresher = tokio::spawn(async move {
+        let mut delivery = Publish(publish);
+        refresh::keep_fresh(&mut source, first, window, &mut delivery).await;
+    });
     let listener = listener.tap_io(move |tcp| {
         if let Err(e) = tcp.set_ttl(ttl) {
             crate::debug!("cannot set the IP TTL of a connection to {ttl}: {e}");
@@ -182,66 +182,55 @@ pub fn role_name(role_arn: &str) -> &str {
 
 fn announce(port: u16, token: &ContainerToken) {
     let base = format!("http://{LISTEN_ADDRESS}:{port}");
-    eprintln!("aws_signing_helper: serving credentials on {base}");
-    eprintln!("aws_signing_helper: for SDKs reading IMDS: export AWS_EC2_METADATA_SERVICE_ENDPOINT={base}/");
-    eprintln!(
-        "aws_signing_helper: for SDKs reading container credentials: export AWS_CONTAINER_CREDENTIALS_FULL_URI={base}{CONTAINER_PATH}"
+    crate::notice!("serving credentials on {base}");
+    crate::notice!("for SDKs reading IMDS: export AWS_EC2_METADATA_SERVICE_ENDPOINT={base}/");
+    crate::notice!(
+        "for SDKs reading container credentials: export AWS_CONTAINER_CREDENTIALS_FULL_URI={base}{CONTAINER_PATH}"
     );
     match token {
         ContainerToken::Generated(token) => {
             // Printed once, as the only way for the operator to learn it; set one of the
             // variables before starting `serve` to choose it instead.
-            eprintln!(
-                "aws_signing_helper:   with export {CONTAINER_TOKEN_ENV}={} (generated; set it or {CONTAINER_TOKEN_FILE_ENV} before starting serve to choose your own)",
+            crate::notice!(
+                "  with export {CONTAINER_TOKEN_ENV}={} (generated; set it or {CONTAINER_TOKEN_FILE_ENV} before starting serve to choose your own)",
                 token.as_str()
             );
         }
-        ContainerToken::Fixed(_) => eprintln!(
-            "aws_signing_helper:   with the {CONTAINER_TOKEN_ENV} this server was started with"
-        ),
-        ContainerToken::File(file) => eprintln!(
-            "aws_signing_helper:   with export {CONTAINER_TOKEN_FILE_ENV}={}",
+        ContainerToken::Fixed(_) => {
+            crate::notice!("  with the {CONTAINER_TOKEN_ENV} this server was started with")
+        }
+        ContainerToken::File(file) => crate::notice!(
+            "  with export {CONTAINER_TOKEN_FILE_ENV}={}",
             file.path.display()
         ),
     }
 }
 
-/// Refreshes credentials ahead of expiry forever, keeping the last good ones on failure.
-async fn keep_fresh(
-    mut issuer: Issuer,
-    publish: watch::Sender<Option<Arc<Issued>>>,
-    mut current: Arc<Issued>,
-) {
-    loop {
-        tokio::time::sleep(refresh_delay(current.expires_at, SystemTime::now())).await;
-        let mut backoff = Backoff::default();
-        loop {
-            match issuer.issue().await {
-                Ok(issued) => {
-                    current = Arc::new(issued);
-                    publish.send_replace(Some(Arc::clone(&current)));
-                    crate::debug!(
-                        "credentials refreshed; they expire at {}",
-                        current.credentials.expiration
-                    );
-                    break;
-                }
-                Err(e) => {
-                    let delay = backoff.next_delay();
-                    let state = if current.valid_at(SystemTime::now()) {
-                        "still serving the previous ones, which expire at"
-                    } else {
-                        "no valid credentials to serve; the last ones expired at"
-                    };
-                    eprintln!(
-                        "aws_signing_helper: cannot refresh credentials: {e}; {state} {}; retrying in {} s",
-                        current.credentials.expiration,
-                        delay.as_secs().max(1)
-                    );
-                    tokio::time::sleep(delay).await;
-                }
-            }
-        }
+/// Refreshed credentials go to the handlers through the `watch` channel.
+struct Publish(watch::Sender<Option<Arc<Issued>>>);
+
+impl Deliver for Publish {
+    fn deliver(&mut self, issued: &Arc<Issued>) -> Result<()> {
+        self.0.send_replace(Some(Arc::clone(issued)));
+        crate::debug!(
+            "credentials refreshed; they expire at {}",
+            issued.credentials.expiration
+        );
+        Ok(())
+    }
+
+    fn failed(&mut self, error: &Error, current: &Issued, retry_in: Duration) {
+        let state = if current.valid_at(SystemTime::now()) {
+            "still serving the previous ones, which expire at"
+        } else {
+            "no valid credentials to serve; the last ones expired at"
+        };
+        crate::notice!(
+            "cannot refresh credentials: {}; {state} {}; retrying in {} s",
+            error.report(),
+            current.credentials.expiration,
+            retry_in.as_secs().max(1)
+        );
     }
 }
 
@@ -468,153 +457,6 @@ fn generate_token() -> Zeroizing<String> {
     Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(bytes.as_ref()))
 }
 
-/// Compares two secrets in time that depends only on their lengths' hashes, not on where they
-/// first differ.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    let (a, b) = (Sha256::digest(a), Sha256::digest(b));
-    a.iter()
-        .zip(b.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
-}
-
-/// The token container-credentials clients must send in `Authorization`.
-pub enum ContainerToken {
-    /// From `AWS_CONTAINER_AUTHORIZATION_TOKEN`.
-    Fixed(Zeroizing<String>),
-    /// Made up at start-up and printed once.
-    Generated(Zeroizing<String>),
-    /// From the file named by `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`.
-    File(TokenFile),
-}
-
-impl ContainerToken {
-    /// The token as the SDKs pick what to send: the file variable first, then the token
-    /// variable; a generated token when neither is set (an empty variable counts as unset).
-    ///
-    /// # Errors
-    /// When the file variable is set but the file cannot be read, is empty, too large or not
-    /// a single line.
-    pub fn from_env() -> Result<ContainerToken> {
-        let set = |var| std::env::var_os(var).filter(|v| !v.is_empty());
-        if let Some(path) = set(CONTAINER_TOKEN_FILE_ENV) {
-            let file = TokenFile {
-                path: PathBuf::from(path),
-                cached: Mutex::new(None),
-                reported: Mutex::new(None),
-            };
-            file.current().map_err(|detail| Error::TokenFile {
-                var: CONTAINER_TOKEN_FILE_ENV,
-                path: file.path.clone(),
-                detail,
-            })?;
-            return Ok(ContainerToken::File(file));
-        }
-        Ok(match std::env::var(CONTAINER_TOKEN_ENV) {
-            Ok(token) if !token.is_empty() => ContainerToken::Fixed(Zeroizing::new(token)),
-            _ => ContainerToken::Generated(generate_token()),
-        })
-    }
-
-    /// Whether `presented` is the token.
-    fn check(&self, presented: &[u8]) -> Result<(), Refusal> {
-        let matches = match self {
-            ContainerToken::Fixed(token) | ContainerToken::Generated(token) => {
-                same_secret(presented, token.as_bytes())
-            }
-            ContainerToken::File(file) => {
-                let token = file.current_or_report()?;
-                same_secret(presented, token.as_bytes())
-            }
-        };
-        if matches {
-            Ok(())
-        } else {
-            Err(Refusal::WrongAuthorization)
-        }
-    }
-}
-
-/// A token file, read again when its modification time or size changes.
-pub struct TokenFile {
-    path: PathBuf,
-    cached: Mutex<Option<(FileStamp, Arc<Zeroizing<String>>)>>,
-    /// The last problem logged, so a broken file is reported once, not at every request.
-    reported: Mutex<Option<String>>,
-}
-
-/// When a file was last modified, its size and (on Unix) its inode: a token file replaced by a
-/// rename is seen even when the new one has the same size and time stamp granule.
-type FileStamp = (Option<SystemTime>, u64, u64);
-
-#[cfg(unix)]
-fn inode(meta: &std::fs::Metadata) -> u64 {
-    std::os::unix::fs::MetadataExt::ino(meta)
-}
-
-#[cfg(not(unix))]
-fn inode(_meta: &std::fs::Metadata) -> u64 {
-    0
-}
-
-impl TokenFile {
-    /// [`TokenFile::current`], logging a problem once (until it changes or is fixed).
-    fn current_or_report(&self) -> Result<Arc<Zeroizing<String>>, Refusal> {
-        let current = self.current();
-        let mut reported = self.reported.lock().unwrap_or_else(|e| e.into_inner());
-        match current {
-            Ok(token) => {
-                *reported = None;
-                Ok(token)
-            }
-            Err(detail) => {
-                if reported.as_deref() != Some(detail.as_str()) {
-                    eprintln!(
-                        "aws_signing_helper: cannot read the container authorization token from {} ({detail}); refusing container credential requests until it is fixed",
-                        self.path.display()
-                    );
-                    *reported = Some(detail);
-                }
-                Err(Refusal::TokenFileUnreadable)
-            }
-        }
-    }
-
-    /// The token now in the file. A single trailing line break is not part of it (botocore
-    /// sends the file verbatim and refuses line breaks, other SDKs trim them).
-    fn current(&self) -> std::result::Result<Arc<Zeroizing<String>>, String> {
-        let meta = std::fs::metadata(&self.path).map_err(|e| e.to_string())?;
-        if !meta.is_file() {
-            return Err("not a regular file".into());
-        }
-        if meta.len() > MAX_TOKEN_FILE_BYTES {
-            return Err(format!("larger than {MAX_TOKEN_FILE_BYTES} bytes"));
-        }
-        let stamp = (meta.modified().ok(), meta.len(), inode(&meta));
-        let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((seen, token)) = cached.as_ref() {
-            if *seen == stamp {
-                return Ok(Arc::clone(token));
-            }
-        }
-        let bytes = Zeroizing::new(std::fs::read(&self.path).map_err(|e| e.to_string())?);
-        let text = std::str::from_utf8(&bytes).map_err(|_| "not UTF-8 text".to_string())?;
-        let token = text
-            .strip_suffix('\n')
-            .map(|t| t.strip_suffix('\r').unwrap_or(t))
-            .unwrap_or(text);
-        if token.is_empty() {
-            return Err("empty".into());
-        }
-        if token.contains(['\r', '\n']) {
-            return Err("more than one line".into());
-        }
-        let token = Arc::new(Zeroizing::new(token.to_string()));
-        *cached = Some((stamp, Arc::clone(&token)));
-        Ok(token)
-    }
-}
-
 /// Issued IMDSv2 session tokens and when each expires.
 #[derive(Default)]
 struct TokenStore {
@@ -704,12 +546,5 @@ mod tests {
         headers.insert(TOKEN_HEADER, HeaderValue::from_static("abc"));
         let left = store.check(&headers).unwrap();
         assert!((58..=60).contains(&left), "{left}");
-    }
-
-    #[test]
-    fn secrets_compare_by_value() {
-        assert!(same_secret(b"token", b"token"));
-        assert!(!same_secret(b"token", b"tokem"));
-        assert!(!same_secret(b"token", b"token2"));
     }
 }

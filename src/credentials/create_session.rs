@@ -2,96 +2,21 @@
 //! AWS4-X509, retry what is worth retrying, and turn the answer into [`Credentials`] or an error
 //! that says what to check.
 
-use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use super::retry::{self, Failure, Policy};
+use super::Credentials;
 use crate::arn::Arn;
-use crate::credentials::Credentials;
 use crate::endpoint::Endpoint;
-use crate::error::{Error, Result};
+use crate::error::{Error, Operation, Result, ServiceHint};
 use crate::identity::X509Signer;
 use crate::sigv4x509::{self, header, uri_encode, Request};
 
-/// Attempts per CreateSession call, as the AWS SDKs' standard retry mode.
-const MAX_ATTEMPTS: u32 = 3;
-/// First retry waits up to this long; each further retry doubles it (full jitter).
-const BACKOFF_BASE: Duration = Duration::from_millis(200);
-/// No retry waits longer than this.
-const BACKOFF_CAP: Duration = Duration::from_secs(5);
-/// Default limit for one attempt, connection included.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Limit for establishing the TCP connection.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Larger answers are not CreateSession responses.
 const MAX_RESPONSE_BYTES: usize = 1 << 20;
-
-/// How to talk HTTP.
-#[derive(Clone, Debug)]
-pub struct HttpConfig {
-    /// `--no-verify-ssl`.
-    pub no_verify_ssl: bool,
-    /// `--with-proxy`: use `HTTPS_PROXY` / `NO_PROXY`; otherwise never use a proxy.
-    pub with_proxy: bool,
-    /// `AWS_CA_BUNDLE`.
-    pub ca_bundle: Option<PathBuf>,
-    /// Per-attempt timeout.
-    pub timeout: Duration,
-}
-
-/// Builds the HTTP client once; reuse it for every call (serve, update). With `pin`, the
-/// endpoint's name is resolved now and the addresses are kept for the client's lifetime.
-///
-/// # Errors
-/// When TLS cannot be set up (unreadable `AWS_CA_BUNDLE`, ...).
-pub fn http_client(config: &HttpConfig, pin: Option<&Endpoint>) -> Result<reqwest::Client> {
-    let tls = crate::tls::client_config(config.no_verify_ssl, config.ca_bundle.as_deref())?;
-    let mut builder = reqwest::Client::builder();
-    // Resolve the endpoint's name here, on this thread: reqwest's default resolver runs
-    // getaddrinfo on a new thread, which a one-shot credential_process pays for at start and
-    // exit. Long-running callers pass no `pin`, so address changes are followed. Names that do
-    // not resolve are left to reqwest, which reports them properly. A proxy resolves names itself.
-    if let Some(endpoint) = pin.filter(|_| !config.with_proxy) {
-        if let Some((host, addrs)) = resolve(&endpoint.base_url) {
-            builder = builder.resolve_to_addrs(&host, &addrs);
-        }
-    }
-    let mut builder = builder
-        .use_preconfigured_tls(tls)
-        .http1_only()
-        .tcp_nodelay(true)
-        .connect_timeout(CONNECT_TIMEOUT.min(config.timeout))
-        .timeout(config.timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(format!(
-            "CredHelper/{} (rust; {}; {})",
-            env!("CARGO_PKG_VERSION"),
-            std::env::consts::OS,
-            std::env::consts::ARCH
-        ));
-    if !config.with_proxy {
-        builder = builder.no_proxy();
-    }
-    builder
-        .build()
-        .map_err(|e| Error::Unsupported(format!("cannot set up the HTTP client: {e}")))
-}
-
-/// The addresses of the URL's host, when it is a name that resolves.
-fn resolve(url: &str) -> Option<(String, Vec<std::net::SocketAddr>)> {
-    use std::net::ToSocketAddrs;
-    let url = reqwest::Url::parse(url).ok()?;
-    let host = url.host_str()?;
-    if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
-        return None;
-    }
-    let port = url.port_or_known_default()?;
-    let addrs: Vec<_> = (host, port).to_socket_addrs().ok()?.collect();
-    (!addrs.is_empty()).then(|| (host.to_string(), addrs))
-}
 
 /// One CreateSession call's parameters.
 #[derive(Clone, Debug)]
@@ -151,45 +76,11 @@ pub async fn create_session(
     request: &SessionRequest,
     timeout: Duration,
 ) -> Result<Credentials> {
-    let mut attempt = 1;
-    loop {
-        match attempt_once(client, signer, request, timeout).await {
-            Ok(credentials) => return Ok(credentials),
-            Err(failure) if failure.retryable && attempt < MAX_ATTEMPTS => {
-                let cap = BACKOFF_CAP.min(BACKOFF_BASE * 2u32.pow(attempt));
-                let delay = cap.mul_f64(rand::thread_rng().gen_range(0.5..=1.0));
-                crate::debug!(
-                    "attempt {attempt} failed ({}); retrying in {} ms",
-                    failure.error,
-                    delay.as_millis()
-                );
-                tokio::time::sleep(delay).await;
-                attempt += 1;
-            }
-            Err(failure) => return Err(with_hint(failure.error, signer, request, attempt)),
-        }
-    }
-}
-
-struct Failure {
-    error: Error,
-    retryable: bool,
-}
-
-impl Failure {
-    fn retry(error: Error) -> Failure {
-        Failure {
-            error,
-            retryable: true,
-        }
-    }
-
-    fn fatal(error: Error) -> Failure {
-        Failure {
-            error,
-            retryable: false,
-        }
-    }
+    retry::run(&Policy::STANDARD, || {
+        attempt_once(client, signer, request, timeout)
+    })
+    .await
+    .map_err(|gave_up| with_hint(gave_up.error, signer, request, gave_up.attempts))
 }
 
 async fn attempt_once(
@@ -198,18 +89,9 @@ async fn attempt_once(
     request: &SessionRequest,
     timeout: Duration,
 ) -> std::result::Result<Credentials, Failure> {
-    let base = reqwest::Url::parse(&request.endpoint.base_url)
-        .map_err(|e| Failure::fatal(Error::Usage(format!("bad endpoint URL: {e}"))))?;
-    let host = match (base.host_str(), base.port()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_string(),
-        (None, _) => {
-            return Err(Failure::fatal(Error::Usage(
-                "endpoint URL has no host".into(),
-            )))
-        }
-    };
-    let path = format!("{}/sessions", base.path().trim_end_matches('/'));
+    let endpoint = &request.endpoint;
+    let host = endpoint.host_header();
+    let path = endpoint.path("/sessions");
     let query = vec![
         (
             "profileArn".to_string(),
@@ -227,12 +109,13 @@ async fn attempt_once(
         .map(|(k, v)| format!("{}={}", uri_encode(k), uri_encode(v)))
         .collect::<Vec<_>>()
         .join("&");
-    let url = format!("{}://{host}{path}?{query_string}", base.scheme());
+    let url = format!("{}://{host}{path}?{query_string}", endpoint.scheme());
+    // A number and an optional string always serialise.
     let body = serde_json::to_vec(&Body {
         duration_seconds: request.duration_seconds,
         role_session_name: request.role_session_name.as_deref(),
     })
-    .map_err(|e| Failure::fatal(Error::Usage(e.to_string())))?;
+    .expect("the body serialises");
 
     let headers = vec![
         (
@@ -253,7 +136,7 @@ async fn attempt_once(
             body: &body,
         },
     )
-    .map_err(Failure::fatal)?;
+    .map_err(|e| Failure::fatal(e.into()))?;
     crate::debug!("POST {url}");
     crate::debug!("canonical request:\n{}", signed.canonical_request);
     crate::debug!("string to sign:\n{}", signed.string_to_sign);
@@ -299,10 +182,11 @@ async fn attempt_once(
         || error_type.contains("Throttling")
         || error_type.contains("TooManyRequests");
     let error = Error::Service {
+        operation: Operation::CreateSession,
         status,
         error_type,
         message,
-        hint: String::new(),
+        hint: None,
     };
     Err(Failure { error, retryable })
 }
@@ -385,7 +269,7 @@ fn parse_error(header: Option<&str>, body: &[u8]) -> (String, String) {
     (error_type, one_line)
 }
 
-/// Adds what to check to a final error.
+/// Chooses what to check after a final error.
 fn with_hint(
     error: Error,
     signer: &dyn X509Signer,
@@ -393,6 +277,7 @@ fn with_hint(
     attempts: u32,
 ) -> Error {
     let Error::Service {
+        operation,
         status,
         error_type,
         message,
@@ -406,41 +291,34 @@ fn with_hint(
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     let lower = message.to_ascii_lowercase();
+    let denied = error_type.contains("AccessDenied");
     let hint = if status == 429 || error_type.contains("Throttling") {
-        format!("; still throttled after {attempts} attempts: try again later")
+        Some(ServiceHint::Throttled { attempts })
     } else if status >= 500 {
-        format!("; the service failed {attempts} times: try again later")
-    } else if error_type.contains("AccessDenied") && cert.not_after() < now {
-        format!(
-            "; the certificate expired on {}: renew it",
-            format_time(cert.not_after())
-        )
-    } else if error_type.contains("AccessDenied") && cert.not_before() > now {
-        format!(
-            "; the certificate is not valid until {}: check this machine's clock",
-            format_time(cert.not_before())
-        )
+        Some(ServiceHint::ServerFailed { attempts })
+    } else if denied && cert.not_after() < now {
+        Some(ServiceHint::CertificateExpired {
+            at: format_time(cert.not_after()),
+        })
+    } else if denied && cert.not_before() > now {
+        Some(ServiceHint::CertificateNotYetValid {
+            from: format_time(cert.not_before()),
+        })
     } else if lower.contains("skew") || lower.contains("date") || lower.contains("expired") {
-        "; check this machine's clock: it must be within 5 minutes of AWS time".into()
-    } else if error_type.contains("AccessDenied") {
-        "; check that the certificate chains to the trust anchor (pass --intermediates if an \
-         intermediate CA issued it), that the trust anchor and profile are enabled, that the \
-         profile lists the role, and that the role's trust policy trusts \
-         rolesanywhere.amazonaws.com for this certificate"
-            .into()
+        Some(ServiceHint::Clock)
+    } else if denied {
+        Some(ServiceHint::AccessDenied)
     } else if error_type.contains("ResourceNotFound") {
-        format!(
-            "; check that the trust anchor and profile exist in {} (see --region and --endpoint)",
-            request.endpoint.signing_region
-        )
+        Some(ServiceHint::NotFound {
+            region: request.endpoint.signing_region.clone(),
+        })
     } else if error_type.contains("Validation") {
-        "; check the ARNs, --session-duration (900 up to the profile's limit) and \
-         --role-session-name (only accepted when the profile allows it)"
-            .into()
+        Some(ServiceHint::Validation)
     } else {
-        String::new()
+        None
     };
     Error::Service {
+        operation,
         status,
         error_type,
         message,

@@ -1,9 +1,74 @@
-//! Temporary AWS credentials and the `credential_process` JSON document.
+//! Temporary AWS credentials and where they come from.
+//!
+//! A [`CredentialSource`] hands out [`Issued`] credentials: [`rolesanywhere::RolesAnywhere`]
+//! calls CreateSession with the certificate's key (reloading renewed files), and further sources
+//! (an sts:AssumeRole hop, an on-disk cache) wrap another source. The three deliveries consume a
+//! source: `credential-process` once, `update` and `serve` again and again with
+//! [`refresh::keep_fresh`], which decides when with the pure [`refresh::refresh_delay`].
+//!
+//! * [`create_session`]: the CreateSession call itself (request, retries, answer, hints).
+//! * [`retry`]: attempts and jittered backoff for remote calls.
+
+pub mod create_session;
+pub mod refresh;
+pub mod retry;
+pub mod rolesanywhere;
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::SystemTime;
 
 use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 use zeroize::Zeroizing;
+
+use crate::error::Result;
+
+/// A source of temporary credentials.
+///
+/// # Contract
+/// * [`fetch`](Self::fetch) returns credentials valid now, with their parsed expiry; it does its
+///   own retries, so an error is final for this attempt (a caller that runs for long tries again
+///   later, with backoff).
+/// * Sources that wrap another fetch from it in turn; nothing else is shared.
+pub trait CredentialSource: Send {
+    /// Gets fresh credentials.
+    fn fetch(&mut self) -> Pin<Box<dyn Future<Output = Result<Issued>> + Send + '_>>;
+}
+
+/// Credentials with their parsed lifetime.
+#[derive(Clone, Debug)]
+pub struct Issued {
+    /// What the service returned.
+    pub credentials: Credentials,
+    /// `credentials.expiration`, parsed.
+    pub expires_at: SystemTime,
+    /// When we received them.
+    pub last_updated: SystemTime,
+}
+
+impl Issued {
+    /// Whether the credentials are still valid at `now`.
+    pub fn valid_at(&self, now: SystemTime) -> bool {
+        now < self.expires_at
+    }
+}
+
+/// `2025-01-02T03:04:05Z` as a time, `None` when unparsable.
+pub fn parse_expiration(text: &str) -> Option<SystemTime> {
+    OffsetDateTime::parse(text, &Rfc3339).ok().map(Into::into)
+}
+
+/// A time as ISO 8601 UTC to the second, as IMDS writes them.
+pub fn iso8601(at: SystemTime) -> String {
+    let at = OffsetDateTime::from(at)
+        .replace_nanosecond(0)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    // Formatting a whole-second UTC time as RFC 3339 cannot fail.
+    at.format(&Rfc3339).unwrap_or_default()
+}
 
 /// Temporary credentials. The secret and token are wiped when dropped and never printed by
 /// `Debug`.
@@ -72,6 +137,13 @@ mod tests {
             session_token: Zeroizing::new("t0k3n".into()),
             expiration: "2025-01-02T04:04:05Z".into(),
         }
+    }
+
+    #[test]
+    fn expirations_round_trip() {
+        let at = parse_expiration("2025-01-02T03:04:05Z").unwrap();
+        assert_eq!(iso8601(at), "2025-01-02T03:04:05Z");
+        assert!(parse_expiration("tomorrow").is_none());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::fmt;
 
 use zeroize::Zeroizing;
 
-use super::Pin;
+use super::login::Pin;
 
 /// Path attributes we parse but that do not narrow the search (they describe the module).
 const IGNORED_PATH: [&str; 3] = [

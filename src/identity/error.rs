@@ -1,0 +1,350 @@
+//! Everything that can go wrong while finding, opening or using a certificate and its key, one
+//! variant each, whatever backend holds them.
+//!
+//! A message is one line: what went wrong, the file, URI or flag it concerns, and what to do.
+//! Messages never contain key material, passwords or PINs: a bad key file is reported by its
+//! path (and PEM block number), never by its contents; URIs are shown with `pin-value` blanked.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Shorthand for the identity layer.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A failure of the identity layer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be opened or read. The cause is the [`source`](std::error::Error::source).
+    #[error("cannot read {}", path.display())]
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// Why it could not be read.
+        source: io::Error,
+    },
+
+    /// A file is larger than anything it could sensibly hold.
+    #[error("{} is larger than {} MiB; expected {expected}", path.display(), limit >> 20)]
+    FileTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit, in bytes.
+        limit: u64,
+        /// What should have been in it.
+        expected: &'static str,
+    },
+
+    /// A file we need is empty.
+    #[error("{} is empty; expected {expected}", path.display())]
+    EmptyFile {
+        /// The file.
+        path: PathBuf,
+        /// What should have been in it.
+        expected: &'static str,
+    },
+
+    /// PEM armor is damaged (unterminated block, bad base64, ...).
+    #[error("{} is not valid PEM: {detail}; re-export the file or check that it was not truncated", path.display())]
+    Pem {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it (never its contents).
+        detail: String,
+    },
+
+    /// A file that should hold a certificate holds none.
+    #[error("{} contains no certificate; pass a PEM or DER X.509 certificate", path.display())]
+    NoCertificate {
+        /// The file.
+        path: PathBuf,
+    },
+
+    /// A certificate could not be parsed.
+    #[error("{}: certificate {index} cannot be parsed ({detail}); the file may be corrupt", path.display())]
+    Certificate {
+        /// The file.
+        path: PathBuf,
+        /// 1-based position of the certificate within the file.
+        index: usize,
+        /// Parser message.
+        detail: String,
+    },
+
+    /// No certificate was named at all.
+    #[error("no certificate given; pass --certificate (a PEM/DER certificate or a PKCS#12 bundle) and --private-key")]
+    NoCertificateGiven,
+
+    /// A certificate file without its key, where the key must come from `--private-key`.
+    #[error("{} {holds} without its key; pass the key with --private-key", path.display())]
+    KeyNotGiven {
+        /// The certificate file.
+        path: PathBuf,
+        /// What the file holds: "is a DER certificate" or "holds a certificate but no private key".
+        holds: &'static str,
+    },
+
+    /// `--intermediates` with a PKCS#12 bundle, which carries its own chain.
+    #[error(
+        "--intermediates cannot be used with a PKCS#12 bundle; put the chain inside the bundle"
+    )]
+    IntermediatesWithBundle,
+
+    /// A file that should hold a private key holds none.
+    #[error("{} contains no private key; pass a PEM or DER PKCS#1, SEC1 or PKCS#8 key with --private-key", path.display())]
+    NoPrivateKey {
+        /// The file.
+        path: PathBuf,
+    },
+
+    /// A private key could not be parsed.
+    #[error("{}: the private key cannot be parsed ({detail}); the file may be corrupt", path.display())]
+    PrivateKey {
+        /// The file.
+        path: PathBuf,
+        /// Parser message (never key bytes).
+        detail: String,
+    },
+
+    /// A key in a format or with an encryption this helper does not read, and how to convert it.
+    #[error("{} {what}; convert it with `{convert}`", path.display())]
+    ConvertKey {
+        /// The file.
+        path: PathBuf,
+        /// What the file holds, e.g. "uses legacy OpenSSL PEM encryption (Proc-Type: 4,ENCRYPTED)".
+        what: &'static str,
+        /// The command that converts it.
+        convert: &'static str,
+    },
+
+    /// An encrypted key or bundle and no way to get its password.
+    #[error("{} is encrypted and no password was given; pass it with --pkcs8-password", path.display())]
+    PasswordRequired {
+        /// The file.
+        path: PathBuf,
+    },
+
+    /// The password does not decrypt the key or bundle.
+    #[error("{}: wrong password (or unsupported encryption); check --pkcs8-password", path.display())]
+    WrongPassword {
+        /// The file.
+        path: PathBuf,
+    },
+
+    /// A key or certificate of a type IAM Roles Anywhere cannot use.
+    #[error("{}: unsupported key type {what}; IAM Roles Anywhere accepts RSA and EC P-256, P-384 or P-521 keys", path.display())]
+    UnsupportedKey {
+        /// The file.
+        path: PathBuf,
+        /// The key type or curve found.
+        what: String,
+    },
+
+    /// The private key does not belong to the certificate.
+    #[error("the private key in {} does not match the certificate in {}; pass the key that was used to request that certificate", key.display(), certificate.display())]
+    KeyMismatch {
+        /// Where the key came from.
+        key: PathBuf,
+        /// Where the certificate came from.
+        certificate: PathBuf,
+    },
+
+    /// A PKCS#12 bundle could not be opened.
+    #[error("{}: cannot open PKCS#12 bundle ({detail})", path.display())]
+    Pkcs12 {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        detail: String,
+    },
+
+    /// A key source this build was compiled without.
+    #[error("{what} needs {feature} support, which this build lacks; rebuild with `cargo build --features {feature}`")]
+    NotInThisBuild {
+        /// What was asked for, e.g. "the PKCS#11 URI given".
+        what: &'static str,
+        /// The cargo feature.
+        feature: &'static str,
+    },
+
+    /// `--cert-selector`: the macOS Keychain or the Windows certificate store.
+    #[error("--cert-selector selects from the macOS Keychain or Windows certificate store, which this platform does not have; use --certificate and --private-key")]
+    CertStore,
+
+    /// `--cert-selector` given to `read-certificate-data`.
+    #[error("--cert-selector searches the macOS Keychain or Windows certificate store, which this platform does not have")]
+    CertStoreListing,
+
+    /// A `handle:` TPM key.
+    #[error("TPM 2.0 keys are not supported by this build yet; use a private key file")]
+    TpmHandle,
+
+    /// A `TSS2 PRIVATE KEY` file.
+    #[error("{} holds a TPM 2.0 key (TSS2 PRIVATE KEY), which this build cannot use yet", path.display())]
+    TpmKeyFile {
+        /// The key file.
+        path: PathBuf,
+    },
+
+    /// No PKCS#11 module could be loaded.
+    #[error("cannot load the PKCS#11 module {module} ({how}): {detail}; install it, or pass the module's path with --pkcs11-lib")]
+    Pkcs11Module {
+        /// The module path or name we tried.
+        module: String,
+        /// Where that name came from.
+        how: &'static str,
+        /// The loader's or C_Initialize's message.
+        detail: String,
+    },
+
+    /// A PKCS#11 URI that does not parse.
+    #[error(
+        "invalid PKCS#11 URI {uri}: {detail}; see RFC 7512, e.g. pkcs11:token=NAME;object=LABEL"
+    )]
+    Pkcs11Uri {
+        /// The URI, PIN blanked out.
+        uri: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+
+    /// A key file given with a certificate in a token.
+    #[error("--private-key {key} is a file but --certificate is a PKCS#11 URI; give the key as a pkcs11: URI too, or leave --private-key out to use the key beside the certificate")]
+    Pkcs11KeyFile {
+        /// The key file as given.
+        key: String,
+    },
+
+    /// A key in a token and no certificate for it.
+    #[error("a PKCS#11 private key needs its certificate: pass --certificate FILE or --certificate pkcs11:...")]
+    Pkcs11NoCertificate,
+
+    /// Nothing in the tokens matches a URI.
+    #[error("no {what} matches {uri}{detail}; list the objects with `p11tool --list-all` or `pkcs11-tool -O` and fix the URI")]
+    Pkcs11NotFound {
+        /// `"certificate"`, `"private key"`, `"token"`, ...
+        what: &'static str,
+        /// The URI, PIN blanked out.
+        uri: String,
+        /// Where we looked, starting with its own separator.
+        detail: String,
+    },
+
+    /// Several tokens or objects match a URI that must name one.
+    #[error("{count} {what} match {uri}: {candidates}; add attributes (id=, object=, token=) to pick one")]
+    Pkcs11Ambiguous {
+        /// How many matched.
+        count: usize,
+        /// `"certificates"`, `"private keys"` or `"tokens"`.
+        what: &'static str,
+        /// The URI, PIN blanked out.
+        uri: String,
+        /// The candidates' URIs, comma-separated.
+        candidates: String,
+    },
+
+    /// A token needs its PIN and nothing provides it.
+    #[error("token {token} needs its PIN and there is no terminal to ask for it; add pin-source=FILE to the URI or set AWS_SIGNING_HELPER_PKCS11_PIN")]
+    Pkcs11PinRequired {
+        /// The token.
+        token: String,
+    },
+
+    /// The token refused the PIN.
+    #[error(
+        "wrong PIN for token {token} (from {from}); check it: tokens lock after a few failures"
+    )]
+    Pkcs11WrongPin {
+        /// The token.
+        token: String,
+        /// Where the PIN came from (never the PIN).
+        from: String,
+    },
+
+    /// A key asks for its PIN at every signature and nothing provides it.
+    #[error("private key {key} asks for its PIN at every signature (CKA_ALWAYS_AUTHENTICATE) and there is no terminal to ask for it; pass --reuse-pin if it is the token's PIN")]
+    Pkcs11ContextPinRequired {
+        /// The key's URI.
+        key: String,
+    },
+
+    /// A key asks for its PIN at every signature and refused the token's PIN (`--reuse-pin`).
+    #[error("private key {key} asks for its PIN at every signature (CKA_ALWAYS_AUTHENTICATE) and refused the token's PIN given by --reuse-pin; its own PIN can only be typed: run the helper from a terminal")]
+    Pkcs11ContextPinRefused {
+        /// The key's URI.
+        key: String,
+    },
+
+    /// The session or token went away and the key could not be found again.
+    #[error("signing with {key} failed ({cause}) and finding the key again failed: {detail}; check that the token is inserted: the helper tries again at the next signature")]
+    Pkcs11Reconnect {
+        /// The key's URI as found at start.
+        key: String,
+        /// The return value that lost the session, as `CKR_...`.
+        cause: String,
+        /// Why finding it again failed.
+        detail: String,
+    },
+
+    /// A PKCS#11 call failed.
+    #[error("PKCS#11 {call} failed: {detail}")]
+    Pkcs11 {
+        /// The call and the token.
+        call: String,
+        /// The return value, as `CKR_...`.
+        detail: String,
+    },
+
+    /// The key refused to sign.
+    #[error("signing failed: {0}")]
+    Sign(String),
+}
+
+impl Error {
+    /// What to do about it, when the message itself does not say (errors whose cause is a
+    /// [`source`](std::error::Error::source) put their advice here, after the cause).
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Error::ReadFile { .. } => Some("check the path and its permissions"),
+            _ => None,
+        }
+    }
+
+    /// The one line a user reads: what failed, its causes, and what to do.
+    pub fn report(&self) -> String {
+        crate::report::one_line(self, self.hint())
+    }
+
+    /// Builds a [`Error::ReadFile`] for `path`.
+    pub fn read(path: &Path, source: io::Error) -> Self {
+        Error::ReadFile {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// Builds a [`Error::Pem`] for `path`.
+    pub fn pem(path: &Path, detail: impl fmt::Display) -> Self {
+        Error::Pem {
+            path: path.to_path_buf(),
+            detail: detail.to_string(),
+        }
+    }
+
+    /// Builds a [`Error::PrivateKey`] for `path`.
+    pub fn private_key(path: &Path, detail: impl fmt::Display) -> Self {
+        Error::PrivateKey {
+            path: path.to_path_buf(),
+            detail: detail.to_string(),
+        }
+    }
+
+    /// Builds a [`Error::UnsupportedKey`] for `path`.
+    pub fn unsupported_key(path: &Path, what: impl fmt::Display) -> Self {
+        Error::UnsupportedKey {
+            path: path.to_path_buf(),
+            what: what.to_string(),
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! The flags that name a certificate and key, turned once into the backend that holds them.
+//!
+//! Sniffing follows the official helper: a `pkcs11:` URI in `--certificate` or `--private-key`
+//! means a token; `--private-key handle:...` means a TPM; otherwise files, where the key file's
+//! contents decide further (a `TSS2 PRIVATE KEY` is a TPM key; no `--private-key` means a
+//! combined PEM or a PKCS#12 bundle).
+
+use std::path::{Path, PathBuf};
+
+use super::certificate::{read_certificates, Certificate};
+use super::error::{Error, Result};
+use super::file::FileSource;
+use super::pkcs11::{self, Pkcs11Source};
+use super::{tpm, Secret, Signer, X509Signer};
+
+/// The key-source flags shared by every command that signs (`--certificate`, `--private-key`,
+/// `--intermediates`, `--pkcs8-password`, ...), still unvalidated.
+#[derive(Debug, Default)]
+pub struct SourceArgs {
+    /// `--certificate`: a certificate file, a PKCS#12 bundle or a PKCS#11 URI.
+    pub certificate: Option<String>,
+    /// `--private-key`: a key file, a PKCS#11 URI or a TPM handle.
+    pub private_key: Option<String>,
+    /// `--intermediates`: a PEM bundle of intermediate CA certificates.
+    pub intermediates: Option<String>,
+    /// `--pkcs8-password`: unlocks an encrypted PKCS#8 key or a PKCS#12 bundle.
+    pub password: Option<Secret>,
+    /// `--pkcs11-lib`.
+    pub pkcs11_lib: Option<String>,
+    /// `--cert-selector` was given.
+    pub cert_selector: Option<String>,
+    /// `--reuse-pin`.
+    pub reuse_pin: bool,
+}
+
+/// Where the signing identity comes from, decided once from the flags. Cloneable so `serve` and
+/// `update` can open it again and pick up renewed files.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// Certificate (and maybe chain) and key in files.
+    Files(FileSource),
+    /// A key (and maybe its certificate) in a PKCS#11 token.
+    Pkcs11(Box<Pkcs11Source>),
+    /// A key in a TPM 2.0, by persistent handle.
+    TpmHandle,
+    /// A platform certificate store (`--cert-selector`).
+    CertStore,
+}
+
+impl Source {
+    /// Chooses the backend for a certificate and its key, as the official helper does.
+    ///
+    /// # Errors
+    /// When the flags name no certificate, or name one in a way no backend accepts.
+    pub fn from_args(args: SourceArgs) -> Result<Source> {
+        Source::sniff(args, true)
+    }
+
+    /// Like [`Source::from_args`], but a private key on its own is enough (`sign-string`).
+    ///
+    /// # Errors
+    /// As [`Source::from_args`].
+    pub fn key_from_args(args: SourceArgs) -> Result<Source> {
+        Source::sniff(args, false)
+    }
+
+    fn sniff(args: SourceArgs, need_certificate: bool) -> Result<Source> {
+        let is_pkcs11 = |v: &Option<String>| v.as_deref().is_some_and(|v| v.starts_with("pkcs11:"));
+        if is_pkcs11(&args.certificate) || is_pkcs11(&args.private_key) {
+            return Pkcs11Source::from_args(args, need_certificate)
+                .map(|p| Source::Pkcs11(Box::new(p)));
+        }
+        if args
+            .private_key
+            .as_deref()
+            .is_some_and(|k| k.starts_with(tpm::HANDLE_PREFIX))
+        {
+            return Ok(Source::TpmHandle);
+        }
+        if args.certificate.is_none() {
+            if args.cert_selector.is_some() {
+                return Ok(Source::CertStore);
+            }
+            if need_certificate || args.private_key.is_none() {
+                return Err(Error::NoCertificateGiven);
+            }
+        }
+        Ok(Source::Files(FileSource {
+            certificate: args.certificate.map(PathBuf::from),
+            private_key: args.private_key.map(PathBuf::from),
+            intermediates: args.intermediates.map(PathBuf::from),
+            password: args.password,
+        }))
+    }
+
+    /// Opens the identity: reads files, logs in to tokens, and checks that the key matches the
+    /// certificate before anything is signed or sent.
+    ///
+    /// # Errors
+    /// Any read, parse, password or mismatch failure, with a message naming the file.
+    pub fn open(&self) -> Result<Box<dyn X509Signer>> {
+        match self {
+            Source::Files(files) => Ok(Box::new(files.open()?)),
+            Source::Pkcs11(token) => token.open(),
+            Source::TpmHandle => tpm::open_handle(),
+            Source::CertStore => Err(Error::CertStore),
+        }
+    }
+
+    /// Opens the private key, with its certificate when one was named (the key must then match
+    /// it), for commands that only sign.
+    ///
+    /// # Errors
+    /// As [`Source::open`].
+    pub fn open_key(&self) -> Result<Box<dyn Signer>> {
+        match self {
+            Source::Files(files) if files.certificate.is_none() => files.open_key(),
+            Source::Pkcs11(token) => token.open_key(),
+            other => Ok(as_signer(other.open()?)),
+        }
+    }
+
+    /// The files the identity is read from, to notice when they are renewed on disk; empty
+    /// for keys that live in a device.
+    pub fn files(&self) -> Vec<&Path> {
+        match self {
+            Source::Files(files) => [
+                files.certificate.as_deref(),
+                files.private_key.as_deref(),
+                files.intermediates.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn as_signer(signer: Box<dyn X509Signer>) -> Box<dyn Signer> {
+    signer
+}
+
+/// What a certificate argument names, for `read-certificate-data`.
+pub enum Certificates {
+    /// A certificate file: its first certificate, the leaf.
+    File(Box<Certificate>),
+    /// Every certificate matching a PKCS#11 URI, each with a URI naming exactly that object.
+    Token(Vec<(String, Certificate)>),
+}
+
+/// Reads the certificate(s) that `certificate` (a file or a `pkcs11:` URI) names.
+///
+/// # Errors
+/// When the file cannot be read, or the token cannot be searched.
+pub fn certificates(certificate: &str, pkcs11_lib: Option<&str>) -> Result<Certificates> {
+    if certificate.starts_with("pkcs11:") {
+        return pkcs11::list_certificates(certificate, pkcs11_lib).map(Certificates::Token);
+    }
+    // The first certificate of the file is the leaf, as for credential-process.
+    let leaf = read_certificates(Path::new(certificate))?.swap_remove(0);
+    Ok(Certificates::File(Box::new(leaf)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(certificate: Option<&str>, private_key: Option<&str>) -> SourceArgs {
+        SourceArgs {
+            certificate: certificate.map(str::to_string),
+            private_key: private_key.map(str::to_string),
+            ..SourceArgs::default()
+        }
+    }
+
+    #[test]
+    fn backends_are_sniffed_as_the_official_helper_does() {
+        let kind = |s: Result<Source>| match s {
+            Ok(Source::Files(f)) => format!("files cert={:?}", f.certificate.is_some()),
+            Ok(Source::Pkcs11(_)) => "pkcs11".into(),
+            Ok(Source::TpmHandle) => "tpm".into(),
+            Ok(Source::CertStore) => "store".into(),
+            Err(e) => format!("error: {e}"),
+        };
+        let table: &[(Option<&str>, Option<&str>, bool, &str)] = &[
+            (Some("c.pem"), Some("k.pem"), true, "files cert=true"),
+            (Some("c.p12"), None, true, "files cert=true"),
+            (Some("pkcs11:token=a"), None, true, "pkcs11"),
+            (Some("c.pem"), Some("pkcs11:token=a"), true, "pkcs11"),
+            (Some("c.pem"), Some("handle:0x81000001"), true, "tpm"),
+            (None, Some("k.pem"), false, "files cert=false"),
+            (None, Some("pkcs11:token=a"), false, "pkcs11"),
+        ];
+        for (certificate, key, need, want) in table {
+            let sniffed = Source::sniff(args(*certificate, *key), *need);
+            assert_eq!(&kind(sniffed), want, "{certificate:?} {key:?}");
+        }
+        let store = SourceArgs {
+            cert_selector: Some("Key=x,Value=y".into()),
+            ..SourceArgs::default()
+        };
+        assert_eq!(kind(Source::from_args(store)), "store");
+        for need in [true, false] {
+            let none = Source::sniff(args(None, None), need);
+            assert!(kind(none).starts_with("error: no certificate given"));
+        }
+        let key_alone = Source::from_args(args(None, Some("k.pem")));
+        assert!(kind(key_alone).starts_with("error: no certificate given"));
+    }
+}
