@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use rolesanywhere_helper::cli::Cli;
-use rolesanywhere_helper::commands;
-use rolesanywhere_helper::error::Error;
+use aws_signing_helper::cli::Cli;
+use aws_signing_helper::commands;
+use aws_signing_helper::error::Error;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse_args(std::env::args_os().collect()) {

@@ -15,8 +15,8 @@
 //! Embedding (as the `demo` command does):
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), rolesanywhere_helper::local::Error> {
-//! use rolesanywhere_helper::local::{self, ServeOptions};
+//! # async fn demo() -> Result<(), aws_signing_helper::local::Error> {
+//! use aws_signing_helper::local::{self, ServeOptions};
 //!
 //! let dir = std::env::temp_dir().join("ra-demo");
 //! let demo = local::pki::generate_demo(&dir)?;

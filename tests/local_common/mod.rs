@@ -95,8 +95,8 @@ impl ConfigSpec {
         )
     }
 
-    pub fn load(&self) -> rolesanywhere_helper::local::Config {
-        rolesanywhere_helper::local::Config::from_toml(&self.toml(), Path::new("/"), "test.toml")
+    pub fn load(&self) -> aws_signing_helper::local::Config {
+        aws_signing_helper::local::Config::from_toml(&self.toml(), Path::new("/"), "test.toml")
             .expect("test configuration is valid")
     }
 
