@@ -17,7 +17,6 @@ pub mod credentials;
 pub mod endpoint;
 pub mod error;
 pub mod identity;
-pub mod local;
 pub mod log;
 pub mod options;
 pub mod serve;

@@ -42,7 +42,7 @@ impl Local {
         let port_file = dir.path().join("port");
         let ca = dir.path().join("ca.pem");
         let plain = extra.contains(&"--plain-http");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_rolesanywhere-local"));
+        let mut command = Command::new(super::local_binary());
         command
             .arg("--config")
             .arg(&config)

@@ -24,9 +24,9 @@ pub fn profile_arn(region: &str) -> String {
     )
 }
 
-/// `testdata/` of the repository.
+/// `testdata/` of the repository (the workspace root, one level up from this crate).
 pub fn testdata() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata")
 }
 
 /// Whether the OpenSSL-made fixtures are present; tests skip (with a note) when they are not.
@@ -95,8 +95,8 @@ impl ConfigSpec {
         )
     }
 
-    pub fn load(&self) -> aws_signing_helper::local::Config {
-        aws_signing_helper::local::Config::from_toml(&self.toml(), Path::new("/"), "test.toml")
+    pub fn load(&self) -> rolesanywhere_local::Config {
+        rolesanywhere_local::Config::from_toml(&self.toml(), Path::new("/"), "test.toml")
             .expect("test configuration is valid")
     }
 

@@ -6,8 +6,8 @@ mod local_common;
 
 use std::time::Duration;
 
-use aws_signing_helper::local::{self, pki, Clock, Config, ServeOptions, TlsMode};
 use local_common::*;
+use rolesanywhere_local::{self as local, pki, Clock, Config, ServeOptions, TlsMode};
 
 fn client(server: &local::RunningServer) -> reqwest::Client {
     let ca = server.ca_pem().expect("generated CA");

@@ -7,9 +7,9 @@ mod local_common;
 
 use std::path::Path;
 
-use aws_signing_helper::local::verify::{self, Algorithm, Request, Verified};
-use aws_signing_helper::local::{parse_amz_date, unix_time, ApiError, ApiErrorKind, Config};
 use local_common::*;
+use rolesanywhere_local::verify::{self, Algorithm, Request, Verified};
+use rolesanywhere_local::{parse_amz_date, unix_time, ApiError, ApiErrorKind, Config};
 
 const VECTOR_HOST: &str = "rolesanywhere.us-east-1.amazonaws.com";
 

@@ -614,7 +614,7 @@ async fn aws_cli_interoperates_with_local_sts() {
     if !have_fixtures() {
         return;
     }
-    let venv_aws = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/aws");
+    let venv_aws = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/aws");
     let aws = if venv_aws.exists() {
         venv_aws
     } else {
