@@ -175,9 +175,6 @@ fn signed_now(server: &Server) -> Signed {
 
 #[tokio::test]
 async fn starts_with_port_file_and_generated_tls_ca() {
-    if !have_fixtures() {
-        return;
-    }
     let server = Server::start(&ConfigSpec::default(), &[]);
     let ca = std::fs::read_to_string(server.ca_path()).expect("CA written");
     assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"));
@@ -230,9 +227,6 @@ async fn starts_with_port_file_and_generated_tls_ca() {
 
 #[test]
 fn refuses_non_loopback_addresses() {
-    if !have_fixtures() {
-        return;
-    }
     let dir = tempfile::tempdir().expect("tempdir");
     let config = ConfigSpec::default().write(dir.path());
     for addr in ["0.0.0.0:0", "[::]:0", "192.0.2.10:8080"] {
@@ -271,9 +265,6 @@ fn unknown_config_key_is_a_one_line_error_naming_the_file() {
 
 #[tokio::test]
 async fn unknown_trust_anchor_is_resource_not_found() {
-    if !have_fixtures() {
-        return;
-    }
     let server = Server::start(&ConfigSpec::default(), &["--plain-http"]);
     let mut req = CreateSession::fixture("ec-p256", "us-east-1", &server.host());
     req.amz_date = amz_date_now();
@@ -291,9 +282,6 @@ async fn unknown_trust_anchor_is_resource_not_found() {
 
 #[tokio::test]
 async fn injected_failures_then_throttles_then_service() {
-    if !have_fixtures() {
-        return;
-    }
     let server = Server::start(
         &ConfigSpec::default(),
         &["--plain-http", "--fail-first", "2", "--throttle-first", "1"],
@@ -329,9 +317,6 @@ async fn injected_failures_then_throttles_then_service() {
 
 #[tokio::test]
 async fn latency_delays_responses() {
-    if !have_fixtures() {
-        return;
-    }
     let server = Server::start(
         &ConfigSpec::default(),
         &["--plain-http", "--latency-ms", "400"],
@@ -349,9 +334,6 @@ async fn latency_delays_responses() {
 
 #[tokio::test]
 async fn hang_never_answers_but_shuts_down() {
-    if !have_fixtures() {
-        return;
-    }
     let server = Server::start(&ConfigSpec::default(), &["--plain-http", "--hang"]);
     let client = reqwest::Client::builder()
         .timeout(Duration::from_millis(700))
@@ -376,9 +358,6 @@ async fn hang_never_answers_but_shuts_down() {
 
 #[tokio::test]
 async fn create_session_then_sts_round_trip() {
-    if !have_fixtures() {
-        return;
-    }
     let chained = "arn:aws:iam::123456789012:role/chained-role";
     let untrusting = "arn:aws:iam::123456789012:role/untrusting-role";
     let spec = ConfigSpec {
@@ -611,9 +590,6 @@ async fn sts_call(
 /// The AWS CLI's own SigV4 signer against the local STS (.ci/run installs it into .venv).
 #[tokio::test]
 async fn aws_cli_interoperates_with_local_sts() {
-    if !have_fixtures() {
-        return;
-    }
     let venv_aws = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/aws");
     let aws = if venv_aws.exists() {
         venv_aws

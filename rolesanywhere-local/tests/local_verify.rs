@@ -5,8 +5,6 @@
 
 mod local_common;
 
-use std::path::Path;
-
 use local_common::*;
 use rolesanywhere_local::verify::{self, Algorithm, Request, Verified};
 use rolesanywhere_local::{parse_amz_date, unix_time, ApiError, ApiErrorKind, Config};
@@ -90,9 +88,6 @@ fn default_config() -> Config {
 
 #[test]
 fn every_recorded_vector_is_accepted() {
-    if !have_fixtures() {
-        return;
-    }
     let int_root = testdata().join("pki/ca/int-root.pem");
     for (case, region, spec_bundle, accept_name) in [
         ("rsa-2048-chain", "us-east-1", None, false),
@@ -137,9 +132,6 @@ fn every_recorded_vector_is_accepted() {
 
 #[test]
 fn vector_details_session_name_duration_and_default_name() {
-    if !have_fixtures() {
-        return;
-    }
     let spec = ConfigSpec {
         accept_role_session_name: true,
         ca_bundle: testdata().join("pki/ca/int-root.pem"),
@@ -165,9 +157,6 @@ fn vector_details_session_name_duration_and_default_name() {
 
 #[test]
 fn test_signer_reproduces_the_recorded_canonical_requests() {
-    if !have_fixtures() {
-        return;
-    }
     // Our OpenSSL-based test signer must agree byte for byte with gen.sh before we trust it to
     // make new requests.
     let mut req = CreateSession::fixture("rsa-2048", "us-east-1", VECTOR_HOST);
@@ -193,9 +182,6 @@ fn test_signer_reproduces_the_recorded_canonical_requests() {
 
 #[test]
 fn every_leaf_key_type_is_accepted() {
-    if !have_fixtures() {
-        return;
-    }
     let config = default_config();
     for kind in [
         "rsa-1024", "rsa-2048", "rsa-3072", "rsa-4096", "rsa-8192", "ec-p256", "ec-p384", "ec-p521",
@@ -207,9 +193,6 @@ fn every_leaf_key_type_is_accepted() {
 
 #[test]
 fn tampering_breaks_the_signature() {
-    if !have_fixtures() {
-        return;
-    }
     let config = default_config();
     for case in ["rsa-2048-chain", "ec-p256-chain"] {
         let good = vector(case);
@@ -271,9 +254,6 @@ fn tampering_breaks_the_signature() {
 
 #[test]
 fn whitespace_in_header_values_is_canonicalised() {
-    if !have_fixtures() {
-        return;
-    }
     // The signature covers trimmed values, so padding a value on the wire keeps it valid.
     let mut signed = vector("rsa-2048-chain");
     signed.set_header("content-type", "  application/json  ");
@@ -282,9 +262,6 @@ fn whitespace_in_header_values_is_canonicalised() {
 
 #[test]
 fn algorithm_must_match_the_key() {
-    if !have_fixtures() {
-        return;
-    }
     let config = default_config();
     let mut rsa = vector("rsa-2048-chain");
     let auth = rsa
@@ -313,9 +290,6 @@ fn algorithm_must_match_the_key() {
 
 #[test]
 fn credential_serial_must_be_the_leaf_serial_in_decimal() {
-    if !have_fixtures() {
-        return;
-    }
     let config = default_config();
     let good = vector("ec-p256-chain");
     let serial = std::fs::read_to_string(testdata().join("pki/ec-p256/serial.dec")).expect("dec");
@@ -337,9 +311,6 @@ fn credential_serial_must_be_the_leaf_serial_in_decimal() {
 
 #[test]
 fn request_date_skew_is_five_minutes() {
-    if !have_fixtures() {
-        return;
-    }
     let config = default_config();
     let signed = vector("rsa-2048-chain");
     check(&config, &signed, 299).expect("within skew");
@@ -358,9 +329,6 @@ fn request_date_skew_is_five_minutes() {
 
 #[test]
 fn scope_must_name_this_region_and_service() {
-    if !have_fixtures() {
-        return;
-    }
     // The eu-west-1 vector against an eu-west-1 endpoint whose ARNs are fine but whose scope
     // region is rewritten.
     let spec = ConfigSpec {
@@ -403,9 +371,6 @@ fn scope_must_name_this_region_and_service() {
 
 #[test]
 fn chain_must_lead_to_the_trust_anchor() {
-    if !have_fixtures() {
-        return;
-    }
     let pki = testdata().join("pki");
     // A different root.
     let other = ConfigSpec {
@@ -460,9 +425,6 @@ fn bad_leaf(name: &str) -> Signed {
 
 #[test]
 fn leaf_validity_and_constraints_are_enforced() {
-    if !have_fixtures() {
-        return;
-    }
     let config = default_config();
     let bad = testdata().join("pki/bad");
     let expired = CreateSession::new(
@@ -503,9 +465,6 @@ fn leaf_validity_and_constraints_are_enforced() {
 
 #[test]
 fn unsupported_key_types_are_refused() {
-    if !have_fixtures() {
-        return;
-    }
     let bad = testdata().join("pki/bad");
     let mut req = CreateSession::new(
         &bad.join("secp256k1-cert.pem"),
@@ -524,9 +483,6 @@ fn unsupported_key_types_are_refused() {
 
 #[test]
 fn resources_and_profile_rules() {
-    if !have_fixtures() {
-        return;
-    }
     let signed = vector("rsa-2048-chain");
 
     let disabled_anchor = ConfigSpec {
@@ -590,9 +546,6 @@ fn resources_and_profile_rules() {
 
 #[test]
 fn parameter_validation() {
-    if !have_fixtures() {
-        return;
-    }
     let config = default_config();
     let base = CreateSession::fixture("ec-p256", "us-east-1", VECTOR_HOST);
 
@@ -659,9 +612,6 @@ fn parameter_validation() {
 
 #[test]
 fn parameters_may_come_from_the_body() {
-    if !have_fixtures() {
-        return;
-    }
     let config = default_config();
     let mut req = CreateSession::fixture("ec-p384", "us-east-1", VECTOR_HOST);
     let (ta, pr, role) = (
@@ -689,9 +639,6 @@ fn parameters_may_come_from_the_body() {
 
 #[test]
 fn required_headers_must_be_signed() {
-    if !have_fixtures() {
-        return;
-    }
     let config = default_config();
     // Chain header sent but not signed.
     let mut req = CreateSession::fixture("ec-p256", "us-east-1", VECTOR_HOST);
@@ -715,12 +662,17 @@ fn required_headers_must_be_signed() {
 }
 
 #[test]
-fn vectors_are_in_the_expected_place() {
-    // Documents the fixture layout this file depends on.
-    if !have_fixtures() {
-        return;
+fn fixtures_are_in_place() {
+    // The fixtures are committed (made by testdata/gen.sh): their absence is a broken checkout,
+    // never a reason to skip. This documents the layout the other tests depend on.
+    for file in [
+        "pki/ca/root.pem",
+        "aws4-x509/rsa-2048-chain/context.json",
+        "aws4-x509/ec-p256-chain/authorization-prefix.txt",
+    ] {
+        assert!(
+            testdata().join(file).is_file(),
+            "testdata/{file} is missing: run testdata/gen.sh"
+        );
     }
-    assert!(
-        Path::new(&testdata().join("aws4-x509/ec-p256-chain/authorization-prefix.txt")).is_file()
-    );
 }

@@ -29,19 +29,6 @@ pub fn testdata() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata")
 }
 
-/// Whether the OpenSSL-made fixtures are present; tests skip (with a note) when they are not.
-pub fn have_fixtures() -> bool {
-    // The fixtures are committed; their absence is a broken checkout, not a reason to skip.
-    assert!(
-        testdata().join("pki/ca/root.pem").is_file()
-            && testdata()
-                .join("aws4-x509/rsa-2048-chain/context.json")
-                .is_file(),
-        "testdata/ fixtures are missing: run testdata/gen.sh"
-    );
-    true
-}
-
 /// Knobs of a generated configuration.
 #[derive(Clone, Debug)]
 pub struct ConfigSpec {
