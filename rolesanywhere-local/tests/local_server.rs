@@ -4,79 +4,42 @@
 
 mod local_common;
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use local_common::*;
+use test_support::{aws_cli, Endpoint};
 
 const BIN: &str = env!("CARGO_BIN_EXE_rolesanywhere-local");
 
-/// A running `rolesanywhere-local` we started; killed (by its handle) if a test panics.
+/// A running `rolesanywhere-local` we started, and the requests these tests make of it.
 struct Server {
-    child: Child,
-    dir: tempfile::TempDir,
-    port: u16,
-    https: bool,
+    endpoint: Endpoint,
 }
 
 impl Server {
     fn start(spec: &ConfigSpec, args: &[&str]) -> Server {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let config = spec.write(dir.path());
-        let port_file = dir.path().join("port");
-        let mut command = Command::new(BIN);
-        command
-            .arg("--config")
-            .arg(&config)
-            .arg("--port-file")
-            .arg(&port_file)
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(File::create(dir.path().join("stderr")).expect("stderr file"));
-        if !args.contains(&"--plain-http") {
-            command.arg("--ca-out").arg(dir.path().join("ca.pem"));
-        }
-        let mut child = command.spawn().expect("start rolesanywhere-local");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let port = loop {
-            if let Ok(text) = std::fs::read_to_string(&port_file) {
-                break text.trim().parse().expect("port file holds a port");
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!(
-                    "server exited early ({status}): {}",
-                    std::fs::read_to_string(dir.path().join("stderr")).unwrap_or_default()
-                );
-            }
-            assert!(Instant::now() < deadline, "no port file after 20s");
-            std::thread::sleep(Duration::from_millis(25));
-        };
         Server {
-            child,
-            dir,
-            port,
-            https: !args.contains(&"--plain-http"),
+            endpoint: Endpoint::start(Path::new(BIN), &spec.toml(), args),
         }
     }
 
     fn url(&self, path: &str) -> String {
-        let scheme = if self.https { "https" } else { "http" };
-        format!("{scheme}://127.0.0.1:{}{path}", self.port)
+        format!("{}{path}", self.endpoint.url())
     }
 
     fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        self.endpoint.host()
     }
 
     fn ca_path(&self) -> PathBuf {
-        self.dir.path().join("ca.pem")
+        self.endpoint.ca()
     }
 
     fn client(&self) -> reqwest::Client {
         let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(30));
-        if self.https {
+        if !self.endpoint.plain() {
             let pem = std::fs::read(self.ca_path()).expect("CA file written");
             builder =
                 builder.add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("CA PEM"));
@@ -84,26 +47,9 @@ impl Server {
         builder.build().expect("client")
     }
 
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("stderr")).unwrap_or_default()
-    }
-
     /// SIGTERM (by pid, to the process this test started) and wait for the exit.
-    fn terminate(mut self) -> (ExitStatus, String) {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill");
-        assert!(sent.success());
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return (status, self.stderr());
-            }
-            assert!(Instant::now() < deadline, "no exit within 15s of SIGTERM");
-            std::thread::sleep(Duration::from_millis(25));
-        }
+    fn terminate(self) -> (ExitStatus, String) {
+        self.endpoint.terminate()
     }
 
     async fn post_signed(&self, signed: &Signed) -> reqwest::Response {
@@ -129,14 +75,6 @@ impl Server {
             .await
             .map(|t| serde_json::from_str(&t).expect("calls JSON"))
             .expect("calls body")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // Only reached with the child still running when a test failed midway.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -191,7 +129,10 @@ async fn starts_with_port_file_and_generated_tls_ca() {
     // Also valid for "localhost".
     let localhost = server
         .client()
-        .get(format!("https://localhost:{}/_local/calls", server.port))
+        .get(format!(
+            "https://localhost:{}/_local/calls",
+            server.endpoint.port()
+        ))
         .send()
         .await
         .expect("certificate covers localhost");
@@ -590,16 +531,7 @@ async fn sts_call(
 /// The AWS CLI's own SigV4 signer against the local STS (.ci/run installs it into .venv).
 #[tokio::test]
 async fn aws_cli_interoperates_with_local_sts() {
-    let venv_aws = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/aws");
-    let aws = if venv_aws.exists() {
-        venv_aws
-    } else {
-        "aws".into()
-    };
-    assert!(
-        Command::new(&aws).arg("--version").output().is_ok(),
-        "the AWS CLI is needed: python3 -m venv .venv && .venv/bin/pip install -r tests/interop/requirements.txt"
-    );
+    let aws = aws_cli();
     let chained = "arn:aws:iam::123456789012:role/chained-role";
     let spec = ConfigSpec {
         extra: format!("\n[[role]]\narn = \"{chained}\"\ntrusted_roles = [\"{ROLE}\"]\n"),

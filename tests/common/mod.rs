@@ -1,5 +1,6 @@
-//! Helpers shared by the integration tests: fixture paths, running the real binary, and OpenSSL
-//! as the independent verifier.
+//! Helpers shared by the integration tests: running the real binaries, and OpenSSL as the
+//! independent verifier. Fixture paths and what the emulator's tests share with ours come from
+//! the `test-support` crate.
 
 #![allow(dead_code)]
 
@@ -7,22 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+// Each test binary compiles its own copy of this module and uses some of it (hence dead_code
+// above, and this).
+#[allow(unused_imports)]
+pub use test_support::{pki, testdata, EC_KINDS, RSA_KINDS};
+
 pub mod local;
 pub mod serve;
-
-/// `testdata/<rel>`.
-pub fn testdata(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(rel)
-}
-
-/// `testdata/pki/<kind>/<file>` as a string argument.
-pub fn pki(kind: &str, file: &str) -> String {
-    testdata(&format!("pki/{kind}/{file}"))
-        .to_string_lossy()
-        .into_owned()
-}
 
 /// The `rolesanywhere-local` binary of this build, built first if it is missing or stale.
 ///
@@ -180,8 +172,3 @@ pub fn openssl_verify(pubkey: &str, digest: &str, message: &[u8], signature: &[u
         .expect("run openssl");
     out.status.success()
 }
-
-/// Leaf key types in the fixture PKI.
-pub const RSA_KINDS: [&str; 5] = ["rsa-1024", "rsa-2048", "rsa-3072", "rsa-4096", "rsa-8192"];
-/// EC leaf key types in the fixture PKI.
-pub const EC_KINDS: [&str; 3] = ["ec-p256", "ec-p384", "ec-p521"];
