@@ -344,17 +344,8 @@ async fn create_session_then_sts_round_trip() {
         .starts_with("arn:aws:rolesanywhere:us-east-1:123456789012:subject/"));
 
     // STS, signed by the OpenSSL-backed SigV4 signer.
-    let sts = |body, key: String, secret: String, token: Option<String>| {
-        sts_call(&server, body, key, secret, token)
-    };
     let identity = "Action=GetCallerIdentity&Version=2011-06-15";
-    let (status, xml) = sts(
-        identity,
-        key_id.clone(),
-        secret.clone(),
-        Some(token.clone()),
-    )
-    .await;
+    let (status, xml) = sts_call(&server, identity, &key_id, &secret, &token).await;
     assert_eq!(status, 200, "{xml}");
     assert_eq!(
         xml_value(&xml, "Arn").as_deref(),
@@ -365,92 +356,49 @@ async fn create_session_then_sts_round_trip() {
         .expect("UserId")
         .starts_with("AROA"));
 
+    // Each of these is refused with the status and error code the real STS returns.
     let mut wrong_secret = secret.clone();
     wrong_secret.replace_range(0..1, if secret.starts_with('A') { "B" } else { "A" });
-    let (status, xml) = sts(identity, key_id.clone(), wrong_secret, Some(token.clone())).await;
-    assert_eq!(
-        (status, xml_value(&xml, "Code").as_deref()),
-        (403, Some("SignatureDoesNotMatch"))
-    );
-    let (status, xml) = sts(
-        identity,
-        key_id.clone(),
-        secret.clone(),
-        Some("bogus".into()),
-    )
-    .await;
-    assert_eq!(
-        (status, xml_value(&xml, "Code").as_deref()),
-        (403, Some("InvalidClientTokenId"))
-    );
-    let (status, xml) = sts(
-        identity,
-        "ASIAUNKNOWNKEY000000".into(),
-        secret.clone(),
-        Some(token.clone()),
-    )
-    .await;
-    assert_eq!(
-        (status, xml_value(&xml, "Code").as_deref()),
-        (403, Some("InvalidClientTokenId"))
-    );
-    let (status, xml) = sts(
-        "Action=GetSessionToken&Version=2011-06-15",
-        key_id.clone(),
-        secret.clone(),
-        Some(token.clone()),
-    )
-    .await;
-    assert_eq!(
-        (status, xml_value(&xml, "Code").as_deref()),
-        (400, Some("InvalidAction"))
-    );
+    let assume = |role: &str, session: &str| {
+        format!(
+            "Action=AssumeRole&Version=2011-06-15&RoleArn=\
+             arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2F{role}&RoleSessionName={session}"
+        )
+    };
+    let untrusting = assume("untrusting-role", "nope");
+    let too_long = format!("{}&DurationSeconds=7200", assume("chained-role", "chain"));
+    let session_token = "Action=GetSessionToken&Version=2011-06-15";
+    let (key, sec, tok, bad) = (&*key_id, &*secret, &*token, &*wrong_secret);
+    #[rustfmt::skip]
+    let refused = [
+        // body,              (access key id, secret, token),     status, error code
+        (identity,            (key, bad, tok),                    403,    "SignatureDoesNotMatch"),
+        (identity,            (key, sec, "bogus"),                403,    "InvalidClientTokenId"),
+        (identity,            ("ASIAUNKNOWNKEY000000", sec, tok), 403,    "InvalidClientTokenId"),
+        (session_token,       (key, sec, tok),                    400,    "InvalidAction"),
+        (untrusting.as_str(), (key, sec, tok),                    403,    "AccessDenied"),
+        (too_long.as_str(),   (key, sec, tok),                    400,    "ValidationError"),
+    ];
+    for (body, (key, sec, tok), status, code) in refused {
+        let (got, xml) = sts_call(&server, body, key, sec, tok).await;
+        assert_eq!(
+            (got, xml_value(&xml, "Code").as_deref()),
+            (status, Some(code)),
+            "{body}: {xml}"
+        );
+    }
 
-    let (status, xml) = sts(
-        "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Funtrusting-role&RoleSessionName=nope",
-        key_id.clone(),
-        secret.clone(),
-        Some(token.clone()),
-    )
-    .await;
-    assert_eq!(
-        (status, xml_value(&xml, "Code").as_deref()),
-        (403, Some("AccessDenied")),
-        "{xml}"
-    );
-    let (status, xml) = sts(
-        "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fchained-role&RoleSessionName=chain&DurationSeconds=7200",
-        key_id.clone(),
-        secret.clone(),
-        Some(token.clone()),
-    )
-    .await;
-    assert_eq!(
-        (status, xml_value(&xml, "Code").as_deref()),
-        (400, Some("ValidationError")),
-        "{xml}"
-    );
-    let (status, xml) = sts(
-        "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fchained-role&RoleSessionName=chain",
-        key_id.clone(),
-        secret.clone(),
-        Some(token.clone()),
-    )
-    .await;
+    // A role that trusts ours can be assumed, and its credentials work in turn.
+    let chained_arn = Some("arn:aws:sts::123456789012:assumed-role/chained-role/chain");
+    let (status, xml) = sts_call(&server, &assume("chained-role", "chain"), key, sec, tok).await;
     assert_eq!(status, 200, "{xml}");
-    assert_eq!(
-        xml_value(&xml, "Arn").as_deref(),
-        Some("arn:aws:sts::123456789012:assumed-role/chained-role/chain")
-    );
+    assert_eq!(xml_value(&xml, "Arn").as_deref(), chained_arn);
     let key2 = xml_value(&xml, "AccessKeyId").expect("key");
     let secret2 = xml_value(&xml, "SecretAccessKey").expect("secret");
     let token2 = xml_value(&xml, "SessionToken").expect("token");
-    let (status, xml) = sts(identity, key2, secret2, Some(token2)).await;
+    let (status, xml) = sts_call(&server, identity, &key2, &secret2, &token2).await;
     assert_eq!(status, 200, "{xml}");
-    assert_eq!(
-        xml_value(&xml, "Arn").as_deref(),
-        Some("arn:aws:sts::123456789012:assumed-role/chained-role/chain")
-    );
+    assert_eq!(xml_value(&xml, "Arn").as_deref(), chained_arn);
 
     // The call log recorded every verdict, without secrets.
     let calls = server.calls().await;
@@ -494,13 +442,14 @@ async fn create_session_then_sts_round_trip() {
     );
 }
 
-/// An STS form POST signed (region eu-central-1, now) with the OpenSSL-backed SigV4 signer.
+/// An STS form POST with a session token, signed (region eu-central-1, now) with the
+/// OpenSSL-backed SigV4 signer.
 async fn sts_call(
     server: &Server,
     body: &str,
-    access_key_id: String,
-    secret: String,
-    token: Option<String>,
+    access_key_id: &str,
+    secret: &str,
+    token: &str,
 ) -> (u16, String) {
     let host = server.host();
     let date = amz_date_now();
@@ -510,9 +459,9 @@ async fn sts_call(
         region: "eu-central-1",
         amz_date: &date,
         body,
-        access_key_id: &access_key_id,
-        secret: &secret,
-        token: token.as_deref(),
+        access_key_id,
+        secret,
+        token: Some(token),
     }
     .sign();
     let mut request = server.client().post(server.url("/")).body(body.to_string());
@@ -544,11 +493,10 @@ async fn aws_cli_interoperates_with_local_sts() {
     let creds = body["credentialSet"][0]["credentials"].clone();
     let endpoint = server.url("");
     let ca = server.ca_path();
-    let aws = move |args: Vec<String>, creds: serde_json::Value| {
-        let endpoint = endpoint.clone();
-        let ca = ca.clone();
-        let aws = aws.clone();
-        tokio::task::spawn_blocking(move || {
+    let aws = move |args: &[&str], creds: &serde_json::Value| {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let (aws, endpoint, ca, creds) = (aws.clone(), endpoint.clone(), ca.clone(), creds.clone());
+        let run = move || {
             let empty = Path::new("/dev/null");
             Command::new(&aws)
                 .args(&args)
@@ -572,70 +520,51 @@ async fn aws_cli_interoperates_with_local_sts() {
                 .env_remove("AWS_PROFILE")
                 .output()
                 .expect("aws runs")
-        })
+        };
+        async move { tokio::task::spawn_blocking(run).await.expect("join") }
     };
-    let out = aws(
-        vec!["sts".into(), "get-caller-identity".into()],
-        creds.clone(),
-    )
-    .await
-    .expect("join");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let identity: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(identity["Account"], "123456789012");
-    assert!(identity["Arn"]
+    // What the AWS CLI printed, asserting it succeeded.
+    let succeeded = |out: std::process::Output| -> serde_json::Value {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("JSON")
+    };
+    let identity = ["sts", "get-caller-identity"];
+
+    let caller = succeeded(aws(&identity, &creds).await);
+    assert_eq!(caller["Account"], "123456789012");
+    assert!(caller["Arn"]
         .as_str()
         .expect("Arn")
         .starts_with("arn:aws:sts::123456789012:assumed-role/test-role/"));
 
-    let out = aws(
-        vec![
-            "sts".into(),
-            "assume-role".into(),
-            "--role-arn".into(),
-            chained.into(),
-            "--role-session-name".into(),
-            "cli-chain".into(),
-        ],
-        creds.clone(),
-    )
-    .await
-    .expect("join");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let assumed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let assume = [
+        "sts",
+        "assume-role",
+        "--role-arn",
+        chained,
+        "--role-session-name",
+        "cli-chain",
+    ];
+    let assumed = succeeded(aws(&assume, &creds).await);
     let c = &assumed["Credentials"];
     let creds2 = serde_json::json!({
         "accessKeyId": c["AccessKeyId"],
         "secretAccessKey": c["SecretAccessKey"],
         "sessionToken": c["SessionToken"],
     });
-    let out = aws(vec!["sts".into(), "get-caller-identity".into()], creds2)
-        .await
-        .expect("join");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let identity: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let caller = succeeded(aws(&identity, &creds2).await);
     assert_eq!(
-        identity["Arn"],
+        caller["Arn"],
         "arn:aws:sts::123456789012:assumed-role/chained-role/cli-chain"
     );
 
     let mut wrong = creds.clone();
     wrong["secretAccessKey"] = serde_json::json!("x".repeat(40));
-    let out = aws(vec!["sts".into(), "get-caller-identity".into()], wrong)
-        .await
-        .expect("join");
+    let out = aws(&identity, &wrong).await;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("SignatureDoesNotMatch"));
 }
