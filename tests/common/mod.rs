@@ -43,10 +43,12 @@ pub fn local_binary() -> &'static Path {
 }
 
 /// Whether `binary` exists and is newer than what it is built from: the endpoint's sources and
-/// manifest, the workspace manifest (profiles) and the lock file. Asking cargo instead would cost
-/// a minute even right after a plain `cargo test`: for `-p rolesanywhere-local` alone it unifies
-/// the dependencies' features differently and builds a second copy of them. (Other inputs, such
-/// as `RUSTFLAGS`, are left to a plain `cargo test`.)
+/// manifest, the workspace manifest (profiles) and the lock file. Asking cargo every time would
+/// be simpler, but right after a plain `cargo test` it would build a second copy of the
+/// endpoint's dependencies (a minute on a small machine): for `-p rolesanywhere-local` alone it
+/// unifies their features differently. A false "stale" only costs a cargo run with nothing to do
+/// (a binary cargo links again keeps its build time); other inputs, such as `RUSTFLAGS`, are left
+/// to a plain `cargo test`.
 fn newer_than_its_sources(binary: &Path) -> bool {
     let modified = |path: &Path| path.metadata().and_then(|m| m.modified()).ok();
     let Some(built) = modified(binary) else {
