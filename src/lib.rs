@@ -1,11 +1,13 @@
-//! IAM Roles Anywhere credential helper: the library behind the `aws_signing_helper` and
-//! `rolesanywhere-local` binaries.
+//! IAM Roles Anywhere credential helper: the library behind the `aws_signing_helper` binary.
 //!
 //! * [`identity`] loads a certificate, its chain and a private key from wherever they live
 //!   (files and PKCS#11 tokens; TPMs later) behind one [`identity::X509Signer`] trait.
 //! * [`sigv4x509`] is the pure AWS4-X509 signing algorithm: canonical request, string to sign and
 //!   Authorization header, with the clock passed in.
-//! * [`local`] is the offline, verifying Roles Anywhere (and minimal STS) endpoint.
+//! * [`credentials`] is the pipeline: credential sources (CreateSession first) and the refresh
+//!   loop that `serve` and `update` deliver from.
+//!
+//! See docs/DESIGN.md for the layers and the rules between them.
 
 // No unsafe code in this crate; FFI, where needed, stays inside audited dependencies.
 #![forbid(unsafe_code)]
@@ -19,7 +21,6 @@ pub mod error;
 pub mod filestamp;
 pub mod http;
 pub mod identity;
-pub mod local;
 pub mod log;
 pub mod options;
 pub mod report;

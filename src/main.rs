@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use rolesanywhere_helper::cli::Cli;
-use rolesanywhere_helper::commands;
+use aws_signing_helper::cli::Cli;
+use aws_signing_helper::commands;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse_args(std::env::args_os().collect()) {

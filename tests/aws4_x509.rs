@@ -8,9 +8,9 @@ mod common;
 use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
 
+use aws_signing_helper::identity::{file::FileSource, X509Signer};
+use aws_signing_helper::sigv4x509::{self, Request};
 use common::{openssl_verify, testdata};
-use rolesanywhere_helper::identity::{file::FileSource, X509Signer};
-use rolesanywhere_helper::sigv4x509::{self, Request};
 
 struct Case {
     dir: PathBuf,

@@ -1,12 +1,15 @@
 //! The README's first command: `rolesanywhere-local demo` runs the real credential-process
 //! against the embedded endpoint and prints the credentials and a profile.
 
+mod common;
+
 use std::process::Command;
 
 #[test]
 fn demo_runs_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_rolesanywhere-local"))
+    // The demo runs the aws_signing_helper next to it: the one these tests were built with.
+    let out = Command::new(common::local_binary())
         .args(["demo", "--dir"])
         .arg(dir.path())
         .output()

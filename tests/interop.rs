@@ -4,28 +4,11 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use common::local::{Local, OTHER_ROLE, PROFILE, ROLE, TRUST_ANCHOR};
 use common::pki;
-
-/// The AWS CLI: the project venv's, else one on PATH. Missing is a failure, not a skip.
-fn aws_cli() -> PathBuf {
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/aws");
-    if venv.exists() {
-        return venv;
-    }
-    let found = Command::new("sh")
-        .args(["-c", "command -v aws"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    found.expect(
-        "the AWS CLI is needed: python3 -m venv .venv && .venv/bin/pip install -r tests/interop/requirements.txt",
-    )
-}
+use test_support::aws_cli;
 
 /// Writes an AWS config with a `credential_process` profile and returns the CLI command for it.
 fn cli(local: &Local, kind: &str, debug: bool) -> Command {

@@ -13,6 +13,7 @@ use common::serve::{
     client, imds_credentials, send, token, Serve, CREDS, TOKEN, TOKEN_HEADER, TTL,
 };
 use reqwest::{Method, StatusCode};
+use test_support::aws_cli;
 
 #[tokio::test]
 async fn imdsv2_token_flow_and_credentials_shape() {
@@ -490,8 +491,7 @@ fn the_aws_cli_reads_credentials_from_serve() {
         ("AWS_CONTAINER_AUTHORIZATION_TOKEN", token.to_string()),
     ];
     for env in [&imds[..], &container[..]] {
-        let venv = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/aws");
-        let mut cmd = std::process::Command::new(if venv.exists() { venv } else { "aws".into() });
+        let mut cmd = std::process::Command::new(aws_cli());
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", dir.path())

@@ -4,11 +4,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use common::local::{helper_command, Local, PROFILE, ROLE, TRUST_ANCHOR};
 use common::pki;
+use test_support::aws_cli;
 
 /// Runs `update --once` for `profile` into `file`.
 fn update_once(local: &Local, file: &Path, profile: &str) -> Output {
@@ -288,15 +289,6 @@ fn an_unwritable_credentials_file_is_one_clear_error() {
     // Nothing secret in the message.
     assert!(!stderr.contains("aws_secret_access_key"), "{stderr}");
     assert_eq!(std::fs::read(&blocker).unwrap(), b"");
-}
-
-/// The AWS CLI from the project venv, else one on PATH.
-fn aws_cli() -> PathBuf {
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/aws");
-    if venv.exists() {
-        return venv;
-    }
-    PathBuf::from("aws")
 }
 
 #[test]

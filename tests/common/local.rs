@@ -1,10 +1,10 @@
 //! Starting the real `rolesanywhere-local` binary on a loopback port for a test.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
 
-use super::testdata;
+pub use test_support::ROLE;
+use test_support::{testdata, Endpoint};
 
 /// The account, region and ARNs of the test configuration.
 pub const TRUST_ANCHOR: &str = "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/ta-main";
@@ -15,90 +15,42 @@ pub const DISABLED_ANCHOR: &str =
 pub const PROFILE: &str = "arn:aws:rolesanywhere:us-east-1:123456789012:profile/p-main";
 /// A profile that refuses role session names, max 1800 s.
 pub const STRICT_PROFILE: &str = "arn:aws:rolesanywhere:us-east-1:123456789012:profile/p-strict";
-/// The role.
-pub const ROLE: &str = "arn:aws:iam::123456789012:role/test-role";
 /// A role the profile does not list.
 pub const OTHER_ROLE: &str = "arn:aws:iam::123456789012:role/other-role";
 
 /// A running endpoint; killed on drop.
 pub struct Local {
-    child: Child,
-    /// The bound port.
-    pub port: u16,
+    endpoint: Endpoint,
     /// Its TLS CA (for `AWS_CA_BUNDLE`), when serving HTTPS.
     pub ca: PathBuf,
-    /// Whether it serves plain HTTP.
-    pub plain: bool,
-    dir: tempfile::TempDir,
 }
 
 impl Local {
     /// Starts the endpoint with the test configuration and `extra` flags.
     pub fn start(extra: &[&str]) -> Local {
-        let dir = tempfile::tempdir().unwrap();
-        let root = testdata("pki/ca/root.pem");
-        let config = dir.path().join("config.toml");
-        std::fs::write(&config, config_text(&root)).unwrap();
-        let port_file = dir.path().join("port");
-        let ca = dir.path().join("ca.pem");
-        let plain = extra.contains(&"--plain-http");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_rolesanywhere-local"));
-        command
-            .arg("--config")
-            .arg(&config)
-            .arg("--port-file")
-            .arg(&port_file);
-        if !plain {
-            command.arg("--ca-out").arg(&ca);
-        }
-        let child = command
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(
-                std::fs::File::create(dir.path().join("stderr")).unwrap(),
-            ))
-            .spawn()
-            .expect("spawn rolesanywhere-local");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let port = loop {
-            if let Some(port) = std::fs::read_to_string(&port_file)
-                .ok()
-                .and_then(|p| p.trim().parse().ok())
-            {
-                break port;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "rolesanywhere-local did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let config = config_text(&testdata("pki/ca/root.pem"));
+        let endpoint = Endpoint::start(super::local_binary(), &config, extra);
         Local {
-            child,
-            port,
-            ca,
-            plain,
-            dir,
+            ca: endpoint.ca(),
+            endpoint,
         }
     }
 
     /// The endpoint URL to give `--endpoint`.
     pub fn url(&self) -> String {
-        let scheme = if self.plain { "http" } else { "https" };
-        format!("{scheme}://127.0.0.1:{}", self.port)
+        self.endpoint.url()
     }
 
     /// What the endpoint logged on stderr so far.
     pub fn stderr(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("stderr")).unwrap_or_default()
+        self.endpoint.stderr()
     }
 
     /// The endpoint's record of the calls it judged (`GET /_local/calls`).
     pub fn calls(&self) -> Vec<serde_json::Value> {
         let mut cmd = Command::new("curl");
         cmd.args(["-sS", "--max-time", "10"]);
-        if !self.plain {
+        if !self.endpoint.plain() {
             cmd.arg("--cacert").arg(&self.ca);
         }
         let out = cmd
@@ -143,14 +95,7 @@ impl Local {
 
     /// Path of the temporary directory (config, CA, logs).
     pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for Local {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.endpoint.dir()
     }
 }
 

@@ -13,13 +13,13 @@ use std::time::SystemTime;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::local::arn::{self, Arn, Kind};
-use crate::local::canonical;
-use crate::local::clock::{iso8601, unix_seconds};
-use crate::local::config::{Config, MAX_DURATION_SECONDS, MIN_DURATION_SECONDS};
-use crate::local::session::{same_secret, Session, SessionStore};
-use crate::local::sigv4;
-use crate::local::verify::Request;
+use crate::arn::{self, Arn, Kind};
+use crate::canonical;
+use crate::clock::{iso8601, unix_seconds};
+use crate::config::{Config, MAX_DURATION_SECONDS, MIN_DURATION_SECONDS};
+use crate::session::{same_secret, Session, SessionStore};
+use crate::sigv4;
+use crate::verify::Request;
 
 const XMLNS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 /// Longest session a chained `AssumeRole` may request.

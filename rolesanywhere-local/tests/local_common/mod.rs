@@ -1,6 +1,7 @@
-//! Helpers shared by the `local_*` tests: fixture paths, configurations, and an independent
-//! AWS4-X509 / SigV4 request signer built on the OpenSSL command line (never on this crate's
-//! code), so the endpoint is checked against a second implementation.
+//! Helpers shared by the `local_*` tests: configurations, and an independent AWS4-X509 / SigV4
+//! request signer built on the OpenSSL command line (never on this crate's code), so the endpoint
+//! is checked against a second implementation. Fixture paths, and the endpoint binary started on
+//! a port, come from the `test-support` crate, shared with the product's tests.
 
 #![allow(dead_code)]
 
@@ -10,9 +11,12 @@ use std::process::{Command, Stdio};
 
 use sha2::{Digest, Sha256};
 
-pub const ACCOUNT: &str = "123456789012";
+// Each test binary compiles its own copy of this module and uses some of it (hence dead_code
+// above, and this).
+#[allow(unused_imports)]
+pub use test_support::{testdata, ACCOUNT, EC_KINDS, ROLE, RSA_KINDS};
+
 pub const VECTOR_DATE: &str = "20250102T030405Z";
-pub const ROLE: &str = "arn:aws:iam::123456789012:role/test-role";
 
 pub fn trust_anchor_arn(region: &str) -> String {
     format!("arn:aws:rolesanywhere:{region}:123456789012:trust-anchor/6f9a2b1c-1111-2222-3333-444455556666")
@@ -22,24 +26,6 @@ pub fn profile_arn(region: &str) -> String {
     format!(
         "arn:aws:rolesanywhere:{region}:123456789012:profile/0a1b2c3d-4444-5555-6666-777788889999"
     )
-}
-
-/// `testdata/` of the repository.
-pub fn testdata() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
-}
-
-/// Whether the OpenSSL-made fixtures are present; tests skip (with a note) when they are not.
-pub fn have_fixtures() -> bool {
-    // The fixtures are committed; their absence is a broken checkout, not a reason to skip.
-    assert!(
-        testdata().join("pki/ca/root.pem").is_file()
-            && testdata()
-                .join("aws4-x509/rsa-2048-chain/context.json")
-                .is_file(),
-        "testdata/ fixtures are missing: run testdata/gen.sh"
-    );
-    true
 }
 
 /// Knobs of a generated configuration.
@@ -59,7 +45,7 @@ impl Default for ConfigSpec {
     fn default() -> Self {
         ConfigSpec {
             region: "us-east-1".into(),
-            ca_bundle: testdata().join("pki/ca/root.pem"),
+            ca_bundle: testdata("pki/ca/root.pem"),
             anchor_enabled: true,
             profile_enabled: true,
             max_duration: 3600,
@@ -95,8 +81,8 @@ impl ConfigSpec {
         )
     }
 
-    pub fn load(&self) -> rolesanywhere_helper::local::Config {
-        rolesanywhere_helper::local::Config::from_toml(&self.toml(), Path::new("/"), "test.toml")
+    pub fn load(&self) -> rolesanywhere_local::Config {
+        rolesanywhere_local::Config::from_toml(&self.toml(), Path::new("/"), "test.toml")
             .expect("test configuration is valid")
     }
 
@@ -307,7 +293,7 @@ impl CreateSession {
 
     /// The fixture leaf `testdata/pki/<kind>` with its intermediate as chain.
     pub fn fixture(kind: &str, region: &str, host: &str) -> Self {
-        let dir = testdata().join("pki").join(kind);
+        let dir = testdata("pki").join(kind);
         Self::new(
             &dir.join("cert.pem"),
             &dir.join("key-pkcs8.pem"),

@@ -9,23 +9,28 @@
 //! * `server` — loopback-only HTTP(S) serving, fault injection, call log, shutdown.
 //! * [`pki`] — throwaway demo PKI and the endpoint's TLS certificate (rcgen).
 //!
-//! None of this uses the crate's own signing code: the verifier is an independent
-//! implementation, so a bug in the client cannot be mirrored by the endpoint.
+//! This crate does not depend on `aws_signing_helper`, so the compiler keeps it from using the
+//! product's signing code: the verifier is an independent implementation, and a bug in the client
+//! cannot be mirrored by the endpoint.
 //!
 //! Embedding (as the `demo` command does):
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), rolesanywhere_helper::local::Error> {
-//! use rolesanywhere_helper::local::{self, ServeOptions};
+//! # async fn demo() -> Result<(), rolesanywhere_local::Error> {
+//! use rolesanywhere_local::{pki, serve, Config, ServeOptions};
 //!
 //! let dir = std::env::temp_dir().join("ra-demo");
-//! let demo = local::pki::generate_demo(&dir)?;
-//! let config = local::Config::load(&demo.config)?;
-//! let server = local::serve(config, ServeOptions { log: false, ..ServeOptions::default() }).await?;
+//! let demo = pki::generate_demo(&dir)?;
+//! let config = Config::load(&demo.config)?;
+//! let server = serve(config, ServeOptions { log: false, ..ServeOptions::default() }).await?;
 //! println!("endpoint {} trusts CA:\n{}", server.url(), server.ca_pem().unwrap_or_default());
 //! server.shutdown().await?;
 //! # Ok(()) }
 //! ```
+
+// No unsafe code in this crate (as in the product); FFI, where needed, stays inside audited
+// dependencies.
+#![forbid(unsafe_code)]
 
 mod arn;
 mod canonical;

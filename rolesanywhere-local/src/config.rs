@@ -31,8 +31,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use crate::local::arn::{self, Arn, Kind};
-use crate::local::error::Error;
+use crate::arn::{self, Arn, Kind};
+use crate::error::Error;
 
 /// Shortest session Roles Anywhere issues, in seconds.
 pub const MIN_DURATION_SECONDS: u32 = 900;

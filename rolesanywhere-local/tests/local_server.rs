@@ -4,79 +4,42 @@
 
 mod local_common;
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use local_common::*;
+use test_support::{aws_cli, Endpoint};
 
 const BIN: &str = env!("CARGO_BIN_EXE_rolesanywhere-local");
 
-/// A running `rolesanywhere-local` we started; killed (by its handle) if a test panics.
+/// A running `rolesanywhere-local` we started, and the requests these tests make of it.
 struct Server {
-    child: Child,
-    dir: tempfile::TempDir,
-    port: u16,
-    https: bool,
+    endpoint: Endpoint,
 }
 
 impl Server {
     fn start(spec: &ConfigSpec, args: &[&str]) -> Server {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let config = spec.write(dir.path());
-        let port_file = dir.path().join("port");
-        let mut command = Command::new(BIN);
-        command
-            .arg("--config")
-            .arg(&config)
-            .arg("--port-file")
-            .arg(&port_file)
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(File::create(dir.path().join("stderr")).expect("stderr file"));
-        if !args.contains(&"--plain-http") {
-            command.arg("--ca-out").arg(dir.path().join("ca.pem"));
-        }
-        let mut child = command.spawn().expect("start rolesanywhere-local");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let port = loop {
-            if let Ok(text) = std::fs::read_to_string(&port_file) {
-                break text.trim().parse().expect("port file holds a port");
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!(
-                    "server exited early ({status}): {}",
-                    std::fs::read_to_string(dir.path().join("stderr")).unwrap_or_default()
-                );
-            }
-            assert!(Instant::now() < deadline, "no port file after 20s");
-            std::thread::sleep(Duration::from_millis(25));
-        };
         Server {
-            child,
-            dir,
-            port,
-            https: !args.contains(&"--plain-http"),
+            endpoint: Endpoint::start(Path::new(BIN), &spec.toml(), args),
         }
     }
 
     fn url(&self, path: &str) -> String {
-        let scheme = if self.https { "https" } else { "http" };
-        format!("{scheme}://127.0.0.1:{}{path}", self.port)
+        format!("{}{path}", self.endpoint.url())
     }
 
     fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        self.endpoint.host()
     }
 
     fn ca_path(&self) -> PathBuf {
-        self.dir.path().join("ca.pem")
+        self.endpoint.ca()
     }
 
     fn client(&self) -> reqwest::Client {
         let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(30));
-        if self.https {
+        if !self.endpoint.plain() {
             let pem = std::fs::read(self.ca_path()).expect("CA file written");
             builder =
                 builder.add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("CA PEM"));
@@ -84,26 +47,9 @@ impl Server {
         builder.build().expect("client")
     }
 
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("stderr")).unwrap_or_default()
-    }
-
     /// SIGTERM (by pid, to the process this test started) and wait for the exit.
-    fn terminate(mut self) -> (ExitStatus, String) {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill");
-        assert!(sent.success());
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return (status, self.stderr());
-            }
-            assert!(Instant::now() < deadline, "no exit within 15s of SIGTERM");
-            std::thread::sleep(Duration::from_millis(25));
-        }
+    fn terminate(self) -> (ExitStatus, String) {
+        self.endpoint.terminate()
     }
 
     async fn post_signed(&self, signed: &Signed) -> reqwest::Response {
@@ -129,14 +75,6 @@ impl Server {
             .await
             .map(|t| serde_json::from_str(&t).expect("calls JSON"))
             .expect("calls body")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // Only reached with the child still running when a test failed midway.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -175,9 +113,6 @@ fn signed_now(server: &Server) -> Signed {
 
 #[tokio::test]
 async fn starts_with_port_file_and_generated_tls_ca() {
-    if !have_fixtures() {
-        return;
-    }
     let server = Server::start(&ConfigSpec::default(), &[]);
     let ca = std::fs::read_to_string(server.ca_path()).expect("CA written");
     assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"));
@@ -194,7 +129,10 @@ async fn starts_with_port_file_and_generated_tls_ca() {
     // Also valid for "localhost".
     let localhost = server
         .client()
-        .get(format!("https://localhost:{}/_local/calls", server.port))
+        .get(format!(
+            "https://localhost:{}/_local/calls",
+            server.endpoint.port()
+        ))
         .send()
         .await
         .expect("certificate covers localhost");
@@ -230,9 +168,6 @@ async fn starts_with_port_file_and_generated_tls_ca() {
 
 #[test]
 fn refuses_non_loopback_addresses() {
-    if !have_fixtures() {
-        return;
-    }
     let dir = tempfile::tempdir().expect("tempdir");
     let config = ConfigSpec::default().write(dir.path());
     for addr in ["0.0.0.0:0", "[::]:0", "192.0.2.10:8080"] {
@@ -271,9 +206,6 @@ fn unknown_config_key_is_a_one_line_error_naming_the_file() {
 
 #[tokio::test]
 async fn unknown_trust_anchor_is_resource_not_found() {
-    if !have_fixtures() {
-        return;
-    }
     let server = Server::start(&ConfigSpec::default(), &["--plain-http"]);
     let mut req = CreateSession::fixture("ec-p256", "us-east-1", &server.host());
     req.amz_date = amz_date_now();
@@ -291,9 +223,6 @@ async fn unknown_trust_anchor_is_resource_not_found() {
 
 #[tokio::test]
 async fn injected_failures_then_throttles_then_service() {
-    if !have_fixtures() {
-        return;
-    }
     let server = Server::start(
         &ConfigSpec::default(),
         &["--plain-http", "--fail-first", "2", "--throttle-first", "1"],
@@ -329,9 +258,6 @@ async fn injected_failures_then_throttles_then_service() {
 
 #[tokio::test]
 async fn latency_delays_responses() {
-    if !have_fixtures() {
-        return;
-    }
     let server = Server::start(
         &ConfigSpec::default(),
         &["--plain-http", "--latency-ms", "400"],
@@ -349,9 +275,6 @@ async fn latency_delays_responses() {
 
 #[tokio::test]
 async fn hang_never_answers_but_shuts_down() {
-    if !have_fixtures() {
-        return;
-    }
     let server = Server::start(&ConfigSpec::default(), &["--plain-http", "--hang"]);
     let client = reqwest::Client::builder()
         .timeout(Duration::from_millis(700))
@@ -376,9 +299,6 @@ async fn hang_never_answers_but_shuts_down() {
 
 #[tokio::test]
 async fn create_session_then_sts_round_trip() {
-    if !have_fixtures() {
-        return;
-    }
     let chained = "arn:aws:iam::123456789012:role/chained-role";
     let untrusting = "arn:aws:iam::123456789012:role/untrusting-role";
     let spec = ConfigSpec {
@@ -424,17 +344,8 @@ async fn create_session_then_sts_round_trip() {
         .starts_with("arn:aws:rolesanywhere:us-east-1:123456789012:subject/"));
 
     // STS, signed by the OpenSSL-backed SigV4 signer.
-    let sts = |body, key: String, secret: String, token: Option<String>| {
-        sts_call(&server, body, key, secret, token)
-    };
     let identity = "Action=GetCallerIdentity&Version=2011-06-15";
-    let (status, xml) = sts(
-        identity,
-        key_id.clone(),
-        secret.clone(),
-        Some(token.clone()),
-    )
-    .await;
+    let (status, xml) = sts_call(&server, identity, &key_id, &secret, &token).await;
     assert_eq!(status, 200, "{xml}");
     assert_eq!(
         xml_value(&xml, "Arn").as_deref(),
@@ -445,92 +356,49 @@ async fn create_session_then_sts_round_trip() {
         .expect("UserId")
         .starts_with("AROA"));
 
+    // Each of these is refused with the status and error code the real STS returns.
     let mut wrong_secret = secret.clone();
     wrong_secret.replace_range(0..1, if secret.starts_with('A') { "B" } else { "A" });
-    let (status, xml) = sts(identity, key_id.clone(), wrong_secret, Some(token.clone())).await;
-    assert_eq!(
-        (status, xml_value(&xml, "Code").as_deref()),
-        (403, Some("SignatureDoesNotMatch"))
-    );
-    let (status, xml) = sts(
-        identity,
-        key_id.clone(),
-        secret.clone(),
-        Some("bogus".into()),
-    )
-    .await;
-    assert_eq!(
-        (status, xml_value(&xml, "Code").as_deref()),
-        (403, Some("InvalidClientTokenId"))
-    );
-    let (status, xml) = sts(
-        identity,
-        "ASIAUNKNOWNKEY000000".into(),
-        secret.clone(),
-        Some(token.clone()),
-    )
-    .await;
-    assert_eq!(
-        (status, xml_value(&xml, "Code").as_deref()),
-        (403, Some("InvalidClientTokenId"))
-    );
-    let (status, xml) = sts(
-        "Action=GetSessionToken&Version=2011-06-15",
-        key_id.clone(),
-        secret.clone(),
-        Some(token.clone()),
-    )
-    .await;
-    assert_eq!(
-        (status, xml_value(&xml, "Code").as_deref()),
-        (400, Some("InvalidAction"))
-    );
+    let assume = |role: &str, session: &str| {
+        format!(
+            "Action=AssumeRole&Version=2011-06-15&RoleArn=\
+             arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2F{role}&RoleSessionName={session}"
+        )
+    };
+    let untrusting = assume("untrusting-role", "nope");
+    let too_long = format!("{}&DurationSeconds=7200", assume("chained-role", "chain"));
+    let session_token = "Action=GetSessionToken&Version=2011-06-15";
+    let (key, sec, tok, bad) = (&*key_id, &*secret, &*token, &*wrong_secret);
+    #[rustfmt::skip]
+    let refused = [
+        // body,              (access key id, secret, token),     status, error code
+        (identity,            (key, bad, tok),                    403,    "SignatureDoesNotMatch"),
+        (identity,            (key, sec, "bogus"),                403,    "InvalidClientTokenId"),
+        (identity,            ("ASIAUNKNOWNKEY000000", sec, tok), 403,    "InvalidClientTokenId"),
+        (session_token,       (key, sec, tok),                    400,    "InvalidAction"),
+        (untrusting.as_str(), (key, sec, tok),                    403,    "AccessDenied"),
+        (too_long.as_str(),   (key, sec, tok),                    400,    "ValidationError"),
+    ];
+    for (body, (key, sec, tok), status, code) in refused {
+        let (got, xml) = sts_call(&server, body, key, sec, tok).await;
+        assert_eq!(
+            (got, xml_value(&xml, "Code").as_deref()),
+            (status, Some(code)),
+            "{body}: {xml}"
+        );
+    }
 
-    let (status, xml) = sts(
-        "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Funtrusting-role&RoleSessionName=nope",
-        key_id.clone(),
-        secret.clone(),
-        Some(token.clone()),
-    )
-    .await;
-    assert_eq!(
-        (status, xml_value(&xml, "Code").as_deref()),
-        (403, Some("AccessDenied")),
-        "{xml}"
-    );
-    let (status, xml) = sts(
-        "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fchained-role&RoleSessionName=chain&DurationSeconds=7200",
-        key_id.clone(),
-        secret.clone(),
-        Some(token.clone()),
-    )
-    .await;
-    assert_eq!(
-        (status, xml_value(&xml, "Code").as_deref()),
-        (400, Some("ValidationError")),
-        "{xml}"
-    );
-    let (status, xml) = sts(
-        "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fchained-role&RoleSessionName=chain",
-        key_id.clone(),
-        secret.clone(),
-        Some(token.clone()),
-    )
-    .await;
+    // A role that trusts ours can be assumed, and its credentials work in turn.
+    let chained_arn = Some("arn:aws:sts::123456789012:assumed-role/chained-role/chain");
+    let (status, xml) = sts_call(&server, &assume("chained-role", "chain"), key, sec, tok).await;
     assert_eq!(status, 200, "{xml}");
-    assert_eq!(
-        xml_value(&xml, "Arn").as_deref(),
-        Some("arn:aws:sts::123456789012:assumed-role/chained-role/chain")
-    );
+    assert_eq!(xml_value(&xml, "Arn").as_deref(), chained_arn);
     let key2 = xml_value(&xml, "AccessKeyId").expect("key");
     let secret2 = xml_value(&xml, "SecretAccessKey").expect("secret");
     let token2 = xml_value(&xml, "SessionToken").expect("token");
-    let (status, xml) = sts(identity, key2, secret2, Some(token2)).await;
+    let (status, xml) = sts_call(&server, identity, &key2, &secret2, &token2).await;
     assert_eq!(status, 200, "{xml}");
-    assert_eq!(
-        xml_value(&xml, "Arn").as_deref(),
-        Some("arn:aws:sts::123456789012:assumed-role/chained-role/chain")
-    );
+    assert_eq!(xml_value(&xml, "Arn").as_deref(), chained_arn);
 
     // The call log recorded every verdict, without secrets.
     let calls = server.calls().await;
@@ -574,13 +442,14 @@ async fn create_session_then_sts_round_trip() {
     );
 }
 
-/// An STS form POST signed (region eu-central-1, now) with the OpenSSL-backed SigV4 signer.
+/// An STS form POST with a session token, signed (region eu-central-1, now) with the
+/// OpenSSL-backed SigV4 signer.
 async fn sts_call(
     server: &Server,
     body: &str,
-    access_key_id: String,
-    secret: String,
-    token: Option<String>,
+    access_key_id: &str,
+    secret: &str,
+    token: &str,
 ) -> (u16, String) {
     let host = server.host();
     let date = amz_date_now();
@@ -590,9 +459,9 @@ async fn sts_call(
         region: "eu-central-1",
         amz_date: &date,
         body,
-        access_key_id: &access_key_id,
-        secret: &secret,
-        token: token.as_deref(),
+        access_key_id,
+        secret,
+        token: Some(token),
     }
     .sign();
     let mut request = server.client().post(server.url("/")).body(body.to_string());
@@ -611,19 +480,7 @@ async fn sts_call(
 /// The AWS CLI's own SigV4 signer against the local STS (.ci/run installs it into .venv).
 #[tokio::test]
 async fn aws_cli_interoperates_with_local_sts() {
-    if !have_fixtures() {
-        return;
-    }
-    let venv_aws = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/aws");
-    let aws = if venv_aws.exists() {
-        venv_aws
-    } else {
-        "aws".into()
-    };
-    assert!(
-        Command::new(&aws).arg("--version").output().is_ok(),
-        "the AWS CLI is needed: python3 -m venv .venv && .venv/bin/pip install -r tests/interop/requirements.txt"
-    );
+    let aws = aws_cli();
     let chained = "arn:aws:iam::123456789012:role/chained-role";
     let spec = ConfigSpec {
         extra: format!("\n[[role]]\narn = \"{chained}\"\ntrusted_roles = [\"{ROLE}\"]\n"),
@@ -636,11 +493,10 @@ async fn aws_cli_interoperates_with_local_sts() {
     let creds = body["credentialSet"][0]["credentials"].clone();
     let endpoint = server.url("");
     let ca = server.ca_path();
-    let aws = move |args: Vec<String>, creds: serde_json::Value| {
-        let endpoint = endpoint.clone();
-        let ca = ca.clone();
-        let aws = aws.clone();
-        tokio::task::spawn_blocking(move || {
+    let aws = move |args: &[&str], creds: &serde_json::Value| {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let (aws, endpoint, ca, creds) = (aws.clone(), endpoint.clone(), ca.clone(), creds.clone());
+        let run = move || {
             let empty = Path::new("/dev/null");
             Command::new(&aws)
                 .args(&args)
@@ -664,70 +520,51 @@ async fn aws_cli_interoperates_with_local_sts() {
                 .env_remove("AWS_PROFILE")
                 .output()
                 .expect("aws runs")
-        })
+        };
+        async move { tokio::task::spawn_blocking(run).await.expect("join") }
     };
-    let out = aws(
-        vec!["sts".into(), "get-caller-identity".into()],
-        creds.clone(),
-    )
-    .await
-    .expect("join");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let identity: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(identity["Account"], "123456789012");
-    assert!(identity["Arn"]
+    // What the AWS CLI printed, asserting it succeeded.
+    let succeeded = |out: std::process::Output| -> serde_json::Value {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("JSON")
+    };
+    let identity = ["sts", "get-caller-identity"];
+
+    let caller = succeeded(aws(&identity, &creds).await);
+    assert_eq!(caller["Account"], "123456789012");
+    assert!(caller["Arn"]
         .as_str()
         .expect("Arn")
         .starts_with("arn:aws:sts::123456789012:assumed-role/test-role/"));
 
-    let out = aws(
-        vec![
-            "sts".into(),
-            "assume-role".into(),
-            "--role-arn".into(),
-            chained.into(),
-            "--role-session-name".into(),
-            "cli-chain".into(),
-        ],
-        creds.clone(),
-    )
-    .await
-    .expect("join");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let assumed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let assume = [
+        "sts",
+        "assume-role",
+        "--role-arn",
+        chained,
+        "--role-session-name",
+        "cli-chain",
+    ];
+    let assumed = succeeded(aws(&assume, &creds).await);
     let c = &assumed["Credentials"];
     let creds2 = serde_json::json!({
         "accessKeyId": c["AccessKeyId"],
         "secretAccessKey": c["SecretAccessKey"],
         "sessionToken": c["SessionToken"],
     });
-    let out = aws(vec!["sts".into(), "get-caller-identity".into()], creds2)
-        .await
-        .expect("join");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let identity: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let caller = succeeded(aws(&identity, &creds2).await);
     assert_eq!(
-        identity["Arn"],
+        caller["Arn"],
         "arn:aws:sts::123456789012:assumed-role/chained-role/cli-chain"
     );
 
     let mut wrong = creds.clone();
     wrong["secretAccessKey"] = serde_json::json!("x".repeat(40));
-    let out = aws(vec!["sts".into(), "get-caller-identity".into()], wrong)
-        .await
-        .expect("join");
+    let out = aws(&identity, &wrong).await;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("SignatureDoesNotMatch"));
 }

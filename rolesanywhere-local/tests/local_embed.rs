@@ -7,7 +7,7 @@ mod local_common;
 use std::time::Duration;
 
 use local_common::*;
-use rolesanywhere_helper::local::{self, pki, Clock, Config, ServeOptions, TlsMode};
+use rolesanywhere_local::{self as local, pki, Clock, Config, ServeOptions, TlsMode};
 
 fn client(server: &local::RunningServer) -> reqwest::Client {
     let ca = server.ca_pem().expect("generated CA");

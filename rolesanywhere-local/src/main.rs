@@ -1,7 +1,6 @@
 //! `rolesanywhere-local`: runs the offline IAM Roles Anywhere (+ minimal STS) endpoint on a
-//! loopback address until SIGINT/SIGTERM. The endpoint itself is `rolesanywhere_helper::local`;
-//! this file only turns flags into [`ServeOptions`], writes the CA and port files, and waits for
-//! a signal.
+//! loopback address until SIGINT/SIGTERM. The endpoint itself is this crate's library; this file
+//! only turns flags into [`ServeOptions`], writes the CA and port files, and waits for a signal.
 
 #![forbid(unsafe_code)]
 
@@ -11,7 +10,7 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use clap::Parser;
-use rolesanywhere_helper::local::{self, Clock, Config, Faults, ServeOptions, TlsMode};
+use rolesanywhere_local::{self as local, Clock, Config, Faults, ServeOptions, TlsMode};
 
 /// Offline IAM Roles Anywhere endpoint (and minimal STS) for loopback testing and demos.
 ///

@@ -13,7 +13,7 @@ use rcgen::{
     KeyPair, KeyUsagePurpose, SerialNumber,
 };
 
-use crate::local::error::Error;
+use crate::error::Error;
 
 /// Region of the demo configuration.
 pub const DEMO_REGION: &str = "us-east-1";

@@ -29,13 +29,13 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::local::clock::{iso8601, unix_seconds, Clock};
-use crate::local::config::Config;
-use crate::local::error::{ApiError, ApiErrorKind, Error};
-use crate::local::pki;
-use crate::local::session::SessionStore;
-use crate::local::sts;
-use crate::local::verify::{self, Request};
+use crate::clock::{iso8601, unix_seconds, Clock};
+use crate::config::Config;
+use crate::error::{ApiError, ApiErrorKind, Error};
+use crate::pki;
+use crate::session::SessionStore;
+use crate::sts;
+use crate::verify::{self, Request};
 
 /// Most records kept by the call log; older ones are dropped first.
 const MAX_CALL_RECORDS: usize = 10_000;

@@ -43,14 +43,14 @@ use x509_parser::oid_registry::{
 use x509_parser::prelude::{ASN1Time, FromDer, SubjectPublicKeyInfo, X509Certificate, X509Error};
 use x509_parser::public_key::PublicKey as ParsedKey;
 
-use crate::local::arn::{self, Arn, Kind};
-use crate::local::canonical::{self, Authorization};
-use crate::local::clock::{iso8601, parse_amz_date, unix_seconds};
-use crate::local::config::{
+use crate::arn::{self, Arn, Kind};
+use crate::canonical::{self, Authorization};
+use crate::clock::{iso8601, parse_amz_date, unix_seconds};
+use crate::config::{
     Config, Profile, TrustAnchor, DEFAULT_DURATION_SECONDS, MAX_DURATION_SECONDS,
     MIN_DURATION_SECONDS,
 };
-use crate::local::error::ApiError;
+use crate::error::ApiError;
 
 /// How far `X-Amz-Date` may be from the server clock, in seconds.
 pub const MAX_SKEW_SECONDS: i64 = 300;

@@ -10,10 +10,10 @@ use std::time::SystemTime;
 
 use ring::hmac;
 
-use crate::local::canonical::{self, Authorization, Scope};
-use crate::local::clock::{amz_date, parse_amz_date, unix_seconds};
-use crate::local::sts::StsError;
-use crate::local::verify::{Request, MAX_SKEW_SECONDS};
+use crate::canonical::{self, Authorization, Scope};
+use crate::clock::{amz_date, parse_amz_date, unix_seconds};
+use crate::sts::StsError;
+use crate::verify::{Request, MAX_SKEW_SECONDS};
 
 /// The only algorithm STS accepts here.
 pub(crate) const ALGORITHM: &str = "AWS4-HMAC-SHA256";
