@@ -288,6 +288,20 @@ for name, profile, before, after in extra_update:
     add(id=f"update/{name}", source=src, kind="update", endpoint="mock",
         args=UPDATE_ARGS + ["--profile", profile], files={"credentials": before},
         expect=dict(exit=0, credentials=after, mode="0600"), tags=["update"])
+# the header on the file's last line: the section is not found (its loop never runs), so a
+# second one is appended
+add(id="update/header-on-last-line", source=src, kind="update", endpoint="mock",
+    args=UPDATE_ARGS + ["--profile", "p"], files={"credentials": "[q]\nx = 1\n[p]\n"},
+    expect=dict(exit=0, credentials="[q]\nx = 1\n[p]\n[p]\n" + NEW + "\n", mode="0600"),
+    tags=["update"])
+# an existing file is truncated and rewritten in place (update.go:110-117): its mode stays
+add(id="update/existing-mode-kept", source=src, kind="update", endpoint="mock",
+    args=UPDATE_ARGS + ["--profile", "default"],
+    files={"credentials": "[default]\nregion = x\n[other]\ny = 2\n"},
+    file_modes={"credentials": "0644"},
+    expect=dict(exit=0, credentials="[default]\nregion = x\n" + NEW + "[other]\ny = 2\n",
+                mode="0644"),
+    tags=["update"])
 
 # --- serve_test.go:9-55 TestSetupHandlers ---------------------------------------------------
 # The six routes of setupHandlers (serve.go:276-287), each answering 200 to a valid request.

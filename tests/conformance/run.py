@@ -371,7 +371,7 @@ class Runner:
             path = os.path.join(home, name)
             with open(path, "wb") as f:
                 f.write(text.encode())
-            os.chmod(path, 0o600)
+            os.chmod(path, int(case.get("file_modes", {}).get(name, "0600"), 8))
         args = [self.subst(a, ctx) for a in case["args"]]
         env = self.env(case, ctx, home)
         return getattr(self, "kind_" + case["kind"])(case, args, env, home, ctx)
