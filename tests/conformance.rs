@@ -11,23 +11,18 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The binaries under test: the helper, and `rolesanywhere-local` when it was built beside it.
-/// (When the endpoint moves to its own workspace crate, Cargo no longer gives its path here;
-/// it is then found next to the helper in the same target directory.)
-fn binaries() -> (PathBuf, Option<PathBuf>) {
+mod common;
+
+/// The binaries under test: the helper, and `rolesanywhere-local` beside it (built on demand).
+fn binaries() -> (PathBuf, PathBuf) {
     let helper = PathBuf::from(env!("CARGO_BIN_EXE_aws_signing_helper"));
-    let local = option_env!("CARGO_BIN_EXE_rolesanywhere-local")
-        .map(PathBuf::from)
-        .or_else(|| Some(helper.with_file_name("rolesanywhere-local")))
-        .filter(|p| p.exists());
-    (helper, local)
+    (helper, common::local_binary().to_path_buf())
 }
 
 #[test]
 fn official_tables() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let (helper, local) = binaries();
-    let local = local.expect("rolesanywhere-local is not built next to aws_signing_helper");
     let out = Command::new("python3")
         .arg(root.join("tests/conformance/run.py"))
         .arg("--bin")

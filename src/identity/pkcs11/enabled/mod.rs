@@ -253,8 +253,12 @@ impl Pkcs11Source {
         }
         let mut candidates_seen = 0;
         for (label, id) in searches {
-            let keys = device.private_keys(token, label.as_deref(), id.as_deref())?;
+            let mut keys = device.private_keys(token, label.as_deref(), id.as_deref())?;
             candidates_seen += keys.len();
+            // When several keys could be the certificate's, try first those that sign without a
+            // PIN at every signature, as the official helper prefers them (a stable sort keeps
+            // the token's order otherwise).
+            keys.sort_by_key(|k| k.always_auth);
             let Some(cert_key) = &cert_key else {
                 // No certificate to compare with: the URI must name exactly one key.
                 if keys.len() > 1 {
