@@ -22,6 +22,10 @@ pub struct Cli {
     /// The command to run; without one, help is printed.
     #[command(subcommand)]
     pub command: Option<Command>,
+
+    /// Print the version number of the credential helper (as the `version` command)
+    #[arg(short = 'V', long = "version")]
+    pub version: bool,
 }
 
 impl Cli {
@@ -42,12 +46,51 @@ impl Cli {
                 if let Ok(parsed) = CredentialArgs::from_arg_matches(&matches) {
                     return Ok(Cli {
                         command: Some(Command::CredentialProcess(parsed)),
+                        version: false,
                     });
                 }
             }
         }
         Cli::try_parse_from(args)
     }
+}
+
+/// The environment variables every credential command reads (`after_help` of
+/// credential-process, serve and update). Each line stays under 80 columns, so that clap's
+/// wrapping never breaks the layout.
+macro_rules! credential_env {
+    () => {
+        "Environment:
+  AWS_ENDPOINT_URL_ROLESANYWHERE, AWS_ENDPOINT_URL
+      The CreateSession endpoint, when --endpoint is not given.
+  AWS_USE_FIPS_ENDPOINT=true, AWS_USE_DUALSTACK_ENDPOINT=true
+      The region's FIPS or dual-stack (IPv6) endpoint.
+  AWS_CA_BUNDLE
+      CA certificates to trust for the endpoint, tried before the system's.
+  HTTPS_PROXY, NO_PROXY
+      The proxy to use, with --with-proxy only.
+  AWS_SIGNING_HELPER_HTTP_TIMEOUT
+      Seconds each attempt of a call may take (default 30).
+"
+    };
+}
+
+/// The environment variables of commands that open a key.
+macro_rules! key_env {
+    () => {
+        "  AWS_SIGNING_HELPER_PKCS11_PIN
+      The PKCS#11 token's PIN, when the URI has no pin-value or pin-source.
+"
+    };
+}
+
+/// The environment variables of commands that keep credentials fresh.
+macro_rules! refresh_env {
+    () => {
+        "  AWS_SIGNING_HELPER_REFRESH_WINDOW
+      Refresh this many seconds before the credentials expire (default 300).
+"
+    };
 }
 
 /// The subcommands.
@@ -57,7 +100,8 @@ pub enum Command {
     #[command(
         long_about = "Retrieve AWS credentials in the JSON format the AWS CLI and SDKs expect \
                       from a credential_process (see \"Sourcing credentials with an external \
-                      process\" in the AWS CLI user guide). stdout carries only that JSON."
+                      process\" in the AWS CLI user guide). stdout carries only that JSON.",
+        after_help = concat!(credential_env!(), key_env!())
     )]
     CredentialProcess(CredentialArgs),
 
@@ -66,21 +110,60 @@ pub enum Command {
         long_about = "Sign a fixed test string with the private key (or the key referenced by \
                       a PKCS#11 URI) and print the signature. The string is \"AWS Roles Anywhere \
                       Credential Helper Signing Test\" || \"1\" || SHA256(\"IAM RA\" || public \
-                      key), so a signature can be checked against the certificate's public key."
+                      key), so a signature can be checked against the certificate's public key. \
+                      A private key alone is enough; with --certificate it must match it.",
+        after_help = concat!("Environment:\n", key_env!())
     )]
     SignString(SignStringArgs),
 
     /// Diagnostic command to read certificate data
     #[command(
         long_about = "Print, as JSON, what the helper reads from a certificate: key type, \
-                      base64 DER, serial number (decimal) and supported signing algorithms."
+                      base64 DER, serial number (decimal) and supported signing algorithms. With \
+                      a pkcs11: URI, list every certificate it matches, with a URI for each.",
+        after_help = concat!("Environment:\n", key_env!())
     )]
     ReadCertificateData(ReadCertificateDataArgs),
 
     /// Serve credentials on a local IMDSv2-compatible endpoint
+    #[command(
+        long_about = "Serve credentials on 127.0.0.1:PORT, refreshing them before they expire, \
+                      in two protocols the AWS SDKs and CLI read: IMDSv2 (point clients at it \
+                      with AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:PORT/) and the \
+                      container credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI=\
+                      http://127.0.0.1:PORT/creds with an authorization token). The addresses \
+                      and the token to use are printed at start-up. Runs until SIGINT or \
+                      SIGTERM.",
+        after_help = concat!(
+            credential_env!(),
+            key_env!(),
+            "  AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE
+      A file holding the token container clients must send (re-read when it
+      changes).
+  AWS_CONTAINER_AUTHORIZATION_TOKEN
+      The token, when no file is named (default: a random one, printed once).
+",
+            refresh_env!()
+        )
+    )]
     Serve(ServeArgs),
 
     /// Write credentials into the shared credentials file and keep them fresh
+    #[command(
+        long_about = "Write credentials into a profile of the shared credentials file, then keep \
+                      running and rewrite them before they expire (--once writes once and \
+                      exits). Only that profile's aws_access_key_id, aws_secret_access_key and \
+                      aws_session_token change; every other line is kept. The file is replaced \
+                      atomically with mode 0600.",
+        after_help = concat!(
+            credential_env!(),
+            key_env!(),
+            "  AWS_SHARED_CREDENTIALS_FILE
+      The credentials file to write (default: ~/.aws/credentials).
+",
+            refresh_env!()
+        )
+    )]
     Update(UpdateArgs),
 
     /// Print the version number of the credential helper

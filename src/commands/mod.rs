@@ -21,6 +21,10 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// # Errors
 /// Whatever the command failed with; the caller prints it and exits non-zero.
 pub fn run(cli: Cli) -> Result<()> {
+    if cli.version {
+        let mut out = std::io::stdout().lock();
+        return writeln!(out, "{VERSION}").map_err(Error::Output);
+    }
     match cli.command {
         None => {
             // The official helper prints its help and succeeds when given no command.

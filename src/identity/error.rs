@@ -72,6 +72,10 @@ pub enum Error {
         detail: String,
     },
 
+    /// A command that only signs was given neither a key nor a certificate.
+    #[error("no private key given; pass --private-key (a key file or a pkcs11: URI; a key alone is enough), or --certificate with a PKCS#12 bundle or a PEM file that holds its key")]
+    NoKeyGiven,
+
     /// No certificate was named at all.
     #[error("no certificate given; pass --certificate (a PEM/DER certificate or a PKCS#12 bundle) and --private-key")]
     NoCertificateGiven,

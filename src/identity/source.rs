@@ -81,8 +81,11 @@ impl Source {
             if args.cert_selector.is_some() {
                 return Ok(Source::CertStore);
             }
-            if need_certificate || args.private_key.is_none() {
+            if need_certificate {
                 return Err(Error::NoCertificateGiven);
+            }
+            if args.private_key.is_none() {
+                return Err(Error::NoKeyGiven);
             }
         }
         Ok(Source::Files(FileSource {
@@ -201,10 +204,10 @@ mod tests {
             ..SourceArgs::default()
         };
         assert_eq!(kind(Source::from_args(store)), "store");
-        for need in [true, false] {
-            let none = Source::sniff(args(None, None), need);
-            assert!(kind(none).starts_with("error: no certificate given"));
-        }
+        let none = Source::sniff(args(None, None), true);
+        assert!(kind(none).starts_with("error: no certificate given"));
+        let none = Source::sniff(args(None, None), false);
+        assert!(kind(none).starts_with("error: no private key given"));
         let key_alone = Source::from_args(args(None, Some("k.pem")));
         assert!(kind(key_alone).starts_with("error: no certificate given"));
     }
