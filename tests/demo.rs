@@ -108,7 +108,13 @@ fn client(program: &Path, dir: &Path, home: &Path) -> Command {
 
 fn caller_arn(dir: &Path, home: &Path, profile: &str) -> String {
     let out = client(&aws_cli(), dir, home)
-        .args(["sts", "get-caller-identity", "--output", "json", "--profile"])
+        .args([
+            "sts",
+            "get-caller-identity",
+            "--output",
+            "json",
+            "--profile",
+        ])
         .arg(profile)
         .output()
         .expect("run the AWS CLI");
@@ -146,7 +152,10 @@ fn the_kept_demo_serves_the_aws_cli_and_boto3_as_printed() {
     let arn = caller_arn(dir.path(), home.path(), "rolesanywhere-demo");
     assert!(arn.contains(":assumed-role/demo-role/"), "{arn}");
     let chained = caller_arn(dir.path(), home.path(), "rolesanywhere-demo-chained");
-    assert!(chained.contains(":assumed-role/demo-chained-role/"), "{chained}");
+    assert!(
+        chained.contains(":assumed-role/demo-chained-role/"),
+        "{chained}"
+    );
     // The boto3 line of the report, as printed.
     let line = report
         .lines()
@@ -187,7 +196,12 @@ fn the_kept_demo_serves_the_aws_cli_and_boto3_as_printed() {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let out = client(&aws_cli(), dir.path(), home.path())
-            .args(["sts", "get-caller-identity", "--profile", "rolesanywhere-demo"])
+            .args([
+                "sts",
+                "get-caller-identity",
+                "--profile",
+                "rolesanywhere-demo",
+            ])
             .output()
             .unwrap();
         if out.status.success() {
