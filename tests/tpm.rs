@@ -627,3 +627,66 @@ fn serve_refreshes_with_a_tpm_key_across_a_swtpm_restart() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// With a terminal (a pseudo-terminal from util-linux's `script`), a password key's password is
+/// asked for as the official helper asks, again after a wrong one (each a person's try), and the
+/// signature verifies.
+#[test]
+fn the_password_is_asked_for_on_the_terminal() {
+    let tpm = Swtpm::start();
+    let (key, cert) = tpm.key_file(
+        "ec256-tty",
+        &["-algorithm", "EC", "-pkeyopt", "group:P-256"],
+        Some("s3cret"),
+    );
+    let helper = env!("CARGO_BIN_EXE_aws_signing_helper");
+    // No argument holds a single quote, so quoting each one is enough for script's shell.
+    let command = [
+        helper,
+        "sign-string",
+        "--certificate",
+        &cert,
+        "--private-key",
+        &key,
+    ]
+    .map(|a| format!("'{a}'"))
+    .join(" ");
+    let mut cmd = Command::new("timeout");
+    cmd.args(["60", "script", "-qec", &command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    for (k, v) in tpm.env() {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("run script (util-linux)");
+    // Typed ahead: a wrong password, then the right one.
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"nope\ns3cret\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert!(out.status.success(), "{text}");
+    assert_eq!(
+        text.matches("Please enter your TPM key password:").count(),
+        2,
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("Incorrect TPM key password.").count(),
+        1,
+        "{text}"
+    );
+    let hex = text
+        .trim()
+        .trim_matches('"')
+        .rsplit(['\n', '"'])
+        .next()
+        .unwrap()
+        .to_string();
+    let signature = hex::decode(hex.trim_matches('"')).unwrap_or_else(|_| panic!("{text}"));
+    let pubkey = pubkey_of(&cert);
+    assert!(openssl_verify(
+        &pubkey,
+        "sha256",
+        &sign_string_message(&pubkey, false),
+        &signature
+    ));
+}

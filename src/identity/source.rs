@@ -208,12 +208,7 @@ mod tests {
             (Some("c.pem"), Some("pkcs11:token=a"), true, "pkcs11"),
             (Some("c.pem"), Some("handle:0x81000001"), true, "tpm"),
             (None, Some("handle:0x81000001"), false, "tpm"),
-            (
-                None,
-                Some("handle:0x81000001"),
-                true,
-                "error: no certificate given",
-            ),
+            (None, Some("handle:0x81000001"), true, &no_certificate),
             (None, Some("k.pem"), false, "files cert=false"),
             (None, Some("pkcs11:token=a"), false, "pkcs11"),
         ];
