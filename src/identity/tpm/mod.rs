@@ -37,7 +37,7 @@ pub(crate) const HANDLE_PREFIX: &str = "handle:";
 /// needed and not given is asked for on the terminal. One typed at the prompt is kept here (for
 /// as long as the process runs, wiped on exit) so that `serve` and `update` can open a renewed
 /// key file without asking again; every clone of a [`super::Source`] shares it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct TpmAuth {
     /// `--tpm-key-password`.
     pub password: Option<Secret>,
@@ -45,6 +45,19 @@ pub struct TpmAuth {
     pub no_password: bool,
     /// The password typed at the prompt, once the TPM accepted it.
     typed: Arc<Mutex<Option<Secret>>>,
+}
+
+impl std::fmt::Debug for TpmAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the password itself.
+        f.debug_struct("TpmAuth")
+            .field(
+                "password",
+                &self.password.as_ref().map(|_| "** redacted **"),
+            )
+            .field("no_password", &self.no_password)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TpmAuth {
@@ -163,5 +176,22 @@ impl X509Signer for HandleSigner {
 
     fn chain(&self) -> &[Certificate] {
         &self.chain
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        let auth = TpmAuth::new(Some(Secret::new("s3cret".into())), false);
+        auth.remember(&Secret::new("typed".into()));
+        let shown = format!("{auth:?}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("typed"),
+            "{shown}"
+        );
+        assert!(shown.contains("redacted"), "{shown}");
     }
 }
