@@ -1,7 +1,7 @@
 //! IAM Roles Anywhere credential helper: the library behind the `aws_signing_helper` binary.
 //!
 //! * [`identity`] loads a certificate, its chain and a private key from wherever they live
-//!   (files and PKCS#11 tokens; TPMs later) behind one [`identity::X509Signer`] trait.
+//!   (files, PKCS#11 tokens, TPM 2.0) behind one [`identity::X509Signer`] trait.
 //! * [`sigv4x509`] is the pure AWS4-X509 signing algorithm: canonical request, string to sign and
 //!   Authorization header, with the clock passed in.
 //! * [`credentials`] is the pipeline: credential sources (CreateSession first) and the refresh

@@ -99,6 +99,8 @@ pub fn source_args(identity: IdentityArgs, intermediates: Option<String>) -> Sou
         pkcs11_lib: identity.pkcs11_lib,
         cert_selector: identity.cert_selector,
         reuse_pin: identity.reuse_pin,
+        tpm_key_password: identity.tpm_key_password.map(Secret::new),
+        no_tpm_key_password: identity.no_tpm_key_password,
     }
 }
 

@@ -176,6 +176,28 @@ fn pkcs11_and_tpm_sources_are_reported_not_crashed() {
     assert_one_line_error(&out, "TPM");
 }
 
+/// A build without the `tpm` feature (the default) says so for both kinds of TPM key; the
+/// feature's own tests are in tests/tpm.rs.
+#[cfg(not(feature = "tpm"))]
+#[test]
+fn tpm_keys_in_a_build_without_tpm_support_say_how_to_get_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("tpm.pem");
+    // Any content: the label alone picks the backend.
+    std::fs::write(
+        &key,
+        "-----BEGIN TSS2 PRIVATE KEY-----\nMAA=\n-----END TSS2 PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let rebuild =
+        "needs tpm support, which this build lacks; rebuild with `cargo build --features tpm`";
+    let out = helper(&["sign-string", "--private-key", key.to_str().unwrap()]);
+    assert_one_line_error(&out, "a TPM key file (TSS2 PRIVATE KEY)");
+    assert_one_line_error(&out, rebuild);
+    let out = helper(&["sign-string", "--private-key", "handle:0x81000001"]);
+    assert_one_line_error(&out, rebuild);
+}
+
 #[test]
 fn usage_errors_exit_1_like_the_official_tool() {
     let out = helper(&["sign-string", "--no-such-flag"]);

@@ -22,6 +22,16 @@ want pkcs11-tool opensc
 want p11tool gnutls-bin
 want setsid util-linux
 want script bsdutils
+# TPM 2.0 (tests/tpm.rs, `--features tpm`): tss-esapi builds against libtss2-dev through
+# pkg-config; the tests run swtpm and make keys with tpm2-tools and the tpm2 OpenSSL provider;
+# the swtpm TCTI is loaded at run time from libtss2-tcti-swtpm0.
+want swtpm swtpm
+want swtpm_setup swtpm-tools
+want tpm2_createprimary tpm2-tools
+want pkg-config pkg-config
+pkg-config --exists tss2-esys 2>/dev/null || need+=(libtss2-dev)
+ls /usr/lib/*/libtss2-tcti-swtpm.so.0 >/dev/null 2>&1 || need+=(libtss2-tcti-swtpm0)
+ls /usr/lib/*/ossl-modules/tpm2.so >/dev/null 2>&1 || need+=(tpm2-openssl)
 python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
     $sudo apt-get update -qq

@@ -21,6 +21,8 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// # Errors
 /// Whatever the command failed with; the caller prints it and exits non-zero.
 pub fn run(cli: Cli) -> Result<()> {
+    // Before any thread starts: it sets an environment variable.
+    crate::identity::quiet_tpm_library_logs();
     if cli.version {
         let mut out = std::io::stdout().lock();
         return writeln!(out, "{VERSION}").map_err(Error::Output);

@@ -10,7 +10,8 @@ use super::certificate::{certificates_from_bytes, Certificate, PublicKey};
 use super::error::{Error, Result};
 use super::key::{KeyError, KeyFormat, SoftwareKey};
 use super::prompt::{self, Prompted, Try};
-use super::{pem, pkcs12, tpm, Digest, Secret, Signer, X509Signer};
+use super::tpm::{self, TpmAuth};
+use super::{pem, pkcs12, Digest, Secret, Signer, X509Signer};
 
 /// Largest file we read as a certificate, key or bundle; anything bigger is a mistake.
 const MAX_FILE_BYTES: u64 = 16 << 20;
@@ -27,14 +28,17 @@ pub struct FileSource {
     pub intermediates: Option<PathBuf>,
     /// `--pkcs8-password`.
     pub password: Option<Secret>,
+    /// `--tpm-key-password`, `--no-tpm-key-password`: for a `TSS2 PRIVATE KEY`.
+    pub tpm: TpmAuth,
 }
 
-/// A certificate, its chain and a private key, all loaded from files.
+/// A certificate, its chain and a private key, all loaded from files (the key maybe a TPM key
+/// file, whose key stays in the TPM).
 #[derive(Debug)]
 pub struct FileSigner {
     certificate: Certificate,
     chain: Vec<Certificate>,
-    key: SoftwareKey,
+    key: Box<dyn Signer>,
 }
 
 impl X509Signer for FileSigner {
@@ -67,7 +71,7 @@ impl FileSource {
             return Err(Error::NoCertificateGiven);
         };
         let data = read_file(path, "a private key")?;
-        Ok(Box::new(read_key(path, &data, self.password.as_ref())?))
+        read_key(path, &data, self.password.as_ref(), &self.tpm)
     }
 
     /// Reads and checks everything; see [`super::Source::open`].
@@ -80,22 +84,20 @@ impl FileSource {
             Some(key_path) => {
                 let certificates = certificates_from_bytes(cert_path, &cert_data)?;
                 let key_data = read_file(key_path, "a private key")?;
-                let key = read_key(key_path, &key_data, self.password.as_ref())?;
+                let key = read_key(key_path, &key_data, self.password.as_ref(), &self.tpm)?;
                 (certificates, key, key_path.as_path())
             }
             None if pem::is_pem(&cert_data) => {
                 // A PEM file holding the certificate and its key, as the official helper allows.
                 let certificates = certificates_from_bytes(cert_path, &cert_data)?;
-                let key =
-                    read_key(cert_path, &cert_data, self.password.as_ref()).map_err(
-                        |e| match e {
-                            Error::NoPrivateKey { .. } => Error::KeyNotGiven {
-                                path: cert_path.clone(),
-                                holds: "holds a certificate but no private key",
-                            },
-                            other => other,
+                let key = read_key(cert_path, &cert_data, self.password.as_ref(), &self.tpm)
+                    .map_err(|e| match e {
+                        Error::NoPrivateKey { .. } => Error::KeyNotGiven {
+                            path: cert_path.clone(),
+                            holds: "holds a certificate but no private key",
                         },
-                    )?;
+                        other => other,
+                    })?;
                 (certificates, key, cert_path.as_path())
             }
             None => {
@@ -109,7 +111,8 @@ impl FileSource {
                     return Err(Error::IntermediatesWithBundle);
                 }
                 let bundle = pkcs12::open(cert_path, &cert_data, self.password.as_ref())?;
-                (bundle.certificates, bundle.key, cert_path.as_path())
+                let key: Box<dyn Signer> = Box::new(bundle.key);
+                (bundle.certificates, key, cert_path.as_path())
             }
         };
 
@@ -170,15 +173,22 @@ pub(crate) fn read_file(path: &Path, expected: &'static str) -> Result<Vec<u8>> 
     Ok(data)
 }
 
-/// Finds and decodes the private key in a PEM or DER file.
-fn read_key(path: &Path, data: &[u8], password: Option<&Secret>) -> Result<SoftwareKey> {
+/// Finds and decodes the private key in a PEM or DER file; a `TSS2 PRIVATE KEY` is opened in
+/// the TPM.
+fn read_key(
+    path: &Path,
+    data: &[u8],
+    password: Option<&Secret>,
+    tpm: &TpmAuth,
+) -> Result<Box<dyn Signer>> {
+    let boxed = |key: SoftwareKey| -> Box<dyn Signer> { Box::new(key) };
     let convert = |e: KeyError| match e {
         KeyError::Malformed(detail) => Error::private_key(path, detail),
         KeyError::Unsupported(what) => Error::unsupported_key(path, what),
     };
     if !pem::is_pem(data) {
         if pkcs8::EncryptedPrivateKeyInfo::from_der(data).is_ok() {
-            return decrypt(path, data, password);
+            return decrypt(path, data, password).map(boxed);
         }
         if Certificate::from_der(data).is_ok() {
             return Err(Error::private_key(
@@ -186,7 +196,7 @@ fn read_key(path: &Path, data: &[u8], password: Option<&Secret>) -> Result<Softw
                 "it holds a certificate, not a private key",
             ));
         }
-        return SoftwareKey::sniff_der(data).map_err(convert);
+        return SoftwareKey::sniff_der(data).map(boxed).map_err(convert);
     }
     let blocks = pem::parse(data).map_err(|detail| Error::pem(path, detail))?;
     for block in &blocks {
@@ -194,8 +204,8 @@ fn read_key(path: &Path, data: &[u8], password: Option<&Secret>) -> Result<Softw
             "PRIVATE KEY" => KeyFormat::Pkcs8,
             "RSA PRIVATE KEY" => KeyFormat::Pkcs1,
             "EC PRIVATE KEY" => KeyFormat::Sec1,
-            "ENCRYPTED PRIVATE KEY" => return decrypt(path, &block.der, password),
-            "TSS2 PRIVATE KEY" => return tpm::open_key_file(path),
+            "ENCRYPTED PRIVATE KEY" => return decrypt(path, &block.der, password).map(boxed),
+            "TSS2 PRIVATE KEY" => return tpm::open_key_file(path, &block.der, tpm),
             "DSA PRIVATE KEY" => return Err(Error::unsupported_key(path, "DSA")),
             "OPENSSH PRIVATE KEY" => {
                 return Err(Error::private_key(
@@ -212,7 +222,9 @@ fn read_key(path: &Path, data: &[u8], password: Option<&Secret>) -> Result<Softw
                 convert: "openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW",
             });
         }
-        return SoftwareKey::from_der(format, &block.der).map_err(convert);
+        return SoftwareKey::from_der(format, &block.der)
+            .map(boxed)
+            .map_err(convert);
     }
     Err(Error::NoPrivateKey {
         path: path.to_path_buf(),

@@ -11,7 +11,8 @@ use super::certificate::{read_certificates, Certificate};
 use super::error::{Error, Result};
 use super::file::FileSource;
 use super::pkcs11::{self, Pkcs11Source};
-use super::{tpm, Secret, Signer, X509Signer};
+use super::tpm::{self, TpmAuth, TpmHandleSource};
+use super::{Secret, Signer, X509Signer};
 
 /// The key-source flags shared by every command that signs (`--certificate`, `--private-key`,
 /// `--intermediates`, `--pkcs8-password`, ...), still unvalidated.
@@ -31,6 +32,10 @@ pub struct SourceArgs {
     pub cert_selector: Option<String>,
     /// `--reuse-pin`.
     pub reuse_pin: bool,
+    /// `--tpm-key-password`.
+    pub tpm_key_password: Option<Secret>,
+    /// `--no-tpm-key-password`.
+    pub no_tpm_key_password: bool,
 }
 
 /// Where the signing identity comes from, decided once from the flags. Cloneable so `serve` and
@@ -41,8 +46,8 @@ pub enum Source {
     Files(FileSource),
     /// A key (and maybe its certificate) in a PKCS#11 token.
     Pkcs11(Box<Pkcs11Source>),
-    /// A key in a TPM 2.0, by persistent handle.
-    TpmHandle,
+    /// A key in a TPM 2.0, by persistent handle, and its certificate files.
+    TpmHandle(Box<TpmHandleSource>),
     /// A platform certificate store (`--cert-selector`).
     CertStore,
 }
@@ -70,12 +75,21 @@ impl Source {
             return Pkcs11Source::from_args(args, need_certificate)
                 .map(|p| Source::Pkcs11(Box::new(p)));
         }
-        if args
+        let tpm = TpmAuth::new(args.tpm_key_password, args.no_tpm_key_password);
+        if let Some(handle) = args
             .private_key
             .as_deref()
-            .is_some_and(|k| k.starts_with(tpm::HANDLE_PREFIX))
+            .filter(|k| k.starts_with(tpm::HANDLE_PREFIX))
         {
-            return Ok(Source::TpmHandle);
+            if need_certificate && args.certificate.is_none() {
+                return Err(Error::NoCertificateGiven);
+            }
+            return Ok(Source::TpmHandle(Box::new(TpmHandleSource {
+                handle: handle.to_string(),
+                certificate: args.certificate.map(PathBuf::from),
+                intermediates: args.intermediates.map(PathBuf::from),
+                auth: tpm,
+            })));
         }
         if args.certificate.is_none() {
             if args.cert_selector.is_some() {
@@ -93,6 +107,7 @@ impl Source {
             private_key: args.private_key.map(PathBuf::from),
             intermediates: args.intermediates.map(PathBuf::from),
             password: args.password,
+            tpm,
         }))
     }
 
@@ -105,7 +120,7 @@ impl Source {
         match self {
             Source::Files(files) => Ok(Box::new(files.open()?)),
             Source::Pkcs11(token) => token.open(),
-            Source::TpmHandle => tpm::open_handle(),
+            Source::TpmHandle(key) => key.open(),
             Source::CertStore => Err(Error::CertStore),
         }
     }
@@ -119,6 +134,7 @@ impl Source {
         match self {
             Source::Files(files) if files.certificate.is_none() => files.open_key(),
             Source::Pkcs11(token) => token.open_key(),
+            Source::TpmHandle(key) => key.open_key(),
             other => Ok(as_signer(other.open()?)),
         }
     }
@@ -135,6 +151,7 @@ impl Source {
             .into_iter()
             .flatten()
             .collect(),
+            Source::TpmHandle(key) => key.files(),
             _ => Vec::new(),
         }
     }
@@ -182,16 +199,19 @@ mod tests {
         let kind = |s: Result<Source>| match s {
             Ok(Source::Files(f)) => format!("files cert={:?}", f.certificate.is_some()),
             Ok(Source::Pkcs11(_)) => "pkcs11".into(),
-            Ok(Source::TpmHandle) => "tpm".into(),
+            Ok(Source::TpmHandle(_)) => "tpm".into(),
             Ok(Source::CertStore) => "store".into(),
             Err(e) => format!("error: {e}"),
         };
+        let no_certificate = format!("error: {}", Error::NoCertificateGiven);
         let table: &[(Option<&str>, Option<&str>, bool, &str)] = &[
             (Some("c.pem"), Some("k.pem"), true, "files cert=true"),
             (Some("c.p12"), None, true, "files cert=true"),
             (Some("pkcs11:token=a"), None, true, "pkcs11"),
             (Some("c.pem"), Some("pkcs11:token=a"), true, "pkcs11"),
             (Some("c.pem"), Some("handle:0x81000001"), true, "tpm"),
+            (None, Some("handle:0x81000001"), false, "tpm"),
+            (None, Some("handle:0x81000001"), true, &no_certificate),
             (None, Some("k.pem"), false, "files cert=false"),
             (None, Some("pkcs11:token=a"), false, "pkcs11"),
         ];
