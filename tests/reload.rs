@@ -1,6 +1,7 @@
 //! Hand-over on renewal: `serve` and `update` reload on SIGHUP (even to another key type),
 //! ride out a renewal in progress (a new key beside the old certificate) without a failed
-//! request, and keep the last good identity, with one clear line, when a renewal stays broken.
+//! request, and keep the last good identity, with one clear line, when a renewal stays broken
+//! (a key that does not match, or a certificate the trust model refuses).
 
 mod common;
 
@@ -115,6 +116,21 @@ async fn serve_reloads_on_sighup_through_a_renewal_in_progress() {
             .any(|c| c["serial"].as_str() == Some(serial("ec-p384").as_str())),
         "the broken pair was used"
     );
+
+    // A matching pair whose certificate breaks the trust model (no keyUsage) is not adopted
+    // either: the service would refuse it, while the previous one still works.
+    rewrite(
+        &common::testdata("pki/validate/no-ku-leaf-key.pem").to_string_lossy(),
+        &key,
+    );
+    rewrite(
+        &common::testdata("pki/validate/no-ku-leaf.pem").to_string_lossy(),
+        &cert,
+    );
+    hup(serve.child.id());
+    serve.wait_for_stderr("breaks the key-usage rule", Duration::from_secs(15));
+    wait_for_serial(&local, &serial("rsa-2048"), Duration::from_secs(5));
+    assert_eq!(imds_credentials(&serve).await["Code"], "Success");
 }
 
 #[test]

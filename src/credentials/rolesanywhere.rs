@@ -12,9 +12,11 @@
 //! for a moment the files are empty, half-written or a new key with the old certificate. A
 //! reload that fails right after a change is therefore a renewal in progress: it is tried again
 //! every [`RENEWAL_RETRY`] for up to the renewal grace ([`RENEWAL_GRACE`]); meanwhile the last
-//! good credentials keep flowing (the fetch waits; the deliveries keep what they have). A pair
-//! that still fails then is reported once, on one line, and never used: fetches go on with the
-//! previous identity until the files change again or a SIGHUP asks for another try.
+//! good credentials keep flowing (the fetch waits; the deliveries keep what they have). A new
+//! pair counts as loaded only if the certificate is valid now and follows the trust model's
+//! end-entity rules (`identity::validate`). A pair that still fails then is reported once, on
+//! one line, and never used: fetches go on with the previous identity until the files change
+//! again or a SIGHUP asks for another try.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -147,11 +149,14 @@ impl RolesAnywhere {
             let error = match opened {
                 // Files that changed again while they were read may be a mix: read them again.
                 Ok(Ok(_)) if stamps(self.source.files()) != before => None,
-                Ok(Ok(signer)) => {
-                    self.stamps = before;
-                    self.adopt(Arc::from(signer), forced);
-                    return;
-                }
+                Ok(Ok(signer)) => match vet(signer.as_ref()) {
+                    Ok(()) => {
+                        self.stamps = before;
+                        self.adopt(Arc::from(signer), forced);
+                        return;
+                    }
+                    Err(why) => Some(why),
+                },
                 Ok(Err(e)) => Some(e.report()),
                 Err(e) => Some(format!("the reload task failed: {e}")),
             };
@@ -198,6 +203,36 @@ impl RolesAnywhere {
         }
         self.signer = signer;
     }
+}
+
+/// Whether a renewed identity is one IAM Roles Anywhere can accept, as far as can be told
+/// without its trust anchor: valid now and following the trust model's end-entity rules. One
+/// that is not would only get refusals, while the previous one may still work.
+fn vet(signer: &dyn X509Signer) -> std::result::Result<(), String> {
+    use crate::identity::validate::{end_entity_rules, iso8601};
+
+    let cert = signer.certificate();
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    if now < cert.not_before() || now > cert.not_after() {
+        return Err(format!(
+            "the new certificate (serial {}) is valid only from {} to {}",
+            cert.serial_hex(),
+            iso8601(cert.not_before()),
+            iso8601(cert.not_after())
+        ));
+    }
+    for (rule, verdict) in end_entity_rules(cert) {
+        if let Err(why) = verdict {
+            return Err(format!(
+                "the new certificate (serial {}) breaks the {} rule: {why}",
+                cert.serial_hex(),
+                rule.name()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The stamps of the files `source` is read from, when they are watched.
