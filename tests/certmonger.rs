@@ -1,5 +1,5 @@
-//! The real certmonger (Debian's `certmonger`, on a private D-Bus session bus, all its state in a
-//! temporary directory, its built-in `local` CA) issues and renews the certificate; its
+//! The real certmonger (Debian's `certmonger`, on a private D-Bus session bus without service
+//! activation, all its state in a temporary directory, its built-in `local` CA) issues and renews the certificate; its
 //! post-save command runs `aws_signing_helper validate` against that CA and, when it passes,
 //! sends SIGHUP to `serve`, which a client polls throughout. `rolesanywhere-local` trusts the
 //! local CA and records the serial of every CreateSession.
@@ -41,8 +41,32 @@ impl Certmonger {
         for sub in ["requests", "cas", "local", "config", "tmp", "out"] {
             std::fs::create_dir_all(dir.path().join(sub)).unwrap();
         }
+        // A session bus of our own, without the system's service directories: otherwise the
+        // first `getcert -s` can start D-Bus-activated `certmonger-session`, which takes the
+        // bus name (with its state under $HOME) before our daemon does.
+        let bus_config = dir.path().join("bus.conf");
+        std::fs::write(
+            &bus_config,
+            format!(
+                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir={}</listen>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#,
+                dir.path().join("tmp").display()
+            ),
+        )
+        .unwrap();
         let out = Command::new("dbus-daemon")
-            .args(["--session", "--fork", "--print-address=1", "--print-pid=1"])
+            .arg(format!("--config-file={}", bus_config.display()))
+            .args(["--fork", "--print-address=1", "--print-pid=1"])
             .output()
             .expect("dbus-daemon (apt-get install dbus)");
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -52,7 +76,7 @@ impl Certmonger {
         let log = std::fs::File::create(dir.path().join("certmonger.log")).unwrap();
         let mut cm = Certmonger {
             daemon: Command::new("certmonger")
-                .args(["-s", "-n"])
+                .args(["-s", "-n", "-d", "1"])
                 .envs(Self::env_of(dir.path(), &bus))
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
@@ -66,7 +90,14 @@ impl Certmonger {
         let deadline = Instant::now() + Duration::from_secs(20);
         while !(cm.getcert(&["list-cas", "-s"]).status.success() && cm.path("local/creds").exists())
         {
-            assert!(Instant::now() < deadline, "certmonger did not come up");
+            if let Ok(Some(status)) = cm.daemon.try_wait() {
+                panic!("certmonger exited ({status}): {}", cm.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "certmonger did not come up: {}",
+                cm.log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         // The local CA's key is written at start; give it a moment to be complete.
@@ -90,6 +121,10 @@ impl Certmonger {
         ]
     }
 
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.path("certmonger.log")).unwrap_or_default()
+    }
+
     fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
@@ -111,7 +146,7 @@ impl Certmonger {
             "getcert {args:?}: {}{}\nlog: {}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr),
-            std::fs::read_to_string(self.path("certmonger.log")).unwrap_or_default()
+            self.log()
         );
     }
 }
