@@ -410,6 +410,7 @@ fn certmonger_renewals_are_validated_in_the_hook_and_handed_over_without_a_gap()
         ),
     ] {
         let before = serial_of(&cert);
+        let renewing = Instant::now();
         cm.run(&args);
         let text = hook_runs(&log, round, Duration::from_secs(10));
         assert!(
@@ -420,6 +421,11 @@ fn certmonger_renewals_are_validated_in_the_hook_and_handed_over_without_a_gap()
         assert_ne!(serial, before, "{args:?} issued no new certificate");
         let took = wait_for_serial(&local, &serial, Duration::from_secs(10));
         assert!(took < Duration::from_secs(5), "{args:?}: {took:?}");
+        eprintln!(
+            "certmonger test: {} to the endpoint seeing the new serial: {:?} (after the hook: {took:?})",
+            args[0],
+            renewing.elapsed()
+        );
     }
     serve.wait_for_stderr("RSA-2048 key", Duration::from_secs(5));
     let good_serial = serial_of(&cert);
