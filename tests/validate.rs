@@ -273,6 +273,20 @@ fn a_key_that_is_not_the_certificates_exits_3() {
     assert_fails(&wrong_password, 3, "private-key", "wrong password");
 }
 
+#[test]
+fn unreadable_intermediates_fail_the_chain_even_without_a_bundle() {
+    let out = validate(&[
+        "--certificate",
+        &pki("ec-p256", "cert.pem"),
+        "--private-key",
+        &pki("ec-p256", "key-pkcs8.pem"),
+        "--intermediates",
+        &path("pki/bad/corrupt-cert.pem"),
+    ]);
+    assert_fails(&out, 4, "chain", "corrupt-cert.pem");
+    assert_eq!(line(&out, "version").0, "pass");
+}
+
 /// `openssl verify`'s verdict on a chain, the independent reference for ours.
 fn openssl_verifies(cert: &str, untrusted: &str) -> bool {
     std::process::Command::new("openssl")

@@ -285,6 +285,12 @@ pub(super) fn run(args: ValidateArgs) -> Result<()> {
     // the leaf is: when it is not valid now, that is the validity check's failure alone.
     let valid_now = validity(&cert, now);
     match &anchors {
+        // The intermediates cannot be read: the chain cannot be sent, whatever the bundle.
+        _ if chain_error.is_some() => {
+            let why = chain_error.take().unwrap_or_default();
+            report.add("chain", Class::UntrustedChain, Err(why));
+            report.skip("revocation", Class::Revoked, "no valid path to check");
+        }
         Some(_) if valid_now.is_err() => {
             let why = "not checked: the certificate is not valid now (see validity)";
             report.skip("chain", Class::UntrustedChain, why);
@@ -304,11 +310,7 @@ pub(super) fn run(args: ValidateArgs) -> Result<()> {
         }
         Some(anchors) => {
             let path = PathCheck::new(&cert, &chain, anchors, now);
-            let verdict = match chain_error {
-                Some(why) => Err(why),
-                None => path.verify_path(),
-            };
-            report.add("chain", Class::UntrustedChain, verdict);
+            report.add("chain", Class::UntrustedChain, path.verify_path());
             if crls.is_empty() {
                 report.skip("revocation", Class::Revoked, "no --crl given");
             } else if report.passed("chain") {
@@ -366,8 +368,15 @@ enum Culprit {
 fn culprit(error: &IdentityError, source: &Source) -> Culprit {
     use IdentityError as E;
     let path = match error {
-        E::NoCertificate { .. } | E::Certificate { .. } | E::NoCertificateGiven => {
-            return Culprit::Certificate
+        E::NoCertificateGiven => return Culprit::Certificate,
+        E::NoCertificate { path } | E::Certificate { path, .. } => {
+            let intermediates = matches!(source, Source::Files(f)
+                if f.intermediates.as_deref() == Some(path.as_path()));
+            return if intermediates {
+                Culprit::Intermediates
+            } else {
+                Culprit::Certificate
+            };
         }
         E::ReadFile { path, .. }
         | E::EmptyFile { path, .. }
