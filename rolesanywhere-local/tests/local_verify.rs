@@ -514,6 +514,41 @@ fn the_trust_models_end_entity_rules_are_enforced() {
     assert!(certmonger.is_ok(), "{certmonger:?}");
 }
 
+/// CRLs imported into the trust anchor, on the fixtures of the product's `validate --crl`
+/// tests: the revoked leaf is refused; a leaf the CRL does not list is not; a CRL carrying the
+/// issuer's name but not its signature, or of another CA, revokes nothing.
+#[test]
+fn crls_imported_into_the_trust_anchor_revoke() {
+    let with = |crl: &str| {
+        ConfigSpec {
+            crls: vec![testdata(crl)],
+            ..ConfigSpec::default()
+        }
+        .load()
+    };
+    let revoked = validate_leaf("revoked-leaf", "pki/ca/int.pem");
+    let config = with("pki/validate/int.crl.pem");
+    assert_rejected(
+        check(&config, &revoked, 0),
+        ApiErrorKind::AccessDenied,
+        "is revoked",
+    );
+    assert!(check(
+        &config,
+        &validate_leaf("certmonger-leaf", "pki/ca/int.pem"),
+        0
+    )
+    .is_ok());
+    for harmless in [
+        "pki/validate/forged.crl.pem",
+        "pki/validate/other-root.crl.pem",
+    ] {
+        let result = check(&with(harmless), &revoked, 0);
+        assert!(result.is_ok(), "{harmless}: {result:?}");
+    }
+    assert!(check(&default_config(), &revoked, 0).is_ok());
+}
+
 #[test]
 fn unsupported_key_types_are_refused() {
     let bad = testdata("pki/bad");

@@ -24,13 +24,15 @@
 //!    basicConstraints present, CA:FALSE; keyUsage present, with digitalSignature; signed with
 //!    SHA-256 or stronger: `path::check_leaf`); the leaf plus `X-Amz-X509-Chain` lead to a CA certificate of the trust anchor, every signature
 //!    verifying (SHA-1/MD5 signatures refused), every issuer valid now, a CA, allowed to sign
-//!    certificates and within its path length → `AccessDeniedException`.
+//!    certificates and within its path length; no certificate of the path listed in a CRL
+//!    imported into the trust anchor (`revocation`) → `AccessDeniedException`.
 //! 7. The role is one of the profile's → `AccessDeniedException`; the duration is within the
 //!    profile's maximum and a session name is only given if the profile accepts one →
 //!    `ValidationException`.
 
 mod key;
 mod path;
+mod revocation;
 
 use std::collections::HashMap;
 use std::time::SystemTime;
@@ -420,6 +422,20 @@ pub fn verify_create_session(
             leaf.subject(),
             anchor.arn
         )));
+    }
+    if !anchor.crls.is_empty() {
+        let mut on_path = vec![&leaf];
+        on_path.extend(
+            chain
+                .iter()
+                .zip(&path.used)
+                .filter(|(_, u)| **u)
+                .map(|(c, _)| c),
+        );
+        let issuers: Vec<&X509Certificate<'_>> = chain.iter().chain(&anchors).collect();
+        if let Some(why) = revocation::revoked(&on_path, &issuers, &anchor.crls) {
+            return Err(ApiError::access_denied(why));
+        }
     }
 
     // 7. Profile rules.
