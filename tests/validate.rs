@@ -35,6 +35,13 @@ fn validate(args: &[&str]) -> Output {
     helper_command(&all).output().expect("run validate")
 }
 
+/// `validate` of `cert` with `key`, and `extra`.
+fn validate_pair(cert: &str, key: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["--certificate", cert, "--private-key", key];
+    args.extend(extra);
+    validate(&args)
+}
+
 /// `validate` of `pki/validate/<name>` with its key, the intermediate and the root as bundle.
 fn validate_fixture(name: &str, extra: &[&str]) -> Output {
     let cert = path(&format!("pki/validate/{name}.pem"));
@@ -113,16 +120,11 @@ fn a_good_certificate_passes_every_check_for_every_key_type() {
     for kind in RSA_KINDS.iter().chain(&EC_KINDS) {
         let cert = pki(kind, "fullchain.pem");
         let key = pki(kind, "key-pkcs8.pem");
-        let out = validate(&[
-            "--certificate",
+        let out = validate_pair(
             &cert,
-            "--private-key",
             &key,
-            "--trust-anchor-bundle",
-            &root,
-            "--min-remaining",
-            "7d",
-        ]);
+            &["--trust-anchor-bundle", &root, "--min-remaining", "7d"],
+        );
         assert_passes(&out);
         for check in CHECKS
             .iter()
@@ -134,12 +136,11 @@ fn a_good_certificate_passes_every_check_for_every_key_type() {
         assert!(line(&out, "chain").1.contains("Intermediate CA"), "{kind}");
     }
     // RSA-1024 passes as the official helper accepts it, but is called weak.
-    let weak = validate(&[
-        "--certificate",
+    let weak = validate_pair(
         &pki("rsa-1024", "cert.pem"),
-        "--private-key",
         &pki("rsa-1024", "key-pkcs8.pem"),
-    ]);
+        &[],
+    );
     assert!(
         line(&weak, "public-key").1.contains("weak"),
         "{}",
@@ -150,14 +151,11 @@ fn a_good_certificate_passes_every_check_for_every_key_type() {
 #[test]
 fn every_key_encoding_and_a_certmonger_shaped_leaf_pass() {
     for key in ["key-pkcs8.der", "key-sec1.pem", "key-pkcs8-scrypt.pem"] {
-        let out = validate(&[
-            "--certificate",
+        let out = validate_pair(
             &pki("ec-p384", "cert.pem"),
-            "--private-key",
             &pki("ec-p384", key),
-            "--pkcs8-password",
-            "password",
-        ]);
+            &["--pkcs8-password", "password"],
+        );
         assert_passes(&out);
     }
     // keyUsage present but not critical, as certmonger's `-u digitalSignature` makes it.
@@ -226,7 +224,7 @@ fn the_end_entity_rules_exit_2() {
         ),
         ("empty.pem", "expired-key.pem", "certificate", "is empty"),
     ] {
-        let out = validate(&["--certificate", &bad(cert), "--private-key", &bad(key)]);
+        let out = validate_pair(&bad(cert), &bad(key), &[]);
         assert_fails(&out, 2, check, needle);
     }
 }
@@ -234,16 +232,16 @@ fn the_end_entity_rules_exit_2() {
 #[test]
 fn a_key_that_is_not_the_certificates_exits_3() {
     // The usual state of a renewal in progress: a new key beside the old certificate.
-    let out = validate(&[
-        "--certificate",
+    let out = validate_pair(
         &pki("ec-p256", "cert.pem"),
-        "--private-key",
         &pki("ec-p384", "key-pkcs8.pem"),
-        "--trust-anchor-bundle",
-        &path("pki/ca/root.pem"),
-        "--intermediates",
-        &path("pki/ca/int.pem"),
-    ]);
+        &[
+            "--trust-anchor-bundle",
+            &path("pki/ca/root.pem"),
+            "--intermediates",
+            &path("pki/ca/int.pem"),
+        ],
+    );
     assert_fails(&out, 3, "private-key", "does not match the certificate");
     // The certificate is still judged on its own.
     assert_eq!(line(&out, "key-usage").0, "pass");
@@ -253,36 +251,25 @@ fn a_key_that_is_not_the_certificates_exits_3() {
         ("pki/bad/empty.pem", "is empty"),
         ("pki/bad/no-such-key.pem", "cannot read"),
     ] {
-        let out = validate(&[
-            "--certificate",
-            &pki("ec-p256", "cert.pem"),
-            "--private-key",
-            &path(key),
-        ]);
+        let out = validate_pair(&pki("ec-p256", "cert.pem"), &path(key), &[]);
         assert_fails(&out, 3, "private-key", needle);
         assert_eq!(line(&out, "version").0, "pass");
     }
-    let wrong_password = validate(&[
-        "--certificate",
+    let wrong_password = validate_pair(
         &pki("ec-p256", "cert.pem"),
-        "--private-key",
         &pki("ec-p256", "key-pkcs8-aes-256-cbc-sha256.pem"),
-        "--pkcs8-password",
-        "wrong",
-    ]);
+        &["--pkcs8-password", "wrong"],
+    );
     assert_fails(&wrong_password, 3, "private-key", "wrong password");
 }
 
 #[test]
 fn unreadable_intermediates_fail_the_chain_even_without_a_bundle() {
-    let out = validate(&[
-        "--certificate",
+    let out = validate_pair(
         &pki("ec-p256", "cert.pem"),
-        "--private-key",
         &pki("ec-p256", "key-pkcs8.pem"),
-        "--intermediates",
-        &path("pki/bad/corrupt-cert.pem"),
-    ]);
+        &["--intermediates", &path("pki/bad/corrupt-cert.pem")],
+    );
     assert_fails(&out, 4, "chain", "corrupt-cert.pem");
     assert_eq!(line(&out, "version").0, "pass");
 }
@@ -343,38 +330,32 @@ fn paths_are_validated_as_openssl_does_and_exit_4() {
     let out = validate_with(&untrusted, &path("pki/bad/untrusted-leaf-key.pem"), &int);
     assert_fails(&out, 4, "chain", "no path to a CA");
     // The intermediate missing: the hint says how to pass it.
-    let out = validate(&[
-        "--certificate",
+    let out = validate_pair(
         &good,
-        "--private-key",
         &pki("ec-p256", "key-pkcs8.pem"),
-        "--trust-anchor-bundle",
-        &path("pki/ca/root.pem"),
-    ]);
+        &["--trust-anchor-bundle", &path("pki/ca/root.pem")],
+    );
     assert_fails(&out, 4, "chain", "--intermediates");
     // The intermediate as the trust anchor: a path of one.
-    let out = validate(&[
-        "--certificate",
+    let out = validate_pair(
         &good,
-        "--private-key",
         &pki("ec-p256", "key-pkcs8.pem"),
-        "--trust-anchor-bundle",
-        &int,
-    ]);
+        &["--trust-anchor-bundle", &int],
+    );
     assert_passes(&out);
 }
 
 fn validate_with(cert: &str, key: &str, chain: &str) -> Output {
-    validate(&[
-        "--certificate",
+    validate_pair(
         cert,
-        "--private-key",
         key,
-        "--intermediates",
-        chain,
-        "--trust-anchor-bundle",
-        &path("pki/ca/root.pem"),
-    ])
+        &[
+            "--intermediates",
+            chain,
+            "--trust-anchor-bundle",
+            &path("pki/ca/root.pem"),
+        ],
+    )
 }
 
 #[test]
@@ -384,16 +365,16 @@ fn revocation_by_crl_exits_5() {
         assert_fails(&out, 5, "revocation", "was revoked on 2024-06-01T00:00:00Z");
         assert!(line(&out, "revocation").1.contains("KeyCompromise"));
         // Not revoked: another leaf of the same CA.
-        let out = validate(&[
-            "--certificate",
+        let out = validate_pair(
             &pki("ec-p256", "fullchain.pem"),
-            "--private-key",
             &pki("ec-p256", "key-pkcs8.pem"),
-            "--trust-anchor-bundle",
-            &path("pki/ca/root.pem"),
-            "--crl",
-            &path(crl),
-        ]);
+            &[
+                "--trust-anchor-bundle",
+                &path("pki/ca/root.pem"),
+                "--crl",
+                &path(crl),
+            ],
+        );
         assert_passes(&out);
         assert!(line(&out, "revocation").1.contains("is not in the CRL"));
     }
@@ -451,12 +432,11 @@ fn dates_exit_6_and_a_short_remaining_lifetime_exits_7() {
 #[test]
 fn the_first_failed_class_decides_the_exit_status() {
     // Expired (6) with a key that does not match (3): 3.
-    let out = validate(&[
-        "--certificate",
+    let out = validate_pair(
         &path("pki/bad/expired-cert.pem"),
-        "--private-key",
         &pki("ec-p256", "key-pkcs8.pem"),
-    ]);
+        &[],
+    );
     assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
     assert_eq!(line(&out, "validity").0, "FAIL");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -589,13 +569,11 @@ fn live_calls_create_session_and_classes_its_failures() {
     assert_fails(&failed, 9, "live", "cannot reach");
 
     // --live needs the ARNs: a usage error.
-    let out = validate(&[
-        "--certificate",
+    let out = validate_pair(
         &pki("ec-p256", "cert.pem"),
-        "--private-key",
         &pki("ec-p256", "key-pkcs8.pem"),
-        "--live",
-    ]);
+        &["--live"],
+    );
     common::assert_one_line_error(&out, "--trust-anchor-arn");
 }
 
