@@ -75,14 +75,20 @@ impl Certmonger {
         let bus_pid = lines.next().expect("bus pid").trim().parse().unwrap();
         let log = std::fs::File::create(dir.path().join("certmonger.log")).unwrap();
         let mut cm = Certmonger {
-            daemon: Command::new("certmonger")
-                .args(["-s", "-n", "-d", "1"])
-                .envs(Self::env_of(dir.path(), &bus))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(log)
-                .spawn()
-                .expect("certmonger (apt-get install certmonger)"),
+            // Debian puts the daemon in /usr/sbin, which a user's PATH may lack.
+            daemon: Command::new(
+                ["/usr/sbin/certmonger", "/usr/bin/certmonger"]
+                    .into_iter()
+                    .find(|p| Path::new(p).exists())
+                    .unwrap_or("certmonger"),
+            )
+            .args(["-s", "-n", "-d", "1"])
+            .envs(Self::env_of(dir.path(), &bus))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("certmonger (apt-get install certmonger)"),
             dir,
             bus,
             bus_pid,
