@@ -272,6 +272,12 @@ EOF
     0B000000000000000000001B 20200101000000Z 20210101000000Z "$VAL/expired-ca.pem" "$ROOT" "$ROOTK"
   leaf expired-ca-leaf v3_leaf 0B000000000000000000001C sha256 "$VAL/expired-ca.pem" "$VAL/expired-ca-key.pem"
 
+  # a P-521 CA under the root, and a leaf it signed with ecdsa-with-SHA512 (ring has no P-521)
+  genkey ec-p521 "$VAL/p521-ca-key.pem"
+  issue "$VAL/p521-ca-key.pem" "/CN=Roles Anywhere Test P-521 CA$ORG" v3_subca \
+    0B000000000000000000001E "$START" "$END" "$VAL/p521-ca.pem" "$ROOT" "$ROOTK"
+  leaf p521-ca-leaf v3_leaf 0B000000000000000000001F sha512 "$VAL/p521-ca.pem" "$VAL/p521-ca-key.pem"
+
   # CRLs (v2, with AKI and a CRL number) from a database of their own that holds exactly one
   # revocation: revoked-leaf, on 2024-06-01, for keyCompromise.
   local CRLDIR="$TMP/crlca"
@@ -310,7 +316,7 @@ check_validate() {
   for v in v1-leaf no-bc-leaf no-ku-leaf revoked-leaf certmonger-leaf; do
     ossl verify -attime "$ATTIME" -CAfile "$ROOT" -untrusted "$INT" "$VAL/$v.pem"
   done
-  for v in v1-leaf no-bc-leaf no-ku-leaf sha1-leaf revoked-leaf certmonger-leaf pathlen-leaf no-certsign-leaf expired-ca-leaf; do
+  for v in v1-leaf no-bc-leaf no-ku-leaf sha1-leaf revoked-leaf certmonger-leaf pathlen-leaf no-certsign-leaf expired-ca-leaf p521-ca-leaf; do
     "$OPENSSL" x509 -in "$VAL/$v.pem" -noout -pubkey >"$TMP/a.pem"
     ossl pkey -in "$VAL/$v-key.pem" -pubout -out "$TMP/b.pem"
     cmp -s "$TMP/a.pem" "$TMP/b.pem" || die "validate/$v: key/cert mismatch"
@@ -319,6 +325,8 @@ check_validate() {
   if "$OPENSSL" x509 -in "$VAL/no-bc-leaf.pem" -noout -text | grep -q 'Basic Constraints'; then die "no-bc-leaf has basicConstraints"; fi
   if "$OPENSSL" x509 -in "$VAL/no-ku-leaf.pem" -noout -text | grep -q 'Key Usage: critical'; then die "no-ku-leaf has keyUsage"; fi
   "$OPENSSL" x509 -in "$VAL/sha1-leaf.pem" -noout -text | grep -q 'Signature Algorithm: ecdsa-with-SHA1' || die "sha1-leaf is not SHA-1"
+  ossl verify -attime "$ATTIME" -CAfile "$ROOT" -untrusted "$VAL/p521-ca.pem" "$VAL/p521-ca-leaf.pem"
+  "$OPENSSL" x509 -in "$VAL/p521-ca-leaf.pem" -noout -text | grep -q 'Signature Algorithm: ecdsa-with-SHA512' || die "p521-ca-leaf"
   validate_expect_verify_fail "$VAL/pathlen-leaf.pem"     25 -CAfile "$ROOT" -untrusted "$VAL/pathlen-chain.pem"
   validate_expect_verify_fail "$VAL/no-certsign-leaf.pem" 32 -CAfile "$ROOT" -untrusted "$VAL/no-certsign-ca.pem"
   validate_expect_verify_fail "$VAL/expired-ca-leaf.pem"  10 -CAfile "$ROOT" -untrusted "$VAL/expired-ca.pem"
