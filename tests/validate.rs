@@ -324,6 +324,37 @@ fn paths_are_validated_as_openssl_does_and_exit_4() {
         let key = path(&format!("pki/validate/{name}-key.pem"));
         assert_fails(&validate_with(&cert, &key, &chain), 4, "chain", needle);
     }
+    // A P-521 issuer (verified with RustCrypto, since ring has no P-521), as OpenSSL does.
+    let p521 = path("pki/validate/p521-ca-leaf.pem");
+    let p521_ca = path("pki/validate/p521-ca.pem");
+    assert!(openssl_verifies(&p521, &p521_ca));
+    let out = validate_with(&p521, &path("pki/validate/p521-ca-leaf-key.pem"), &p521_ca);
+    assert_passes(&out);
+    assert!(
+        line(&out, "chain").1.contains("P-521 CA"),
+        "{}",
+        stdout(&out)
+    );
+    // Its signature tampered with: the same path fails.
+    let dir = tempfile::tempdir().unwrap();
+    let tampered = dir.path().join("tampered.pem");
+    let mut der = std::process::Command::new("openssl")
+        .args(["x509", "-in", &p521, "-outform", "DER"])
+        .output()
+        .unwrap()
+        .stdout;
+    let last = der.len() - 1;
+    der[last] ^= 1;
+    std::fs::write(&tampered, &der).unwrap();
+    let tampered = tampered.to_string_lossy().into_owned();
+    assert!(!openssl_verifies(&tampered, &p521_ca));
+    let out = validate_with(
+        &tampered,
+        &path("pki/validate/p521-ca-leaf-key.pem"),
+        &p521_ca,
+    );
+    assert_fails(&out, 4, "chain", "does not verify");
+
     // Issued by another root.
     let untrusted = path("pki/bad/untrusted-leaf.pem");
     assert!(!openssl_verifies(&untrusted, &int));

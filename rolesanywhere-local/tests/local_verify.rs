@@ -512,6 +512,12 @@ fn the_trust_models_end_entity_rules_are_enforced() {
     }
     let certmonger = check(&config, &validate_leaf("certmonger-leaf", int), 0);
     assert!(certmonger.is_ok(), "{certmonger:?}");
+    let p521_issued = check(
+        &config,
+        &validate_leaf("p521-ca-leaf", "pki/validate/p521-ca.pem"),
+        0,
+    );
+    assert!(p521_issued.is_ok(), "{p521_issued:?}");
 }
 
 /// CRLs imported into the trust anchor, on the fixtures of the product's `validate --crl`
