@@ -3,12 +3,12 @@
 //! * [`end_entity_rules`]: the trust model's rules for end-entity certificates, read strictly:
 //!   X.509 v3, basicConstraints present with CA:FALSE, keyUsage present with digitalSignature, a
 //!   certificate signature of SHA-256 or stronger, and an RSA or EC P-256/P-384/P-521 key.
-//! * [`verify_path`]: real path validation from the leaf through the intermediates to a CA of
-//!   the trust anchor's bundle, by `rustls-webpki` (names, signatures, validity, CA flags, path
-//!   length, name constraints, critical extensions), plus what the trust model adds for CA
-//!   certificates (keyCertSign; the anchor itself valid and a CA).
-//! * [`check_revocation`]: the path again with CRLs, as a trust anchor uses the CRLs imported
-//!   into it (any age, signed by the issuer).
+//! * [`PathCheck::verify_path`]: real path validation from the leaf through the intermediates
+//!   to a CA of the trust anchor's bundle, by `rustls-webpki` (names, signatures, validity, CA
+//!   flags, path length, name constraints, critical extensions), plus what the trust model adds
+//!   for CA certificates (keyCertSign; the anchor itself valid and a CA).
+//! * [`PathCheck::check_revocation`]: the path again with CRLs, as a trust anchor uses the CRLs
+//!   imported into it (any age, signed by the issuer).
 //! * [`signature_verifies`]: whether a signature made through the signer abstraction verifies
 //!   with a certificate's public key (the proof that a key is the certificate's).
 //!
@@ -275,7 +275,8 @@ impl Crl {
     }
 }
 
-/// Where the path validation of [`verify_path`] and [`check_revocation`] stands.
+/// A certificate, the intermediates offered with it and the trust anchor's CA certificates: what
+/// [`PathCheck::verify_path`] and [`PathCheck::check_revocation`] judge.
 #[derive(Debug)]
 pub struct PathCheck<'a> {
     leaf: &'a Certificate,
