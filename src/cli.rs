@@ -166,6 +166,18 @@ pub enum Command {
     )]
     Update(UpdateArgs),
 
+    /// Check a certificate and its key as IAM Roles Anywhere would (for renewal hooks)
+    #[command(
+        long_about = "Check a certificate and its key as IAM Roles Anywhere would: the \
+                      end-entity rules of its trust model (X.509 v3, basicConstraints CA:FALSE, \
+                      keyUsage digitalSignature, SHA-256 or stronger, RSA or EC key), validity \
+                      and remaining lifetime, that the key is the certificate's (a test \
+                      signature), the path to the trust anchor's CA bundle, revocation by CRL, \
+                      and with --live one real CreateSession. One line per check on stdout (or \
+                      JSON); the exit status says which class of check failed (see the README)."
+    )]
+    Validate(ValidateArgs),
+
     /// Print the version number of the credential helper
     Version,
 }
@@ -377,6 +389,46 @@ pub struct UpdateArgs {
     /// Update the credentials file once and exit
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub once: bool,
+}
+
+/// `validate` flags.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The certificate, key and (for --live) the CreateSession flags.
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+
+    /// CA certificates of the trust anchor (PEM or DER), e.g. /etc/ipa/ca.crt: the path from
+    /// the certificate must end at one of them
+    #[arg(long, value_name = "FILE")]
+    pub trust_anchor_bundle: Option<String>,
+
+    /// A certificate revocation list (PEM or DER) of the issuing CA, as imported into the trust
+    /// anchor; repeatable
+    #[arg(long, value_name = "FILE", requires = "trust_anchor_bundle")]
+    pub crl: Vec<String>,
+
+    /// Fail unless the certificate stays valid at least this long (e.g. 7d, 12h, 30m, 3600)
+    #[arg(long, value_name = "DURATION")]
+    pub min_remaining: Option<String>,
+
+    /// Also call CreateSession once with the ARNs given, to prove the service accepts the
+    /// certificate (the credentials are discarded)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub live: bool,
+
+    /// Output: one line per check, or a JSON document
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+/// `validate --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// One line per check.
+    Text,
+    /// A JSON document.
+    Json,
 }
 
 #[cfg(test)]

@@ -160,6 +160,21 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// `validate` found a check that fails; its report is on stdout.
+    #[error("validation failed: {checks} (exit {code}: {class})")]
+    ValidationFailed {
+        /// The failed checks, comma-separated.
+        checks: String,
+        /// The class of the first failure, e.g. "key mismatch".
+        class: &'static str,
+        /// The exit status of that class.
+        code: u8,
+    },
+
+    /// A signal handler (SIGHUP for reloads) could not be installed.
+    #[error("cannot install the SIGHUP handler")]
+    Signal(#[source] io::Error),
+
     /// The async runtime could not be started (out of threads or file descriptors).
     #[error("cannot start the async runtime")]
     Runtime(#[source] io::Error),
@@ -323,6 +338,14 @@ impl Error {
     /// The one line a user reads: what failed, its causes, and what to do.
     pub fn report(&self) -> String {
         crate::report::one_line(self, self.hint().as_deref())
+    }
+
+    /// The exit status: 1, as the official helper, except for `validate`'s classes of failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::ValidationFailed { code, .. } => *code,
+            _ => 1,
+        }
     }
 
     /// Whether this is a closed pipe on output (`| head`), which is not a failure.

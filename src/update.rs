@@ -39,6 +39,12 @@ const KEYS: [&str; 3] = [
 /// Later failures are reported on stderr and retried; the last good entry stays in the file.
 pub async fn run(options: Options, profile: &str, once: bool) -> Result<()> {
     let path = credentials_path()?;
+    // Installed before the first CreateSession: a SIGHUP's default action is to end the process.
+    let wake = if once {
+        Arc::default()
+    } else {
+        refresh::Wake::on_sighup()?
+    };
     let mut source = RolesAnywhere::new(options, Reload::OnChange)?;
     let first = Arc::new(source.fetch().await?);
     let mut delivery = WriteProfile { path, profile };
@@ -47,7 +53,7 @@ pub async fn run(options: Options, profile: &str, once: bool) -> Result<()> {
         return Ok(());
     }
     let window = refresh::window_from_env();
-    refresh::keep_fresh(&mut source, first, window, &mut delivery).await;
+    refresh::keep_fresh(&mut source, first, window, &mut delivery, &wake).await;
     Ok(())
 }
 

@@ -977,3 +977,45 @@ async fn serve_refuses_another_key_in_the_token_that_came_back() {
     assert!(!log.contains("reconnected"), "{log}");
     assert_eq!(local.calls().len(), calls_before, "{log}");
 }
+
+/// `validate` opens a key in a token through the same signer abstraction and proves it with a
+/// test signature; a certificate file with another token key is a key mismatch (exit 3).
+#[test]
+fn validate_checks_a_token_key_against_its_certificate() {
+    let hsm = provisioned("ec-p256");
+    let root = testdata("pki/ca/root.pem").to_string_lossy().into_owned();
+    let out = hsm.output(&[
+        "validate",
+        "--certificate",
+        "pkcs11:token=ra;object=leaf?pin-value=1234",
+        "--trust-anchor-bundle",
+        &root,
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("pass  private-key"), "{text}");
+    // The chain came from the token, as for credential-process.
+    assert!(text.contains("pass  chain"), "{text}");
+
+    let cert = pki("rsa-2048", "cert.pem");
+    let out = hsm.output(&[
+        "validate",
+        "--certificate",
+        &cert,
+        "--private-key",
+        "pkcs11:token=ra;object=leaf?pin-value=1234",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("FAIL  private-key"), "{text}");
+    assert!(text.contains("pass  key-usage"), "{text}");
+    assert!(
+        !text.contains("pin-value=1234"),
+        "the PIN was printed: {text}"
+    );
+}

@@ -5,6 +5,7 @@ mod read_certificate_data;
 mod serve;
 mod sign_string;
 mod update;
+mod validate;
 
 use std::io::Write;
 
@@ -42,5 +43,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::CredentialProcess(args)) => credential_process::run(args),
         Some(Command::Serve(args)) => serve::run(args),
         Some(Command::Update(args)) => update::run(args),
+        Some(Command::Validate(args)) => validate::run(args),
     }
 }

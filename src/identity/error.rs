@@ -76,6 +76,15 @@ pub enum Error {
     #[error("no private key given; pass --private-key (a key file or a pkcs11: URI; a key alone is enough), or --certificate with a PKCS#12 bundle or a PEM file that holds its key")]
     NoKeyGiven,
 
+    /// A file that should hold a certificate revocation list does not.
+    #[error("{}: not a certificate revocation list ({detail}); pass a CRL in PEM (X509 CRL) or DER", path.display())]
+    Crl {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        detail: String,
+    },
+
     /// No certificate was named at all.
     #[error("no certificate given; pass --certificate (a PEM/DER certificate or a PKCS#12 bundle) and --private-key")]
     NoCertificateGiven,

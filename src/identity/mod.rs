@@ -23,6 +23,7 @@ mod pkcs12;
 mod prompt;
 mod source;
 mod tpm;
+pub mod validate;
 
 use std::fmt::Debug;
 

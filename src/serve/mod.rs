@@ -157,6 +157,8 @@ pub async fn run(options: Options, port: u16, hop_limit: u8) -> Result<()> {
         .set_ttl(ttl)
         .map_err(|source| Error::Listen { address, source })?;
 
+    // Installed before the first CreateSession: a SIGHUP's default action is to end the process.
+    let wake = refresh::Wake::on_sighup()?;
     let container_token = ContainerToken::from_env()?;
     let role_arn = options.request.role.as_str().to_string();
     let region = options.request.endpoint.signing_region.clone();
@@ -169,7 +171,7 @@ pub async fn run(options: Options, port: u16, hop_limit: u8) -> Result<()> {
     let window = refresh::window_from_env();
     let refresher = tokio::spawn(async move {
         let mut delivery = Publish(publish);
-        refresh::keep_fresh(&mut source, first, window, &mut delivery).await;
+        refresh::keep_fresh(&mut source, first, window, &mut delivery, &wake).await;
     });
     let listener = listener.tap_io(move |tcp| {
         if let Err(e) = tcp.set_ttl(ttl) {
