@@ -1,5 +1,6 @@
 //! The credential flags, validated once: ARNs, region, endpoint, duration, role session name and
-//! HTTP settings. No I/O beyond reading environment variables.
+//! HTTP settings. No I/O beyond reading environment variables (and the shared config file for the
+//! retry settings, as the SDK).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -7,6 +8,7 @@ use std::time::Duration;
 use crate::arn::{Arn, ArnKind};
 use crate::cli::{CredentialArgs, IdentityArgs};
 use crate::credentials::create_session::SessionRequest;
+use crate::credentials::retry::Policy;
 use crate::endpoint::{self, EndpointConfig};
 use crate::error::{Error, Result};
 use crate::http::{HttpConfig, DEFAULT_TIMEOUT};
@@ -29,6 +31,8 @@ pub struct Options {
     pub http: HttpConfig,
     /// Where the certificate and key come from.
     pub source: Source,
+    /// How CreateSession is retried (`AWS_RETRY_MODE`, `AWS_MAX_ATTEMPTS`, the config profile).
+    pub retry: Policy,
 }
 
 impl Options {
@@ -73,6 +77,7 @@ impl Options {
             timeout: timeout_from_env()?,
         };
         let source = Source::from_args(source_args(args.identity, args.intermediates))?;
+        let retry = Policy::load()?;
         Ok(Options {
             request: SessionRequest {
                 trust_anchor,
@@ -85,6 +90,7 @@ impl Options {
             },
             http,
             source,
+            retry,
         })
     }
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::create_session::{create_session, SessionRequest};
+use super::retry::Retryer;
 use super::{parse_expiration, CredentialSource, Issued};
 use crate::error::{Error, Result};
 use crate::filestamp::{stamps, FileStamp};
@@ -38,6 +39,8 @@ pub struct RolesAnywhere {
     client: reqwest::Client,
     request: SessionRequest,
     timeout: Duration,
+    /// Paces CreateSession attempts; its quota and rate limiter last as long as the client.
+    retryer: Retryer,
 }
 
 impl RolesAnywhere {
@@ -61,6 +64,7 @@ impl RolesAnywhere {
             client,
             request: options.request,
             timeout: options.http.timeout,
+            retryer: Retryer::new(options.retry),
         })
     }
 
@@ -78,6 +82,7 @@ impl RolesAnywhere {
             self.signer.as_ref(),
             &self.request,
             self.timeout,
+            &self.retryer,
         )
         .await?;
         let expires_at =
