@@ -12,7 +12,7 @@ use crate::credentials::retry::Policy;
 use crate::endpoint::{self, EndpointConfig};
 use crate::error::{Error, Result};
 use crate::http::{HttpConfig, DEFAULT_TIMEOUT};
-use crate::identity::{Secret, Source, SourceArgs};
+use crate::identity::{CertSelector, Secret, Source, SourceArgs};
 
 /// Shortest session IAM Roles Anywhere issues.
 pub const MIN_DURATION: i64 = 900;
@@ -41,6 +41,15 @@ impl Options {
     /// # Errors
     /// [`Error::Usage`] naming the flag at fault.
     pub fn from_args(args: CredentialArgs) -> Result<Options> {
+        // The official helper parses --cert-selector before anything else.
+        if let Some(selector) = args
+            .identity
+            .cert_selector
+            .as_deref()
+            .filter(|s| !s.is_empty())
+        {
+            CertSelector::parse(selector)?;
+        }
         let trust_anchor = Arn::parse(ArnKind::TrustAnchor, args.trust_anchor_arn.as_deref())?;
         let profile = Arn::parse(ArnKind::Profile, args.profile_arn.as_deref())?;
         let role = Arn::parse(ArnKind::Role, args.role_arn.as_deref())?;

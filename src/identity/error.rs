@@ -168,12 +168,16 @@ pub enum Error {
         feature: &'static str,
     },
 
+    /// `--cert-selector` is not a valid selector.
+    #[error(transparent)]
+    CertSelector(super::cert_selector::SelectorError),
+
     /// `--cert-selector`: the macOS Keychain or the Windows certificate store.
-    #[error("--cert-selector selects from the macOS Keychain or Windows certificate store, which this platform does not have; use --certificate and --private-key")]
+    #[error("unable to use cert store signer on {}: --cert-selector selects from the macOS Keychain or Windows certificate store, which this platform does not have; use --certificate and --private-key", std::env::consts::OS)]
     CertStore,
 
     /// `--cert-selector` given to `read-certificate-data`.
-    #[error("--cert-selector searches the macOS Keychain or Windows certificate store, which this platform does not have")]
+    #[error("unable to use cert store signer on {}: --cert-selector searches the macOS Keychain or Windows certificate store, which this platform does not have; use --certificate", std::env::consts::OS)]
     CertStoreListing,
 
     /// A `handle:` TPM key.

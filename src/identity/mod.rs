@@ -13,6 +13,7 @@
 //! enabled/disabled pair of modules (`pkcs11`, on by default; `tpm`, to come): a build without
 //! one answers a key of that kind with [`Error::NotInThisBuild`].
 
+mod cert_selector;
 mod certificate;
 mod error;
 pub mod file;
@@ -28,6 +29,7 @@ use std::fmt::Debug;
 
 use zeroize::Zeroizing;
 
+pub use cert_selector::{CertSelector, SelectorError};
 pub use certificate::{ecdsa_raw_to_der, read_certificates, Certificate, Curve, PublicKey};
 pub use error::{Error, Result};
 pub use source::{certificates, Certificates, Source, SourceArgs};
