@@ -23,7 +23,10 @@ fn broken_certificate_files() {
         ("whitespace.pem", "is empty"),
         ("corrupt-cert.pem", "corrupt-cert.pem"),
         ("truncated-cert.pem", "truncated-cert.pem"),
-        ("not-pem.txt", "contains no certificate"),
+        (
+            "not-pem.txt",
+            "could not parse PEM data: it contains no certificate",
+        ),
     ] {
         let out = sign_with(&bad(file), &key);
         assert_one_line_error(&out, needle);
@@ -43,7 +46,7 @@ fn broken_key_files() {
         assert_one_line_error(&sign_with(&cert, &bad(file)), needle);
     }
     // A certificate where the key should be.
-    assert_one_line_error(&sign_with(&cert, &cert), "no private key");
+    assert_one_line_error(&sign_with(&cert, &cert), "unable to parse private key");
     assert_one_line_error(
         &sign_with(&cert, &pki("ec-p256", "cert.der")),
         "certificate, not a private key",
@@ -126,7 +129,7 @@ fn encrypted_key_passwords() {
         "--pkcs8-password",
         "nope",
     ]);
-    assert_one_line_error(&out, "wrong password");
+    assert_one_line_error(&out, "incorrect PKCS#8 private key password");
 }
 
 #[test]
@@ -141,7 +144,7 @@ fn pkcs12_password_problems() {
         "--pkcs8-password",
         "bad",
     ]);
-    assert_one_line_error(&out, "wrong password");
+    assert_one_line_error(&out, "incorrect PKCS#12 password");
 }
 
 #[test]

@@ -587,7 +587,10 @@ fn missing_objects_and_tokens_are_named() {
     assert!(err.contains("'ra'"), "the tokens present are listed: {err}");
 
     let out = hybrid_sign_string(&hsm, "rsa-2048", "pkcs11:token=ra;id=%42?pin-value=1234");
-    assert_one_line_error(&out, "no private key matches pkcs11:token=ra;id=%42");
+    assert_one_line_error(
+        &out,
+        "unable to find matching private key: no private key matches pkcs11:token=ra;id=%42",
+    );
 
     // A key of the wrong type for the certificate.
     let out = hybrid_sign_string(&hsm, "ec-p256", "pkcs11:token=ra?pin-value=1234");

@@ -266,18 +266,23 @@ pub(crate) fn prompt_until<T>(
     prompt: &str,
     attempt: impl Fn(&str) -> Result<T>,
 ) -> Result<T> {
+    // The last refusal is the error once the tries run out (PKCS#8 and PKCS#12 say it apart).
+    let refused = std::cell::RefCell::new(None);
     let asked = prompt::ask(prompt, None, |password| match attempt(&password) {
         Ok(value) => Try::Accepted(value),
-        Err(Error::WrongPassword { .. }) => Try::Wrong,
+        Err(e @ (Error::WrongPassword { .. } | Error::Pkcs12Password { .. })) => {
+            *refused.borrow_mut() = Some(e);
+            Try::Wrong
+        }
         Err(e) => Try::Failed(e),
     });
     asked.map_err(|e| match e {
         Prompted::NoTerminal => Error::PasswordRequired {
             path: path.to_path_buf(),
         },
-        Prompted::Rejected => Error::WrongPassword {
+        Prompted::Rejected => refused.take().unwrap_or_else(|| Error::WrongPassword {
             path: path.to_path_buf(),
-        },
+        }),
         Prompted::Failed(e) => e,
     })
 }
