@@ -148,11 +148,30 @@ fn pkcs12_password_problems() {
 }
 
 #[test]
-fn legacy_encrypted_pem_gets_a_conversion_hint() {
+fn legacy_encrypted_pem_problems() {
+    let key = pki("rsa-2048", "key-legacy-aes256.pem");
+    // No password and no terminal to ask for it.
+    let out = helper(&["sign-string", "--private-key", &key]);
+    assert_one_line_error(&out, "--pkcs8-password");
     let out = helper(&[
         "sign-string",
         "--private-key",
-        &pki("rsa-2048", "key-pkcs1-legacy-encrypted.pem"),
+        &key,
+        "--pkcs8-password",
+        "nope",
+    ]);
+    assert_one_line_error(&out, "incorrect PKCS#8 private key password");
+    // A cipher it does not read (DES-CBC) gets the command that converts the key.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(pki("ec-p256", "key-legacy-des3.pem")).unwrap();
+    let des = dir.path().join("des.pem");
+    std::fs::write(&des, text.replace("DES-EDE3-CBC,", "DES-CBC,")).unwrap();
+    let out = helper(&[
+        "sign-string",
+        "--private-key",
+        des.to_str().unwrap(),
+        "--pkcs8-password",
+        "password",
     ]);
     assert_one_line_error(&out, "openssl pkcs8 -topk8");
 }

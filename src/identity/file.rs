@@ -10,7 +10,7 @@ use super::certificate::{certificates_from_bytes, Certificate, PublicKey};
 use super::error::{Error, Result};
 use super::key::{KeyError, KeyFormat, SoftwareKey};
 use super::prompt::{self, Prompted, Try};
-use super::{pem, pkcs12, tpm, Digest, Secret, Signer, X509Signer};
+use super::{legacy_pem, pem, pkcs12, tpm, Digest, Secret, Signer, X509Signer};
 
 /// Largest file we read as a certificate, key or bundle; anything bigger is a mistake.
 const MAX_FILE_BYTES: u64 = 16 << 20;
@@ -206,17 +206,53 @@ fn read_key(path: &Path, data: &[u8], password: Option<&Secret>) -> Result<Softw
             _ => continue,
         };
         if block.legacy_encrypted {
-            return Err(Error::ConvertKey {
-                path: path.to_path_buf(),
-                what: "uses legacy OpenSSL PEM encryption (Proc-Type: 4,ENCRYPTED)",
-                convert: "openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW",
-            });
+            return decrypt_legacy(path, format, block, password);
         }
         return SoftwareKey::from_der(format, &block.der).map_err(convert);
     }
     Err(Error::NoPrivateKey {
         path: path.to_path_buf(),
     })
+}
+
+/// Decrypts a PKCS#1 or SEC1 block under OpenSSL's legacy PEM encryption (`Proc-Type:
+/// 4,ENCRYPTED`), with `--pkcs8-password` or a password typed at the terminal.
+fn decrypt_legacy(
+    path: &Path,
+    format: KeyFormat,
+    block: &pem::Block,
+    password: Option<&Secret>,
+) -> Result<SoftwareKey> {
+    let (cipher, iv) = legacy_pem::parse_dek_info(block.dek_info.as_deref()).map_err(|e| match e {
+        legacy_pem::HeaderError::Malformed(what) => Error::private_key(
+            path,
+            format!("legacy OpenSSL PEM encryption, but {what}"),
+        ),
+        legacy_pem::HeaderError::Unsupported(_) => Error::ConvertKey {
+            path: path.to_path_buf(),
+            what: "uses a legacy OpenSSL PEM encryption other than AES-128/192/256-CBC or DES-EDE3-CBC",
+            convert: "openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW",
+        },
+    })?;
+    let wrong = || Error::WrongPassword {
+        path: path.to_path_buf(),
+    };
+    let attempt = |password: &str| -> Result<SoftwareKey> {
+        let der = legacy_pem::decrypt(cipher, &iv, password, &block.der).ok_or_else(wrong)?;
+        SoftwareKey::from_der(format, &der).map_err(|e| match e {
+            // Garbage after a wrong password can survive the padding check.
+            KeyError::Malformed(_) => wrong(),
+            KeyError::Unsupported(what) => Error::unsupported_key(path, what),
+        })
+    };
+    match password {
+        Some(password) => attempt(password),
+        None => prompt_until(
+            path,
+            "Please enter your PKCS#8 private key password:",
+            attempt,
+        ),
+    }
 }
 
 /// Decrypts an `EncryptedPrivateKeyInfo` (PBES2: PBKDF2 or scrypt, AES-CBC).

@@ -18,6 +18,7 @@ mod certificate;
 mod error;
 pub mod file;
 mod key;
+mod legacy_pem;
 mod pem;
 pub mod pkcs11;
 mod pkcs12;
