@@ -457,6 +457,19 @@ impl Retryer {
     }
 }
 
+/// Runs `attempt` under `policy` with a retryer of its own (a full quota, no shared rate
+/// limiter): for calls that have no client-long [`Retryer`] to share.
+///
+/// # Errors
+/// As [`Retryer::run`].
+pub async fn run<T, F, Fut>(policy: &Policy, attempt: F) -> Result<T, GaveUp>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Failure>>,
+{
+    Retryer::new(*policy).run(attempt).await
+}
+
 /// Adaptive mode's client-side send-rate limiter: a token bucket whose fill rate follows CUBIC
 /// congestion control on the measured send rate, as the SDK's (`adaptive_ratelimit.go`):
 /// unrestricted until the first throttling answer, then cut to 70 % of the rate measured, and
