@@ -1,8 +1,11 @@
 //! `update`: keep one profile of the AWS shared credentials file filled with fresh credentials.
 //!
 //! Only the target section's `aws_access_key_id`, `aws_secret_access_key` and
-//! `aws_session_token` lines change; every other byte (other profiles, comments, blank lines,
-//! ordering, line endings) is kept. The section is appended when missing. The file is replaced
+//! `aws_session_token` lines change, laid out as the official helper lays them out (missing keys
+//! in that order after the section's last setting; a missing section appended after the last
+//! line, followed by an empty line; a final line break added); every other byte (other
+//! profiles, comments, blank lines, ordering, line endings) is kept, and no line is lost where
+//! the official helper loses one. The file is replaced
 //! atomically (temporary file in the same directory, fsync, rename) with mode `0o600`, under an
 //! exclusive lock on a sidecar `<name>.lock` file so concurrent updates do not lose each other's
 //! profiles.
