@@ -38,6 +38,24 @@ pub enum Error {
         expected: &'static str,
     },
 
+    /// The retry mode (`AWS_RETRY_MODE` or the profile's `retry_mode`) is not one.
+    #[error("invalid {setting} value '{value}': use standard or adaptive")]
+    RetryMode {
+        /// Where it was set.
+        setting: crate::credentials::retry::Setting,
+        /// Its value.
+        value: String,
+    },
+
+    /// The number of attempts (`AWS_MAX_ATTEMPTS` or the profile's `max_attempts`) is not one.
+    #[error("invalid value {}={value}{}: use a whole number of attempts, 1 or more", setting.key, setting.place.as_ref().map(|p| format!(" ({p})")).unwrap_or_default())]
+    MaxAttempts {
+        /// Where it was set.
+        setting: crate::credentials::retry::Setting,
+        /// Its value.
+        value: String,
+    },
+
     /// The shared credentials file cannot be located.
     #[error("cannot find the credentials file: HOME is not set; set {var}")]
     NoHome {

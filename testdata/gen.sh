@@ -707,6 +707,24 @@ for k in dsa ed25519 secp256k1; do
   cmp -s "$TMP/a.pem" "$TMP/b.pem" || die "bad/$k: key/cert mismatch"
 done
 
+# Legacy OpenSSL PEM encryption (Proc-Type: 4,ENCRYPTED / DEK-Info) with each cipher the helper
+# reads: key-legacy-{aes128,aes192,aes256,des3}.pem, password "password"; OpenSSL must read each
+# back to the leaf's public key.
+legacy_pem() { # $1 = a key type directory of $PKI
+  local D="$1" T c
+  T="$(basename "$D")"
+  for c in aes128 aes192 aes256 des3; do
+    case "$T" in
+      rsa-*) ossl rsa -in "$D/key-pkcs8.pem" -traditional "-$c" -passout "pass:$PASS" -out "$D/key-legacy-$c.pem" ;;
+      ec-*)  ossl ec  -in "$D/key-pkcs8.pem" "-$c" -passout "pass:$PASS" -out "$D/key-legacy-$c.pem" ;;
+    esac
+    grep -q '^Proc-Type: 4,ENCRYPTED' "$D/key-legacy-$c.pem" || die "$T: key-legacy-$c.pem is not legacy-encrypted"
+    ossl pkey -in "$D/key-legacy-$c.pem" -passin "pass:$PASS" -pubout -out "$TMP/legacy.pem"
+    cmp -s "$TMP/legacy.pem" "$D/pub.pem" || die "$T: key-legacy-$c.pem is not the leaf's key"
+  done
+}
+for T in rsa-2048 ec-p256 ec-p384; do legacy_pem "$PKI/$T"; done
+
 gen_validate
 check_validate
 

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::retry::{self, Failure, Policy};
+use super::retry::{self, Failure, Retryer};
 use super::Credentials;
 use crate::arn::Arn;
 use crate::endpoint::Endpoint;
@@ -75,12 +75,12 @@ pub async fn create_session(
     signer: &dyn X509Signer,
     request: &SessionRequest,
     timeout: Duration,
+    retryer: &Retryer,
 ) -> Result<Credentials> {
-    retry::run(&Policy::STANDARD, || {
-        attempt_once(client, signer, request, timeout)
-    })
-    .await
-    .map_err(|gave_up| with_hint(gave_up.error, signer, request, gave_up.attempts))
+    retryer
+        .run(|| attempt_once(client, signer, request, timeout))
+        .await
+        .map_err(|gave_up| with_hint(gave_up.error, signer, request, gave_up.attempts))
 }
 
 async fn attempt_once(
@@ -179,9 +179,10 @@ async fn attempt_once(
         return parse_success(&url, &body).map_err(Failure::fatal);
     }
     let (error_type, message) = parse_error(error_type_header.as_deref(), &body);
+    let throttled = retry::is_throttling(&error_type);
     let retryable = matches!(status, 429 | 500 | 502 | 503 | 504)
-        || error_type.contains("Throttling")
-        || error_type.contains("TooManyRequests");
+        || throttled
+        || retry::is_transient(&error_type);
     let error = Error::Service {
         operation: Operation::CreateSession,
         status,
@@ -189,12 +190,16 @@ async fn attempt_once(
         message,
         hint: None,
     };
-    Err(Failure { error, retryable })
+    Err(match (throttled, retryable) {
+        (true, _) => Failure::throttled(error),
+        (false, true) => Failure::retry(error),
+        (false, false) => Failure::fatal(error),
+    })
 }
 
 fn transport(host: &str, error: reqwest::Error, timeout: Duration) -> Failure {
     if error.is_timeout() {
-        return Failure::retry(Error::Timeout {
+        return Failure::timed_out(Error::Timeout {
             host: host.to_string(),
             seconds: timeout.as_secs(),
         });
@@ -215,7 +220,11 @@ fn transport(host: &str, error: reqwest::Error, timeout: Duration) -> Failure {
         detail,
         cause,
     };
-    Failure { error, retryable }
+    if retryable {
+        Failure::retry(error)
+    } else {
+        Failure::fatal(error)
+    }
 }
 
 /// What a connection failure's messages (outermost to innermost) most likely mean.

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::create_session::{create_session, SessionRequest};
+use super::retry::Retryer;
 use super::{parse_expiration, CredentialSource, Issued};
 use crate::error::{Error, Result};
 use crate::filestamp::{stamps, FileStamp};
@@ -61,6 +62,8 @@ pub struct RolesAnywhere {
     client: reqwest::Client,
     request: SessionRequest,
     timeout: Duration,
+    /// Paces CreateSession attempts; its quota and rate limiter last as long as the client.
+    retryer: Retryer,
 }
 
 impl RolesAnywhere {
@@ -100,6 +103,7 @@ impl RolesAnywhere {
             client,
             request: options.request,
             timeout: options.http.timeout,
+            retryer: Retryer::new(options.retry),
         })
     }
 
@@ -117,6 +121,7 @@ impl RolesAnywhere {
             self.signer.as_ref(),
             &self.request,
             self.timeout,
+            &self.retryer,
         )
         .await?;
         let expires_at =

@@ -55,14 +55,14 @@ pub enum Error {
     },
 
     /// A file that should hold a certificate holds none.
-    #[error("{} contains no certificate; pass a PEM or DER X.509 certificate", path.display())]
+    #[error("{}: could not parse PEM data: it contains no certificate; pass a PEM or DER X.509 certificate", path.display())]
     NoCertificate {
         /// The file.
         path: PathBuf,
     },
 
     /// A certificate could not be parsed.
-    #[error("{}: certificate {index} cannot be parsed ({detail}); the file may be corrupt", path.display())]
+    #[error("{}: could not parse certificate {index} ({detail}); the file may be corrupt", path.display())]
     Certificate {
         /// The file.
         path: PathBuf,
@@ -105,14 +105,14 @@ pub enum Error {
     IntermediatesWithBundle,
 
     /// A file that should hold a private key holds none.
-    #[error("{} contains no private key; pass a PEM or DER PKCS#1, SEC1 or PKCS#8 key with --private-key", path.display())]
+    #[error("{}: unable to parse private key: it contains none; pass a PEM or DER PKCS#1, SEC1 or PKCS#8 key with --private-key", path.display())]
     NoPrivateKey {
         /// The file.
         path: PathBuf,
     },
 
     /// A private key could not be parsed.
-    #[error("{}: the private key cannot be parsed ({detail}); the file may be corrupt", path.display())]
+    #[error("{}: unable to parse private key ({detail}); the file may be corrupt", path.display())]
     PrivateKey {
         /// The file.
         path: PathBuf,
@@ -139,8 +139,15 @@ pub enum Error {
     },
 
     /// The password does not decrypt the key or bundle.
-    #[error("{}: wrong password (or unsupported encryption); check --pkcs8-password", path.display())]
+    #[error("{}: incorrect PKCS#8 private key password (a wrong password, or an unsupported encryption); check --pkcs8-password", path.display())]
     WrongPassword {
+        /// The file.
+        path: PathBuf,
+    },
+
+    /// The password does not open the PKCS#12 bundle.
+    #[error("{}: incorrect PKCS#12 password (a wrong password, or an unsupported encryption); check --pkcs8-password", path.display())]
+    Pkcs12Password {
         /// The file.
         path: PathBuf,
     },
@@ -181,12 +188,16 @@ pub enum Error {
         feature: &'static str,
     },
 
+    /// `--cert-selector` is not a valid selector.
+    #[error(transparent)]
+    CertSelector(super::cert_selector::SelectorError),
+
     /// `--cert-selector`: the macOS Keychain or the Windows certificate store.
-    #[error("--cert-selector selects from the macOS Keychain or Windows certificate store, which this platform does not have; use --certificate and --private-key")]
+    #[error("unable to use cert store signer on {}: --cert-selector selects from the macOS Keychain or Windows certificate store, which this platform does not have; use --certificate and --private-key", std::env::consts::OS)]
     CertStore,
 
     /// `--cert-selector` given to `read-certificate-data`.
-    #[error("--cert-selector searches the macOS Keychain or Windows certificate store, which this platform does not have")]
+    #[error("unable to use cert store signer on {}: --cert-selector searches the macOS Keychain or Windows certificate store, which this platform does not have; use --certificate", std::env::consts::OS)]
     CertStoreListing,
 
     /// A `--private-key handle:...` that is not a persistent handle.
@@ -345,7 +356,7 @@ pub enum Error {
     Pkcs11NoCertificate,
 
     /// Nothing in the tokens matches a URI.
-    #[error("no {what} matches {uri}{detail}; list the objects with `p11tool --list-all` or `pkcs11-tool -O` and fix the URI")]
+    #[error("{}no {what} matches {uri}{detail}; list the objects with `p11tool --list-all` or `pkcs11-tool -O` and fix the URI", official_lead(what))]
     Pkcs11NotFound {
         /// `"certificate"`, `"private key"`, `"token"`, ...
         what: &'static str,
@@ -470,5 +481,14 @@ impl Error {
             path: path.to_path_buf(),
             what: what.to_string(),
         }
+    }
+}
+
+/// The official helper's phrase for a search that found nothing, where it has one (scripts test
+/// for it), before our own words.
+fn official_lead(what: &str) -> &'static str {
+    match what {
+        "private key" => "unable to find matching private key: ",
+        _ => "",
     }
 }

@@ -11,7 +11,7 @@ use super::error::{Error, Result};
 use super::key::{KeyError, KeyFormat, SoftwareKey};
 use super::prompt::{self, Prompted, Try};
 use super::tpm::{self, TpmAuth};
-use super::{pem, pkcs12, Digest, Secret, Signer, X509Signer};
+use super::{legacy_pem, pem, pkcs12, Digest, Secret, Signer, X509Signer};
 
 /// Largest file we read as a certificate, key or bundle; anything bigger is a mistake.
 const MAX_FILE_BYTES: u64 = 16 << 20;
@@ -216,11 +216,7 @@ fn read_key(
             _ => continue,
         };
         if block.legacy_encrypted {
-            return Err(Error::ConvertKey {
-                path: path.to_path_buf(),
-                what: "uses legacy OpenSSL PEM encryption (Proc-Type: 4,ENCRYPTED)",
-                convert: "openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW",
-            });
+            return decrypt_legacy(path, format, block, password).map(boxed);
         }
         return SoftwareKey::from_der(format, &block.der)
             .map(boxed)
@@ -229,6 +225,46 @@ fn read_key(
     Err(Error::NoPrivateKey {
         path: path.to_path_buf(),
     })
+}
+
+/// Decrypts a PKCS#1 or SEC1 block under OpenSSL's legacy PEM encryption (`Proc-Type:
+/// 4,ENCRYPTED`), with `--pkcs8-password` or a password typed at the terminal.
+fn decrypt_legacy(
+    path: &Path,
+    format: KeyFormat,
+    block: &pem::Block,
+    password: Option<&Secret>,
+) -> Result<SoftwareKey> {
+    let (cipher, iv) = legacy_pem::parse_dek_info(block.dek_info.as_deref()).map_err(|e| match e {
+        legacy_pem::HeaderError::Malformed(what) => Error::private_key(
+            path,
+            format!("legacy OpenSSL PEM encryption, but {what}"),
+        ),
+        legacy_pem::HeaderError::Unsupported(_) => Error::ConvertKey {
+            path: path.to_path_buf(),
+            what: "uses a legacy OpenSSL PEM encryption other than AES-128/192/256-CBC or DES-EDE3-CBC",
+            convert: "openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW",
+        },
+    })?;
+    let wrong = || Error::WrongPassword {
+        path: path.to_path_buf(),
+    };
+    let attempt = |password: &str| -> Result<SoftwareKey> {
+        let der = legacy_pem::decrypt(cipher, &iv, password, &block.der).ok_or_else(wrong)?;
+        SoftwareKey::from_der(format, &der).map_err(|e| match e {
+            // Garbage after a wrong password can survive the padding check.
+            KeyError::Malformed(_) => wrong(),
+            KeyError::Unsupported(what) => Error::unsupported_key(path, what),
+        })
+    };
+    match password {
+        Some(password) => attempt(password),
+        None => prompt_until(
+            path,
+            "Please enter your PKCS#8 private key password:",
+            attempt,
+        ),
+    }
 }
 
 /// Decrypts an `EncryptedPrivateKeyInfo` (PBES2: PBKDF2 or scrypt, AES-CBC).
@@ -278,18 +314,23 @@ pub(crate) fn prompt_until<T>(
     prompt: &str,
     attempt: impl Fn(&str) -> Result<T>,
 ) -> Result<T> {
+    // The last refusal is the error once the tries run out (PKCS#8 and PKCS#12 say it apart).
+    let refused = std::cell::RefCell::new(None);
     let asked = prompt::ask(prompt, None, |password| match attempt(&password) {
         Ok(value) => Try::Accepted(value),
-        Err(Error::WrongPassword { .. }) => Try::Wrong,
+        Err(e @ (Error::WrongPassword { .. } | Error::Pkcs12Password { .. })) => {
+            *refused.borrow_mut() = Some(e);
+            Try::Wrong
+        }
         Err(e) => Try::Failed(e),
     });
     asked.map_err(|e| match e {
         Prompted::NoTerminal => Error::PasswordRequired {
             path: path.to_path_buf(),
         },
-        Prompted::Rejected => Error::WrongPassword {
+        Prompted::Rejected => refused.take().unwrap_or_else(|| Error::WrongPassword {
             path: path.to_path_buf(),
-        },
+        }),
         Prompted::Failed(e) => e,
     })
 }

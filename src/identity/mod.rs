@@ -13,10 +13,12 @@
 //! enabled/disabled pair of modules (`pkcs11`, on by default; `tpm`, off by default): a build
 //! without one answers a key of that kind with [`Error::NotInThisBuild`].
 
+mod cert_selector;
 mod certificate;
 mod error;
 pub mod file;
 mod key;
+mod legacy_pem;
 mod pem;
 pub mod pkcs11;
 mod pkcs12;
@@ -29,6 +31,7 @@ use std::fmt::Debug;
 
 use zeroize::Zeroizing;
 
+pub use cert_selector::{CertSelector, SelectorError};
 pub use certificate::{ecdsa_raw_to_der, read_certificates, Certificate, Curve, PublicKey};
 pub use error::{Error, Result};
 pub use source::{certificates, Certificates, Source, SourceArgs};

@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::cert_selector::CertSelector;
 use super::certificate::{read_certificates, Certificate};
 use super::error::{Error, Result};
 use super::file::FileSource;
@@ -28,7 +29,7 @@ pub struct SourceArgs {
     pub password: Option<Secret>,
     /// `--pkcs11-lib`.
     pub pkcs11_lib: Option<String>,
-    /// `--cert-selector` was given.
+    /// `--cert-selector`, as given.
     pub cert_selector: Option<String>,
     /// `--reuse-pin`.
     pub reuse_pin: bool,
@@ -70,6 +71,11 @@ impl Source {
     }
 
     fn sniff(args: SourceArgs, need_certificate: bool) -> Result<Source> {
+        // The official helper parses the selector before anything else.
+        let selector = match args.cert_selector.as_deref() {
+            Some(s) if !s.is_empty() => Some(CertSelector::parse(s)?),
+            _ => None,
+        };
         let is_pkcs11 = |v: &Option<String>| v.as_deref().is_some_and(|v| v.starts_with("pkcs11:"));
         if is_pkcs11(&args.certificate) || is_pkcs11(&args.private_key) {
             return Pkcs11Source::from_args(args, need_certificate)
@@ -92,7 +98,7 @@ impl Source {
             })));
         }
         if args.certificate.is_none() {
-            if args.cert_selector.is_some() {
+            if selector.is_some() {
                 return Ok(Source::CertStore);
             }
             if need_certificate {
@@ -220,7 +226,7 @@ mod tests {
             assert_eq!(&kind(sniffed), want, "{certificate:?} {key:?}");
         }
         let store = SourceArgs {
-            cert_selector: Some("Key=x,Value=y".into()),
+            cert_selector: Some("Key=x509Subject,Value=CN=y".into()),
             ..SourceArgs::default()
         };
         assert_eq!(kind(Source::from_args(store)), "store");

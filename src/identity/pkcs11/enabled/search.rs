@@ -257,8 +257,9 @@ impl Device {
             pin_refused: false,
             context_refused: false,
         };
+        let module = self.module.clone();
         let session = self.session(token)?;
-        let signature = sign_in(session, key, &mut auth, message, Digest::Sha256)?;
+        let signature = sign_in(session, &module, key, &mut auth, message, Digest::Sha256)?;
         let matches = crate::identity::validate::signature_verifies(public, message, &signature);
         if matches {
             // Keep a context-specific PIN typed for the test signature, as the official helper
