@@ -8,7 +8,7 @@ tests/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
 # Both crates (the workspace's default members), default features.
-cargo test
+cargo test --no-fail-fast
 # TPM 2.0 keys against swtpm: the feature is off by default, so its tests run in a build with it.
 cargo test --features tpm --test tpm
 # A build without the PKCS#11 backend answers pkcs11: URIs with one line naming the feature.

@@ -214,7 +214,7 @@ fn the_end_entity_rules_exit_2() {
             "corrupt-cert.pem",
             "expired-key.pem",
             "certificate",
-            "cannot be parsed",
+            "could not parse certificate",
         ),
         (
             "truncated-cert.pem",
@@ -247,7 +247,7 @@ fn a_key_that_is_not_the_certificates_exits_3() {
     assert_eq!(line(&out, "key-usage").0, "pass");
     assert_eq!(line(&out, "chain").0, "pass");
     for (key, needle) in [
-        ("pki/bad/corrupt-key.pem", "cannot be parsed"),
+        ("pki/bad/corrupt-key.pem", "unable to parse private key"),
         ("pki/bad/empty.pem", "is empty"),
         ("pki/bad/no-such-key.pem", "cannot read"),
     ] {
