@@ -283,6 +283,7 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<RunningServe
         faults: options.faults,
         log: options.log,
         store: SessionStore::default(),
+        used_codes: crate::totp::UsedCodes::default(),
         session_calls: AtomicU64::new(0),
         seq: AtomicU64::new(0),
         calls: Mutex::new(Vec::new()),
@@ -417,6 +418,8 @@ struct AppState {
     faults: Faults,
     log: bool,
     store: SessionStore,
+    /// MFA codes already accepted.
+    used_codes: crate::totp::UsedCodes,
     /// `CreateSession` calls seen, for fault injection.
     session_calls: AtomicU64,
     /// Call-log sequence.
@@ -657,7 +660,14 @@ async fn sts_call(
         headers: &headers,
         body: &body,
     };
-    let call = sts::handle(&state.config, &state.store, &request, now, &request_id);
+    let call = sts::handle(
+        &state.config,
+        &state.store,
+        &state.used_codes,
+        &request,
+        now,
+        &request_id,
+    );
     let mut record = CallRecord {
         seq: 0,
         time: iso8601(unix_seconds(now)),
@@ -665,7 +675,7 @@ async fn sts_call(
         ok: call.result.is_ok(),
         status: 0,
         error_type: None,
-        message: None,
+        message: call.message,
         algorithm: verify::claimed(&headers).algorithm,
         serial: None,
         signed_headers: call.signed_headers,
