@@ -191,7 +191,8 @@ async fn attempt_once(
     Err(Failure { error, retryable })
 }
 
-fn transport(url: &str, error: reqwest::Error, timeout: Duration) -> Failure {
+/// A failed send or receive as a retryable [`Failure`]: a timeout, or what the connection said.
+pub(crate) fn transport(url: &str, error: reqwest::Error, timeout: Duration) -> Failure {
     if error.is_timeout() {
         return Failure::retry(Error::Timeout {
             url: url.to_string(),
