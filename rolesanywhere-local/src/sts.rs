@@ -309,7 +309,7 @@ fn assume_role(
             ));
         }
     }
-    let mfa = check_mfa(config, used_codes, params, now)?;
+    let mfa = check_mfa(config, params, now)?;
     let role = config.role(target.as_str()).ok_or_else(denied)?;
     if !role
         .trusted_roles
@@ -325,6 +325,13 @@ fn assume_role(
     if role.require_mfa && mfa.is_none() {
         return Err(denied());
     }
+    // A code works once, as on AWS; it is spent only by a call that succeeds.
+    if let Some((serial, step)) = &mfa {
+        if !used_codes.claim(serial, *step) {
+            return Err(invalid_code());
+        }
+    }
+    let mfa = mfa.map(|(serial, _)| serial);
     let issued = store.issue(
         &target.account,
         target.as_str(),
@@ -360,13 +367,17 @@ fn assume_role(
     Ok((xml, message))
 }
 
-/// Checks `SerialNumber` and `TokenCode`; the device's serial when they prove MFA.
+fn invalid_code() -> StsError {
+    StsError::access_denied("MultiFactorAuthentication failed with invalid MFA one time pass code.")
+}
+
+/// Checks `SerialNumber` and `TokenCode`: the device's serial and the code's step when they
+/// prove MFA.
 fn check_mfa(
     config: &Config,
-    used_codes: &UsedCodes,
     params: &HashMap<String, String>,
     now: i64,
-) -> Result<Option<String>, StsError> {
+) -> Result<Option<(String, i64)>, StsError> {
     let (serial, code) = match (params.get("SerialNumber"), params.get("TokenCode")) {
         (None, None) => return Ok(None),
         (Some(serial), Some(code)) => (serial, code),
@@ -388,17 +399,8 @@ fn check_mfa(
              MFA serial number is valid and associated with this user.",
         )
     })?;
-    let invalid = || {
-        StsError::access_denied(
-            "MultiFactorAuthentication failed with invalid MFA one time pass code.",
-        )
-    };
-    let step = totp::matching_step(&device.secret, code, now).ok_or_else(invalid)?;
-    // A code works once, as on AWS.
-    if !used_codes.claim(serial, step) {
-        return Err(invalid());
-    }
-    Ok(Some(serial.clone()))
+    let step = totp::matching_step(&device.secret, code, now).ok_or_else(invalid_code)?;
+    Ok(Some((serial.clone(), step)))
 }
 
 /// A `text/xml` response carrying the request id header.
