@@ -453,3 +453,28 @@ fn the_aws_cli_runs_a_credential_process_written_over_several_lines() {
         .collect();
     assert_eq!(ok.len(), 1, "{ok:?}");
 }
+
+#[test]
+fn throttled_assume_role_calls_are_retried() {
+    let local = Local::start(&["--throttle-assume-role-first", "2"]);
+    let out = chained(&local, &["--assume-role", common::local::OTHER_ROLE], &[]);
+    assert_eq!(
+        caller_identity(&local, &json(&out))["Arn"]
+            .as_str()
+            .unwrap()
+            .split('/')
+            .nth(1),
+        Some("other-role")
+    );
+    let calls: Vec<_> = assume_role_calls(&local)
+        .iter()
+        .map(|c| c["error_type"].as_str().unwrap_or("ok").to_string())
+        .collect();
+    assert_eq!(calls, ["Throttling", "Throttling", "ok"]);
+
+    // Still throttled after the third attempt: the hint says so.
+    let local = Local::start(&["--throttle-assume-role-first", "5"]);
+    let out = chained(&local, &["--assume-role", common::local::OTHER_ROLE], &[]);
+    let line = assert_one_line_error(&out, "AssumeRole failed: Throttling (HTTP 400)");
+    assert!(line.contains("still throttled after 3 attempts"), "{line}");
+}

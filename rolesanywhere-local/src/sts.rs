@@ -81,6 +81,10 @@ impl StsError {
         Self::new("SignatureDoesNotMatch", StatusCode::FORBIDDEN, message)
     }
 
+    pub(crate) fn throttling(message: impl Into<String>) -> Self {
+        Self::new("Throttling", StatusCode::BAD_REQUEST, message)
+    }
+
     pub(crate) fn validation(message: impl Into<String>) -> Self {
         Self::new("ValidationError", StatusCode::BAD_REQUEST, message)
     }
@@ -111,6 +115,19 @@ pub(crate) struct StsCall {
     pub(crate) message: Option<String>,
     /// The successful XML body (without the request id filled in) or the error.
     pub(crate) result: Result<String, StsError>,
+}
+
+/// An `AssumeRole` turned away before it was looked at (fault injection).
+pub(crate) fn throttled_call(message: &str) -> StsCall {
+    StsCall {
+        action: Some("AssumeRole".into()),
+        access_key_id: None,
+        region: None,
+        signed_headers: Vec::new(),
+        caller_arn: None,
+        message: None,
+        result: Err(StsError::throttling(message)),
+    }
 }
 
 /// Authenticates and performs one STS call.
