@@ -24,10 +24,19 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_COMMAND_OUTPUT: u64 = 4096;
 
 /// The sources of MFA codes beyond the hop's own, from the command line and the environment.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct MfaCodes {
     /// `--mfa-command`: run by `/bin/sh -c`; its first line of output is the code.
     pub command: Option<String>,
+}
+
+impl std::fmt::Debug for MfaCodes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The command may hold a TOTP secret (`oathtool --totp -b SECRET`).
+        f.debug_struct("MfaCodes")
+            .field("command", &self.command.as_ref().map(|_| "** redacted **"))
+            .finish()
+    }
 }
 
 /// Where a code came from, for messages.
@@ -144,6 +153,14 @@ async fn run_command(command: &str, serial: &str) -> Result<Zeroizing<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_hides_the_command() {
+        let codes = MfaCodes {
+            command: Some("oathtool --totp -b SECRETSECRET".into()),
+        };
+        assert!(!format!("{codes:?}").contains("SECRETSECRET"));
+    }
 
     #[test]
     fn codes_are_six_digits() {
