@@ -428,3 +428,21 @@ fn clear_cache_removes_the_entries() {
     assert_ne!(key_id(&run(&local, &args)), first);
     assert_eq!(sessions(&local).len(), 2);
 }
+
+#[test]
+fn a_hit_opens_no_key_so_asks_no_password() {
+    let local = Local::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let mut args = args(&local, &cache);
+    args[4] = pki(KIND, "key-pkcs8-aes-256-cbc-sha256.pem");
+    let mut with_password = args.clone();
+    with_password.extend(["--pkcs8-password".into(), "password".into()]);
+    let first = key_id(&run(&local, &with_password));
+    // No password and no terminal: only the cache can answer, and it does.
+    assert_eq!(key_id(&run(&local, &args)), first);
+    // Without the cache the same call needs the password (so the hit above proves something).
+    let uncached: Vec<String> = args[..args.len() - 2].to_vec();
+    let out = run(&local, &uncached);
+    assert_one_line_error(&out, "password");
+}
