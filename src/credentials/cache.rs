@@ -31,7 +31,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::{iso8601, parse_expiration, CredentialSource, Credentials, Issued};
@@ -69,17 +68,17 @@ pub fn fresh_enough(issued_at: SystemTime, expires_at: SystemTime, now: SystemTi
         .is_ok_and(|left| left > needed)
 }
 
-/// What identifies one answer: fed field by field, then hashed.
+/// What identifies one answer: fed field by field, then hashed (SHA-256).
 #[derive(Clone)]
 pub struct CacheKey {
-    hasher: Sha256,
+    hasher: ring::digest::Context,
 }
 
 impl CacheKey {
     /// A key for a kind of credential source (`"rolesanywhere"`, `"assume-role"`).
     pub fn new(kind: &str) -> CacheKey {
         let mut key = CacheKey {
-            hasher: Sha256::new(),
+            hasher: ring::digest::Context::new(&ring::digest::SHA256),
         };
         key.field("format", &FORMAT.to_string());
         key.field("kind", kind);
@@ -89,7 +88,7 @@ impl CacheKey {
     /// Adds a named field. Lengths are hashed too, so no two field lists collide.
     pub fn field(&mut self, name: &str, value: &str) -> &mut CacheKey {
         for part in [name, value] {
-            self.hasher.update((part.len() as u64).to_be_bytes());
+            self.hasher.update(&(part.len() as u64).to_be_bytes());
             self.hasher.update(part.as_bytes());
         }
         self
@@ -112,7 +111,7 @@ impl CacheKey {
 
     /// The hash in hex: the entry's file name.
     pub fn hex(&self) -> String {
-        hex::encode(self.hasher.clone().finalize())
+        hex::encode(self.hasher.clone().finish())
     }
 }
 

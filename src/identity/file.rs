@@ -154,10 +154,10 @@ pub(crate) fn fingerprint(path: &Path) -> Result<String> {
     Ok(sha256_hex(&read_file(path, "a certificate or chain")?))
 }
 
-/// SHA-256 in hex.
+/// SHA-256 in hex (ring's, which uses the CPU's SHA instructions: this runs on every cached
+/// `credential-process` call).
 pub(crate) fn sha256_hex(data: &[u8]) -> String {
-    use sha2::Digest as _;
-    hex::encode(sha2::Sha256::digest(data))
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, data))
 }
 
 /// Reads a whole file, refusing empty and absurdly large ones.
