@@ -12,6 +12,8 @@ pub enum ArnKind {
     Profile,
     /// `--role-arn`: `arn:<partition>:iam::<account>:role/<path/name>`.
     Role,
+    /// A role of `--assume-role` (a role-chain hop); the same shape as [`ArnKind::Role`].
+    ChainedRole,
 }
 
 impl ArnKind {
@@ -20,6 +22,7 @@ impl ArnKind {
             ArnKind::TrustAnchor => "--trust-anchor-arn",
             ArnKind::Profile => "--profile-arn",
             ArnKind::Role => "--role-arn",
+            ArnKind::ChainedRole => "--assume-role",
         }
     }
 
@@ -29,7 +32,7 @@ impl ArnKind {
                 "arn:aws:rolesanywhere:us-east-1:111122223333:trust-anchor/<trust-anchor-id>"
             }
             ArnKind::Profile => "arn:aws:rolesanywhere:us-east-1:111122223333:profile/<profile-id>",
-            ArnKind::Role => "arn:aws:iam::111122223333:role/<role-name>",
+            ArnKind::Role | ArnKind::ChainedRole => "arn:aws:iam::111122223333:role/<role-name>",
         }
     }
 }
@@ -80,7 +83,7 @@ impl Arn {
         let (want_service, want_prefix) = match kind {
             ArnKind::TrustAnchor => ("rolesanywhere", "trust-anchor/"),
             ArnKind::Profile => ("rolesanywhere", "profile/"),
-            ArnKind::Role => ("iam", "role/"),
+            ArnKind::Role | ArnKind::ChainedRole => ("iam", "role/"),
         };
         if service != want_service {
             return Err(bad(&format!(
@@ -88,7 +91,7 @@ impl Arn {
             )));
         }
         match kind {
-            ArnKind::Role if !region.is_empty() => {
+            ArnKind::Role | ArnKind::ChainedRole if !region.is_empty() => {
                 return Err(bad("IAM role ARNs have an empty region field"))
             }
             ArnKind::TrustAnchor | ArnKind::Profile if !is_region(region) => {

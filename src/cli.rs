@@ -30,7 +30,8 @@ pub struct Cli {
 
 impl Cli {
     /// Parses `args` (program name first) as [`Parser::try_parse_from`] does, faster for the
-    /// command that runs once per SDK call.
+    /// command that runs once per SDK call, and tolerant of configuration files as users write
+    /// them (see [`normalize_args`]).
     ///
     /// `credential-process` is first matched against its own flags only, which spares building
     /// the whole command tree on every cold start. Anything that path does not accept (help,
@@ -38,12 +39,13 @@ impl Cli {
     /// accepted, stays exactly the full parser's.
     pub fn try_parse_args(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
         use clap::FromArgMatches;
+        let args = normalize_args(args);
         if args.get(1).is_some_and(|a| a == "credential-process") {
-            let only = CredentialArgs::augment_args(
+            let only = CredentialProcessArgs::augment_args(
                 clap::Command::new("credential-process").no_binary_name(true),
             );
             if let Ok(matches) = only.try_get_matches_from(&args[2..]) {
-                if let Ok(parsed) = CredentialArgs::from_arg_matches(&matches) {
+                if let Ok(parsed) = CredentialProcessArgs::from_arg_matches(&matches) {
                     return Ok(Cli {
                         command: Some(Command::CredentialProcess(parsed)),
                         version: false,
@@ -53,6 +55,117 @@ impl Cli {
         }
         Cli::try_parse_from(args)
     }
+
+    /// [`Cli::try_parse_args`], with `credential-process`'s usage errors turned into one line:
+    /// it runs inside SDKs and tools that show its stderr, if at all, as one message, where a
+    /// usage dump only hides what went wrong.
+    ///
+    /// # Errors
+    /// [`CommandLineError::Clap`] for help and other commands' usage errors (clap prints
+    /// them), [`CommandLineError::OneLine`] for credential-process's.
+    pub fn parse_command_line(args: Vec<std::ffi::OsString>) -> Result<Cli, CommandLineError> {
+        let is_credential_process = args
+            .get(1)
+            .and_then(|a| a.to_str())
+            .is_some_and(|a| a.trim_start() == "credential-process");
+        Cli::try_parse_args(args).map_err(|e| {
+            if is_credential_process && e.use_stderr() {
+                CommandLineError::OneLine(one_line_usage_error(&e))
+            } else {
+                CommandLineError::Clap(e)
+            }
+        })
+    }
+}
+
+/// Why the command line was not run.
+#[derive(Debug)]
+pub enum CommandLineError {
+    /// Help, or a usage error clap prints itself (with the usage).
+    Clap(clap::Error),
+    /// A `credential-process` usage error, as one line without the program's name.
+    OneLine(String),
+}
+
+/// clap's message on one line: what is wrong, clap's suggestion, and where the flags are listed.
+fn one_line_usage_error(error: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let rendered = error.render().to_string();
+    let text = rendered.strip_prefix("error: ").unwrap_or(&rendered);
+    // clap puts tips, the usage and "For more information" after a blank line.
+    let what = text.split("\n\n").next().unwrap_or(text);
+    let what = what.split("\n  tip:").next().unwrap_or(what);
+    // The values a user typed may hold any character; keep the message on one line.
+    let mut line: String = what
+        .trim_end()
+        .chars()
+        .map(|c| match c {
+            '\n' => "\\n".to_string(),
+            '\r' => "\\r".to_string(),
+            c if c.is_control() => c.escape_unicode().to_string(),
+            c => c.to_string(),
+        })
+        .collect();
+    if let Some(ContextValue::String(similar)) = error.get(ContextKind::SuggestedArg) {
+        line.push_str(&format!(" (did you mean '{similar}'?)"));
+    }
+    line.push_str("; see aws_signing_helper credential-process --help");
+    line
+}
+
+/// Undoes what configuration files do to arguments: botocore joins a value's continuation lines
+/// with line breaks and splits it as a shell does, so
+///
+/// ```ini
+/// credential_process = aws_signing_helper credential-process \
+///     --certificate /etc/pki/host.crt \
+///     --private-key /etc/pki/host.key
+/// ```
+///
+/// arrives as `credential-process`, `"\n--certificate"`, `/etc/pki/host.crt`,
+/// `"\n--private-key"`, ... An argument whose leading whitespace holds a line break loses that
+/// whitespace (no flag, command or value of ours starts with one); one that differs from a known
+/// flag only by leading spaces or tabs becomes that flag. Everything else is left as given.
+pub fn normalize_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    const BLANK: [char; 4] = [' ', '\t', '\n', '\r'];
+    let mut needs_flag_names = false;
+    let mut args: Vec<std::ffi::OsString> = args
+        .into_iter()
+        .enumerate()
+        .map(|(i, arg)| {
+            let Some(text) = arg.to_str().filter(|_| i > 0) else {
+                return arg;
+            };
+            let trimmed = text.trim_start_matches(BLANK);
+            let lead = &text[..text.len() - trimmed.len()];
+            if lead.contains(['\n', '\r']) {
+                trimmed.into()
+            } else {
+                needs_flag_names |= !lead.is_empty() && trimmed.starts_with("--");
+                arg
+            }
+        })
+        .collect();
+    if needs_flag_names {
+        use clap::CommandFactory;
+        let command = Cli::command();
+        let known = |name: &str| {
+            command
+                .get_subcommands()
+                .flat_map(|sub| sub.get_arguments())
+                .any(|a| a.get_long() == Some(name))
+        };
+        for arg in args.iter_mut().skip(1) {
+            let Some(text) = arg.to_str() else { continue };
+            let trimmed = text.trim_start_matches(BLANK);
+            let name = trimmed.strip_prefix("--").unwrap_or_default();
+            let name = name.split('=').next().unwrap_or_default();
+            if trimmed.len() < text.len() && trimmed.starts_with("--") && known(name) {
+                *arg = trimmed.into();
+            }
+        }
+    }
+    args
 }
 
 /// The environment variables every credential command reads (`after_help` of
@@ -103,7 +216,7 @@ pub enum Command {
                       process\" in the AWS CLI user guide). stdout carries only that JSON.",
         after_help = concat!(credential_env!(), key_env!())
     )]
-    CredentialProcess(CredentialArgs),
+    CredentialProcess(CredentialProcessArgs),
 
     /// Sign a fixed test string with the private key, to check that it works
     #[command(
@@ -180,6 +293,44 @@ pub enum Command {
 
     /// Print the version number of the credential helper
     Version,
+
+    /// Remove every credential cached by credential-process --cache
+    ClearCache(ClearCacheArgs),
+}
+
+/// `credential-process` flags: the credential flags and the cache.
+#[derive(Debug, Args, Default)]
+pub struct CredentialProcessArgs {
+    /// Shared credential flags.
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+
+    /// The credential cache.
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+/// The credential cache of `credential-process`.
+#[derive(Debug, Args, Default)]
+pub struct CacheArgs {
+    /// Answer from a per-user cache until shortly before expiry; concurrent calls share one
+    /// request
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub cache: bool,
+
+    /// Directory of the cache (implies --cache; default: $XDG_RUNTIME_DIR/aws_signing_helper,
+    /// else ~/.cache/aws_signing_helper)
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<std::path::PathBuf>,
+}
+
+/// `clear-cache` flags.
+#[derive(Debug, Args)]
+pub struct ClearCacheArgs {
+    /// Directory of the cache (default: $XDG_RUNTIME_DIR/aws_signing_helper, else
+    /// ~/.cache/aws_signing_helper)
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<std::path::PathBuf>,
 }
 
 /// Flags shared by every command that obtains credentials (`credential-process`, `serve`,
@@ -234,6 +385,25 @@ pub struct CredentialArgs {
     /// Path to intermediate certificate bundle file
     #[arg(long, value_name = "FILE", conflicts_with_all = ["cert_selector", "use_latest_expiring_certificate"])]
     pub intermediates: Option<String>,
+
+    /// Then assume this role with sts:AssumeRole (repeat for each hop):
+    /// ARN[,role_session_name=NAME][,duration_seconds=N][,external_id=ID][,mfa_serial=SERIAL]
+    /// [,token_code=CODE]
+    #[arg(long, value_name = "ARN[,FIELD=VALUE]...")]
+    pub assume_role: Vec<String>,
+
+    /// Endpoint used to call sts:AssumeRole (default: the region's STS endpoint)
+    #[arg(long, value_name = "URL")]
+    pub sts_endpoint: Option<String>,
+
+    /// Region of the STS endpoint (default: --region, else the trust anchor ARN's region)
+    #[arg(long, value_name = "REGION")]
+    pub sts_region: Option<String>,
+
+    /// Command printing the MFA code of a hop with mfa_serial= (run by /bin/sh; default:
+    /// AWS_SIGNING_HELPER_MFA_CODE, else a prompt on the terminal)
+    #[arg(long, value_name = "COMMAND")]
+    pub mfa_command: Option<String>,
 }
 
 /// Flags naming the certificate and key, shared by the credential commands and `sign-string`.
@@ -497,6 +667,130 @@ mod tests {
         }
     }
 
+    fn argv(args: &[&str]) -> Vec<std::ffi::OsString> {
+        std::iter::once("aws_signing_helper")
+            .chain(args.iter().copied())
+            .map(Into::into)
+            .collect()
+    }
+
+    /// botocore hands a `credential_process` written over several lines with trailing
+    /// backslashes to us as arguments starting with a line break; they mean what they would
+    /// on one line.
+    #[test]
+    fn continuation_lines_of_a_config_file_are_accepted() {
+        let clean = [
+            "credential-process",
+            "--certificate",
+            "/c.pem",
+            "--private-key",
+            "/k.pem",
+            "--assume-role",
+            "arn:aws:iam::222233334444:role/x,external_id=ab",
+            "--cache",
+        ];
+        let wrapped = [
+            "credential-process",
+            "\n--certificate",
+            "/c.pem",
+            "\n  --private-key",
+            "\r\n/k.pem",
+            "\n--assume-role",
+            "arn:aws:iam::222233334444:role/x,external_id=ab",
+            "\n\t--cache",
+        ];
+        let want = format!("{:?}", Cli::try_parse_args(argv(&clean)).unwrap());
+        assert_eq!(
+            format!("{:?}", Cli::try_parse_args(argv(&wrapped)).unwrap()),
+            want
+        );
+        // Leading blanks alone: only before a known flag.
+        let spaced = argv(&["credential-process", "  --certificate", "/c.pem"]);
+        assert_eq!(normalize_args(spaced)[2], "--certificate");
+        let kept = argv(&["credential-process", "--pkcs8-password", "  secret"]);
+        assert_eq!(normalize_args(kept)[3], "  secret");
+        let unknown = argv(&["credential-process", " --nope"]);
+        assert_eq!(normalize_args(unknown)[2], " --nope");
+        // The subcommand itself may start a continuation line.
+        let cmd = argv(&["\ncredential-process", "--cache"]);
+        assert!(Cli::try_parse_args(cmd).is_ok());
+    }
+
+    /// credential-process usage errors are one line saying what to do; other commands keep
+    /// clap's output.
+    #[test]
+    fn credential_process_usage_errors_are_one_line() {
+        for args in [
+            &["credential-process", "--no-such-flag"][..],
+            &["credential-process", "--certficate", "x"],
+            &["credential-process", "--session-duration", "abc"],
+            &[
+                "credential-process",
+                "--certificate",
+                "a",
+                "--cert-selector",
+                "b",
+            ],
+            &["credential-process", "\n--bogus\nflag"],
+            &["credential-process", "stray"],
+        ] {
+            match Cli::parse_command_line(argv(args)) {
+                Err(CommandLineError::OneLine(line)) => {
+                    assert!(!line.contains('\n'), "{args:?}: {line}");
+                    assert!(
+                        line.ends_with("see aws_signing_helper credential-process --help"),
+                        "{line}"
+                    );
+                    assert!(!line.contains("Usage:"), "{line}");
+                }
+                other => panic!("{args:?}: {other:?}"),
+            }
+        }
+        let Err(CommandLineError::OneLine(line)) =
+            Cli::parse_command_line(argv(&["credential-process", "--certficate", "x"]))
+        else {
+            panic!("not one line")
+        };
+        assert!(line.contains("did you mean '--certificate'"), "{line}");
+        assert!(matches!(
+            Cli::parse_command_line(argv(&["credential-process", "--help"])),
+            Err(CommandLineError::Clap(e)) if !e.use_stderr()
+        ));
+        assert!(matches!(
+            Cli::parse_command_line(argv(&["serve", "--nope"])),
+            Err(CommandLineError::Clap(_))
+        ));
+    }
+
+    #[test]
+    fn chain_and_cache_flags() {
+        let Some(Command::CredentialProcess(a)) = parse(&[
+            "credential-process",
+            "--assume-role",
+            "arn:aws:iam::1:role/a",
+            "--assume-role=arn:aws:iam::2:role/b",
+            "--cache",
+            "--cache-dir",
+            "/d",
+            "--mfa-command",
+            "oathtool --totp -b X",
+            "--sts-endpoint",
+            "https://sts.example",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("wrong command")
+        };
+        assert_eq!(a.credentials.assume_role.len(), 2);
+        assert!(a.cache.cache);
+        for sub in ["serve", "update"] {
+            assert!(parse(&[sub, "--assume-role", "x", "--mfa-command", "y"]).is_ok());
+            assert!(parse(&[sub, "--cache"]).is_err(), "{sub}");
+        }
+        assert!(parse(&["clear-cache", "--cache-dir", "/d"]).is_ok());
+    }
+
     #[test]
     fn definition_is_consistent() {
         Cli::command().debug_assert();
@@ -547,7 +841,7 @@ mod tests {
         else {
             panic!("wrong command")
         };
-        assert_eq!(a.session_duration, 3600);
+        assert_eq!(a.credentials.session_duration, 3600);
         let Some(Command::CredentialProcess(a)) =
             parse(&["credential-process", "--session-duration=900"])
                 .unwrap()
@@ -555,7 +849,7 @@ mod tests {
         else {
             panic!("wrong command")
         };
-        assert_eq!(a.session_duration, 900);
+        assert_eq!(a.credentials.session_duration, 900);
         assert!(parse(&["credential-process", "--session-duration", "x"]).is_err());
     }
 

@@ -34,6 +34,15 @@ impl EndpointConfig {
             dual_stack: flag("AWS_USE_DUALSTACK_ENDPOINT"),
         }
     }
+
+    /// The same for STS: `--sts-endpoint`, then `AWS_ENDPOINT_URL_STS` and `AWS_ENDPOINT_URL`.
+    pub fn sts_from_env(endpoint: Option<String>) -> EndpointConfig {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        EndpointConfig {
+            env_endpoint: var("AWS_ENDPOINT_URL_STS").or_else(|| var("AWS_ENDPOINT_URL")),
+            ..EndpointConfig::from_env(endpoint)
+        }
+    }
 }
 
 /// A resolved endpoint: an http(s) URL with a host, parsed once, so that building a request
@@ -99,11 +108,52 @@ pub fn resolve(region: &str, config: &EndpointConfig) -> Result<Endpoint> {
         .as_deref()
         .or(config.env_endpoint.as_deref())
     {
-        return Ok(Endpoint::new(parse_url(url)?, signing_region));
+        return Ok(Endpoint::new(parse_url(url, "--endpoint")?, signing_region));
     }
     let fips = config.fips || fips_region;
     let host = host_for(signing_region, fips, config.dual_stack);
-    Ok(Endpoint::new(parse_url(&host)?, signing_region))
+    Ok(Endpoint::new(
+        parse_url(&host, "--endpoint")?,
+        signing_region,
+    ))
+}
+
+/// Resolves the STS endpoint for `region`, as the SDKs' regional STS endpoints: `--sts-endpoint`
+/// or `AWS_ENDPOINT_URL_STS` / `AWS_ENDPOINT_URL` (in `config`), else
+/// `sts.<region>.<partition suffix>`, `sts-fips.` for FIPS (GovCloud's regular endpoints are
+/// already FIPS), `.api.aws` (and China's equivalent) for dual-stack.
+///
+/// # Errors
+/// When an explicit endpoint is not an http(s) URL.
+pub fn resolve_sts(region: &str, config: &EndpointConfig) -> Result<Endpoint> {
+    let (signing_region, fips_region) = strip_fips(region);
+    if let Some(url) = config
+        .endpoint
+        .as_deref()
+        .or(config.env_endpoint.as_deref())
+    {
+        return Ok(Endpoint::new(
+            parse_url(url, "--sts-endpoint")?,
+            signing_region,
+        ));
+    }
+    let fips = config.fips || fips_region;
+    let host = sts_host_for(signing_region, fips, config.dual_stack);
+    Ok(Endpoint::new(
+        parse_url(&host, "--sts-endpoint")?,
+        signing_region,
+    ))
+}
+
+/// The STS host name for a region and variant.
+pub fn sts_host_for(region: &str, fips: bool, dual_stack: bool) -> String {
+    let partition = partition_of(region);
+    let service = if fips && partition != Partition::UsGov {
+        "sts-fips"
+    } else {
+        "sts"
+    };
+    format!("{service}.{region}.{}", suffix(partition, dual_stack))
 }
 
 /// The Roles Anywhere host name for a region and variant.
@@ -113,7 +163,15 @@ pub fn host_for(region: &str, fips: bool, dual_stack: bool) -> String {
     } else {
         "rolesanywhere"
     };
-    let suffix = match partition_of(region) {
+    format!(
+        "{service}.{region}.{}",
+        suffix(partition_of(region), dual_stack)
+    )
+}
+
+/// The partition's DNS suffix.
+fn suffix(partition: Partition, dual_stack: bool) -> &'static str {
+    match partition {
         Partition::Aws | Partition::UsGov if dual_stack => "api.aws",
         Partition::Aws | Partition::UsGov => "amazonaws.com",
         Partition::China if dual_stack => "api.amazonwebservices.com.cn",
@@ -122,8 +180,7 @@ pub fn host_for(region: &str, fips: bool, dual_stack: bool) -> String {
         Partition::IsoB => "sc2s.sgov.gov",
         Partition::IsoE => "cloud.adc-e.uk",
         Partition::IsoF => "csp.hci.ic.gov",
-    };
-    format!("{service}.{region}.{suffix}")
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,7 +224,7 @@ fn strip_fips(region: &str) -> (&str, bool) {
     }
 }
 
-fn parse_url(url: &str) -> Result<Url> {
+fn parse_url(url: &str, flag: &str) -> Result<Url> {
     // A bare host name means HTTPS, as the SDKs assume for endpoint overrides without a scheme.
     let url = if url.contains("://") {
         url.to_string()
@@ -175,10 +232,10 @@ fn parse_url(url: &str) -> Result<Url> {
         format!("https://{url}")
     };
     let parsed = Url::parse(&url)
-        .map_err(|e| Error::Usage(format!("--endpoint '{url}' is not a valid URL: {e}")))?;
+        .map_err(|e| Error::Usage(format!("{flag} '{url}' is not a valid URL: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(Error::Usage(format!(
-            "--endpoint '{url}' must be an http:// or https:// URL with a host"
+            "{flag} '{url}' must be an http:// or https:// URL with a host"
         )));
     }
     Ok(parsed)
@@ -255,6 +312,67 @@ mod tests {
             url("us-east-1", both).0,
             "https://rolesanywhere-fips.us-east-1.api.aws"
         );
+    }
+
+    #[test]
+    fn sts_endpoints_per_partition_and_variant() {
+        let host = |region: &str, fips: bool, dual: bool| {
+            let config = EndpointConfig {
+                fips,
+                dual_stack: dual,
+                ..Default::default()
+            };
+            resolve_sts(region, &config).unwrap().base_url().to_string()
+        };
+        assert_eq!(
+            host("eu-west-1", false, false),
+            "https://sts.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            host("cn-north-1", false, false),
+            "https://sts.cn-north-1.amazonaws.com.cn"
+        );
+        assert_eq!(
+            host("us-east-2", true, false),
+            "https://sts-fips.us-east-2.amazonaws.com"
+        );
+        assert_eq!(
+            host("fips-us-west-2", false, false),
+            "https://sts-fips.us-west-2.amazonaws.com"
+        );
+        assert_eq!(
+            host("us-gov-west-1", true, false),
+            "https://sts.us-gov-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            host("us-east-1", false, true),
+            "https://sts.us-east-1.api.aws"
+        );
+        assert_eq!(
+            host("us-east-1", true, true),
+            "https://sts-fips.us-east-1.api.aws"
+        );
+        assert_eq!(
+            host("us-iso-east-1", false, false),
+            "https://sts.us-iso-east-1.c2s.ic.gov"
+        );
+        let explicit = EndpointConfig {
+            endpoint: Some("http://127.0.0.1:1".into()),
+            ..Default::default()
+        };
+        let e = resolve_sts("fips-us-east-1", &explicit).unwrap();
+        assert_eq!(
+            (e.base_url(), e.signing_region.as_str()),
+            ("http://127.0.0.1:1", "us-east-1")
+        );
+        let bad = EndpointConfig {
+            endpoint: Some("ftp://x".into()),
+            ..Default::default()
+        };
+        assert!(resolve_sts("us-east-1", &bad)
+            .unwrap_err()
+            .to_string()
+            .starts_with("--sts-endpoint"));
     }
 
     #[test]

@@ -196,6 +196,74 @@ pub enum Error {
     /// The async runtime could not be started (out of threads or file descriptors).
     #[error("cannot start the async runtime")]
     Runtime(#[source] io::Error),
+
+    /// `--cache` without `--cache-dir`, and no directory to put the cache in.
+    #[error("no directory for the credential cache: none of XDG_RUNTIME_DIR, XDG_CACHE_HOME and HOME is set; pass --cache-dir")]
+    NoCacheDir,
+
+    /// The cache directory (or an entry's lock) cannot be created or used.
+    #[error("cannot use the cache directory {}", path.display())]
+    CacheDir {
+        /// The directory or file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+
+    /// The cache directory could be changed by someone else, so credentials are not kept there.
+    #[error("refusing the cache directory {}: it {problem}", path.display())]
+    CacheDirUnsafe {
+        /// The directory.
+        path: PathBuf,
+        /// What is wrong, e.g. "is writable by group or others (mode 777)".
+        problem: String,
+    },
+
+    /// Another helper held the lock of the same cache entry for too long.
+    #[error("another aws_signing_helper has held the cache lock {} for {seconds} s", path.display())]
+    CacheBusy {
+        /// The lock file.
+        path: PathBuf,
+        /// How long we waited.
+        seconds: u64,
+    },
+
+    /// A role-chain hop needs an MFA code and none was given, with no terminal to ask on.
+    #[error("an MFA code from {serial} is needed, and there is no terminal to ask for it")]
+    MfaCodeNeeded {
+        /// The device's serial number or ARN.
+        serial: String,
+    },
+
+    /// An MFA code that is not six digits (never shown).
+    #[error("the MFA code from {origin} is not 6 digits")]
+    MfaCodeFormat {
+        /// Where it came from.
+        origin: crate::credentials::mfa::CodeOrigin,
+    },
+
+    /// `--mfa-command` failed (the command itself is never shown: it may hold a TOTP secret).
+    #[error("--mfa-command failed: {detail}")]
+    MfaCommand {
+        /// What went wrong (never its output).
+        detail: String,
+    },
+
+    /// A SigV4 signature for STS could not be made.
+    #[error("cannot sign the STS request: {detail}")]
+    Signing {
+        /// What aws-sigv4 said.
+        detail: String,
+    },
+
+    /// `clear-cache` could not remove the entries.
+    #[error("cannot clear the cache in {}", path.display())]
+    ClearCache {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
 }
 
 /// What a connection failure most likely means, to say what to do about it.
@@ -224,12 +292,15 @@ pub enum ConnectCause {
 pub enum Operation {
     /// IAM Roles Anywhere `CreateSession`.
     CreateSession,
+    /// STS `AssumeRole` (a role-chain hop).
+    AssumeRole,
 }
 
 impl fmt::Display for Operation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Operation::CreateSession => "CreateSession",
+            Operation::AssumeRole => "AssumeRole",
         })
     }
 }
@@ -277,6 +348,35 @@ pub enum ServiceHint {
     },
     /// A parameter was refused.
     Validation,
+    /// AssumeRole was denied: the target's trust policy (or a condition in it) refused.
+    TrustPolicy {
+        /// The role to assume.
+        role: String,
+        /// The role whose session asked.
+        caller: String,
+        /// Whether an external ID was sent.
+        external_id: bool,
+        /// Whether an MFA code was sent.
+        mfa: bool,
+    },
+    /// STS refused the MFA code.
+    MfaRefused {
+        /// Where the code came from.
+        origin: Option<crate::credentials::mfa::CodeOrigin>,
+    },
+    /// The duration is over what a chained session may last.
+    ChainingLimit,
+    /// The previous hop's credentials expired before STS saw them.
+    PreviousExpired,
+    /// STS does not accept the previous hop's credentials.
+    PreviousInvalid,
+    /// STS is not activated in the region.
+    RegionDisabled {
+        /// The STS region.
+        region: String,
+    },
+    /// An AssumeRole parameter was refused.
+    AssumeRoleValidation,
 }
 
 impl fmt::Display for ServiceHint {
@@ -325,6 +425,62 @@ impl fmt::Display for ServiceHint {
                 "check the ARNs, --session-duration (900 up to the profile's limit) and \
                  --role-session-name (only accepted when the profile allows it)",
             ),
+            ServiceHint::TrustPolicy {
+                role,
+                caller,
+                external_id,
+                mfa,
+            } => {
+                write!(
+                    f,
+                    "the trust policy of {role} must allow sts:AssumeRole for {caller}"
+                )?;
+                match (external_id, mfa) {
+                    (false, false) => f.write_str(
+                        "; if it asks for an external ID or MFA, add external_id= or \
+                         mfa_serial= to --assume-role",
+                    ),
+                    (true, false) => f.write_str(", and the external ID must be the one it asks for"),
+                    (false, true) => f.write_str(", with MFA"),
+                    (true, true) => f.write_str(
+                        ", with MFA, and the external ID must be the one it asks for",
+                    ),
+                }
+            }
+            ServiceHint::MfaRefused { origin } => {
+                f.write_str(
+                    "the MFA code is wrong, expired or already used, or mfa_serial is not the \
+                     device's; give a fresh code",
+                )?;
+                if origin == &Some(crate::credentials::mfa::CodeOrigin::Environment) {
+                    f.write_str(
+                        " (a code in AWS_SIGNING_HELPER_MFA_CODE works once: --mfa-command gives \
+                         a new one each time)",
+                    )?;
+                }
+                Ok(())
+            }
+            ServiceHint::ChainingLimit => f.write_str(
+                "a role assumed with another role's session lasts at most 3600 seconds: lower \
+                 duration_seconds",
+            ),
+            ServiceHint::PreviousExpired => f.write_str(
+                "the previous hop's credentials expired: check this machine's clock, and run \
+                 aws_signing_helper clear-cache if they came from the cache",
+            ),
+            ServiceHint::PreviousInvalid => f.write_str(
+                "STS does not know the previous hop's credentials: check --sts-endpoint and \
+                 that every role is in the same partition",
+            ),
+            ServiceHint::RegionDisabled { region } => write!(
+                f,
+                "STS is not activated in {region} for this account: activate it (IAM account \
+                 settings) or pass another --sts-region"
+            ),
+            ServiceHint::AssumeRoleValidation => f.write_str(
+                "check the --assume-role fields: the role ARN, role_session_name, \
+                 duration_seconds (900 to 3600), external_id and mfa_serial",
+            ),
         }
     }
 }
@@ -348,6 +504,20 @@ impl Error {
                 ConnectCause::UnknownHost => "the host name does not resolve: check --endpoint, --region and DNS",
                 ConnectCause::Other => "check --endpoint, the network and, behind a proxy, --with-proxy",
             },
+            Error::CacheDir { .. } => "pass another --cache-dir",
+            Error::CacheDirUnsafe { .. } => {
+                "make it yours and private (chown, chmod 700), as ssh requires of ~/.ssh, or pass another --cache-dir"
+            }
+            Error::CacheBusy { .. } => {
+                "it may be waiting for an MFA code or a slow endpoint; try again, or run without --cache"
+            }
+            Error::MfaCodeNeeded { .. } => {
+                "set AWS_SIGNING_HELPER_MFA_CODE, or pass --mfa-command with a command that prints a code (such as oathtool --totp or ykman oath accounts code)"
+            }
+            Error::MfaCodeFormat { .. } => "give the 6 digits the device shows",
+            Error::MfaCommand { .. } => {
+                "run the command by hand: it must print the 6-digit code on its first line"
+            }
             _ => return None,
         };
         Some(text.to_string())

@@ -2,13 +2,17 @@
 
 use std::process::ExitCode;
 
-use aws_signing_helper::cli::Cli;
+use aws_signing_helper::cli::{Cli, CommandLineError};
 use aws_signing_helper::commands;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse_args(std::env::args_os().collect()) {
+    let cli = match Cli::parse_command_line(std::env::args_os().collect()) {
         Ok(cli) => cli,
-        Err(e) => {
+        Err(CommandLineError::OneLine(line)) => {
+            eprintln!("aws_signing_helper: {line}");
+            return ExitCode::FAILURE;
+        }
+        Err(CommandLineError::Clap(e)) => {
             // Help goes to stdout with success; usage errors exit 1, as the official helper does.
             let _ = e.print();
             return if e.use_stderr() {

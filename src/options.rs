@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use crate::arn::{Arn, ArnKind};
 use crate::cli::{CredentialArgs, IdentityArgs};
+use crate::credentials::assume_role::Hop;
 use crate::credentials::create_session::SessionRequest;
+use crate::credentials::mfa::MfaCodes;
 use crate::credentials::retry::Policy;
-use crate::endpoint::{self, EndpointConfig};
+use crate::endpoint::{self, Endpoint, EndpointConfig};
 use crate::error::{Error, Result};
 use crate::http::{HttpConfig, DEFAULT_TIMEOUT};
 use crate::identity::{CertSelector, Secret, Source, SourceArgs};
@@ -33,6 +35,12 @@ pub struct Options {
     pub source: Source,
     /// How CreateSession is retried (`AWS_RETRY_MODE`, `AWS_MAX_ATTEMPTS`, the config profile).
     pub retry: Policy,
+    /// `--assume-role` hops after CreateSession, in order.
+    pub chain: Vec<Hop>,
+    /// Where the hops' AssumeRole calls go (`--sts-endpoint`, `--sts-region`).
+    pub sts_endpoint: Endpoint,
+    /// Where MFA codes come from (`--mfa-command`).
+    pub mfa: MfaCodes,
 }
 
 impl Options {
@@ -77,6 +85,27 @@ impl Options {
             check_role_session_name(name)?;
         }
         let endpoint = endpoint::resolve(&region, &EndpointConfig::from_env(args.endpoint))?;
+        let chain = args
+            .assume_role
+            .iter()
+            .map(|hop| Hop::parse(hop))
+            .collect::<Result<Vec<_>>>()?;
+        let sts_region = match args.sts_region.as_deref() {
+            Some(r) if !crate::arn::is_region(r) => {
+                return Err(Error::Usage(format!(
+                    "--sts-region '{r}' is not a region name"
+                )))
+            }
+            Some(r) => r,
+            None => &region,
+        };
+        let sts_endpoint =
+            endpoint::resolve_sts(sts_region, &EndpointConfig::sts_from_env(args.sts_endpoint))?;
+        if chain.is_empty() && args.mfa_command.is_some() {
+            return Err(Error::Usage(
+                "--mfa-command is for --assume-role hops with mfa_serial=; there is none".into(),
+            ));
+        }
         let http = HttpConfig {
             no_verify_ssl: args.no_verify_ssl,
             with_proxy: args.with_proxy,
@@ -100,6 +129,11 @@ impl Options {
             http,
             source,
             retry,
+            chain,
+            sts_endpoint,
+            mfa: MfaCodes {
+                command: args.mfa_command,
+            },
         })
     }
 }

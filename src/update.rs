@@ -20,8 +20,8 @@ use rand::Rng;
 use zeroize::Zeroizing;
 
 use crate::credentials::refresh::{self, Deliver};
-use crate::credentials::rolesanywhere::{Reload, RolesAnywhere};
-use crate::credentials::{CredentialSource, Credentials, Issued};
+use crate::credentials::rolesanywhere::Reload;
+use crate::credentials::{pipeline, Credentials, Issued};
 use crate::error::{Error, Result};
 use crate::options::Options;
 
@@ -48,7 +48,8 @@ pub async fn run(options: Options, profile: &str, once: bool) -> Result<()> {
     } else {
         refresh::Wake::on_sighup()?
     };
-    let mut source = RolesAnywhere::new(options, Reload::OnChange)?;
+    // With --assume-role hops, the last hop's credentials.
+    let mut source = pipeline::build(options, Reload::OnChange, None)?;
     let first = Arc::new(source.fetch().await?);
     let mut delivery = WriteProfile { path, profile };
     delivery.deliver(&first)?;
@@ -56,7 +57,7 @@ pub async fn run(options: Options, profile: &str, once: bool) -> Result<()> {
         return Ok(());
     }
     let window = refresh::window_from_env();
-    refresh::keep_fresh(&mut source, first, window, &mut delivery, &wake).await;
+    refresh::keep_fresh(source.as_mut(), first, window, &mut delivery, &wake).await;
     Ok(())
 }
 

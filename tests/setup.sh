@@ -32,6 +32,10 @@ want pkg-config pkg-config
 pkg-config --exists tss2-esys 2>/dev/null || need+=(libtss2-dev)
 ls /usr/lib/*/libtss2-tcti-swtpm.so.0 >/dev/null 2>&1 || need+=(libtss2-tcti-swtpm0)
 ls /usr/lib/*/ossl-modules/tpm2.so >/dev/null 2>&1 || need+=(tpm2-openssl)
+# The role-chaining tests compute MFA codes with oathtool (the independent TOTP implementation);
+# the cache tests watch its lock with util-linux's flock.
+want oathtool oathtool
+want flock util-linux
 # The certmonger test runs the real certmonger on a private D-Bus session bus.
 want certmonger certmonger
 want dbus-daemon dbus

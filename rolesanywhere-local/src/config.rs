@@ -19,8 +19,14 @@
 //! accept_role_session_name = false # default false
 //!
 //! [[role]]
-//! arn = "arn:aws:iam::123456789012:role/test-role"
+//! arn = "arn:aws:iam::123456789012:role/test-role"   # any account of the partition
 //! trusted_roles = []               # roles allowed to sts:AssumeRole into this one
+//! external_id = "ext-1"            # optional: AssumeRole must send this ExternalId
+//! require_mfa = false              # optional: AssumeRole must carry a valid MFA code
+//!
+//! [[mfa_device]]
+//! serial = "arn:aws:iam::123456789012:mfa/alice"   # or a hardware serial like GAHT12345678
+//! secret = "JBSWY3DPEHPK3PXP"      # base32 TOTP secret (RFC 6238: SHA-1, 6 digits, 30 s)
 //! ```
 //!
 //! Everything is checked at load time (unknown keys, ARN shapes, region/account consistency, that
@@ -51,6 +57,7 @@ pub struct Config {
     pub(crate) trust_anchors: Vec<TrustAnchor>,
     pub(crate) profiles: Vec<Profile>,
     pub(crate) roles: Vec<Role>,
+    pub(crate) mfa_devices: Vec<MfaDevice>,
 }
 
 /// A trust anchor: the CA certificates a client's chain must lead to.
@@ -74,11 +81,30 @@ pub(crate) struct Profile {
     pub(crate) accept_role_session_name: bool,
 }
 
-/// A role known to the local STS, with the roles that may assume it.
+/// A role known to the local STS, with the roles that may assume it and the conditions of its
+/// trust policy.
 #[derive(Clone, Debug)]
 pub(crate) struct Role {
     pub(crate) arn: Arn,
     pub(crate) trusted_roles: Vec<Arn>,
+    pub(crate) external_id: Option<String>,
+    pub(crate) require_mfa: bool,
+}
+
+/// A virtual MFA device: its serial number (or ARN) and TOTP secret.
+#[derive(Clone)]
+pub(crate) struct MfaDevice {
+    pub(crate) serial: String,
+    pub(crate) secret: zeroize::Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for MfaDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaDevice")
+            .field("serial", &self.serial)
+            .field("secret", &"** redacted **")
+            .finish()
+    }
 }
 
 #[derive(Deserialize)]
@@ -92,6 +118,15 @@ struct RawConfig {
     profile: Vec<RawProfile>,
     #[serde(default)]
     role: Vec<RawRole>,
+    #[serde(default)]
+    mfa_device: Vec<RawMfaDevice>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMfaDevice {
+    serial: String,
+    secret: String,
 }
 
 #[derive(Deserialize)]
@@ -124,6 +159,10 @@ struct RawRole {
     arn: String,
     #[serde(default)]
     trusted_roles: Vec<String>,
+    #[serde(default)]
+    external_id: Option<String>,
+    #[serde(default)]
+    require_mfa: bool,
 }
 
 fn yes() -> bool {
@@ -189,6 +228,7 @@ impl Config {
             trust_anchors: Vec::new(),
             profiles: Vec::new(),
             roles: Vec::new(),
+            mfa_devices: Vec::new(),
         };
 
         for anchor in raw.trust_anchor {
@@ -248,7 +288,8 @@ impl Config {
         }
 
         for role in raw.role {
-            let arn = config.own_arn(Kind::Role, &role.arn).map_err(fail)?;
+            // Roles may be in any account: role chaining goes cross-account.
+            let arn = config.partition_arn(Kind::Role, &role.arn).map_err(fail)?;
             if config.role(arn.as_str()).is_some() {
                 return Err(fail(format!("role {arn} is configured twice")));
             }
@@ -258,7 +299,31 @@ impl Config {
                 .map(|r| Arn::parse(Kind::Role, r))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|msg| fail(format!("role {arn}: trusted_roles: {msg}")))?;
-            config.roles.push(Role { arn, trusted_roles });
+            config.roles.push(Role {
+                arn,
+                trusted_roles,
+                external_id: role.external_id,
+                require_mfa: role.require_mfa,
+            });
+        }
+
+        for device in raw.mfa_device {
+            if config.mfa_device(&device.serial).is_some() {
+                return Err(fail(format!(
+                    "mfa_device {} is configured twice",
+                    device.serial
+                )));
+            }
+            let secret = crate::totp::base32_decode(&device.secret).ok_or_else(|| {
+                fail(format!(
+                    "mfa_device {}: secret is not base32 (RFC 4648)",
+                    device.serial
+                ))
+            })?;
+            config.mfa_devices.push(MfaDevice {
+                serial: device.serial,
+                secret: zeroize::Zeroizing::new(secret),
+            });
         }
         Ok(config)
     }
@@ -293,6 +358,22 @@ impl Config {
 
     pub(crate) fn role(&self, arn: &str) -> Option<&Role> {
         self.roles.iter().find(|r| r.arn.as_str() == arn)
+    }
+
+    pub(crate) fn mfa_device(&self, serial: &str) -> Option<&MfaDevice> {
+        self.mfa_devices.iter().find(|d| d.serial == serial)
+    }
+
+    /// Parses an ARN that must belong to this endpoint's partition (any account).
+    fn partition_arn(&self, kind: Kind, text: &str) -> Result<Arn, String> {
+        let arn = Arn::parse(kind, text)?;
+        if arn.partition != self.partition {
+            return Err(format!(
+                "{arn} is in partition {} but region {} is in partition {}",
+                arn.partition, self.region, self.partition
+            ));
+        }
+        Ok(arn)
     }
 
     /// Parses an ARN that must belong to this endpoint's partition, account and (for Roles
@@ -408,10 +489,25 @@ mod tests {
         .expect_err("wrong region")
         .to_string();
         assert!(err.contains("serves region us-east-1"), "{err}");
-        let err = parse("[[role]]\narn = \"arn:aws:iam::210987654321:role/r\"\n")
-            .expect_err("wrong account")
-            .to_string();
+        let err = parse(
+            "[[profile]]\narn = \"arn:aws:rolesanywhere:us-east-1:123456789012:profile/p\"\n\
+             role_arns = [\"arn:aws:iam::210987654321:role/r\"]\n",
+        )
+        .expect_err("wrong account")
+        .to_string();
         assert!(err.contains("plays account 123456789012"), "{err}");
+        // Roles STS may assume live in any account of the partition.
+        let other = parse(
+            "[[role]]\narn = \"arn:aws:iam::210987654321:role/r\"\nexternal_id = \"x-1\"\n\
+             require_mfa = true\n[[mfa_device]]\nserial = \"GAHT12345678\"\nsecret = \"GEZDGNBVGY3TQOJQ\"\n",
+        )
+        .expect("a role in another account");
+        assert_eq!(other.roles[0].external_id.as_deref(), Some("x-1"));
+        assert!(other.mfa_device("GAHT12345678").is_some());
+        let err = parse("[[role]]\narn = \"arn:aws-cn:iam::210987654321:role/r\"\n")
+            .expect_err("wrong partition")
+            .to_string();
+        assert!(err.contains("partition"), "{err}");
     }
 
     #[test]

@@ -43,6 +43,7 @@ mod server;
 mod session;
 mod sigv4;
 mod sts;
+mod totp;
 pub mod verify;
 
 pub use clock::{parse_amz_date, Clock};

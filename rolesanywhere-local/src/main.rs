@@ -71,6 +71,10 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = 0)]
     throttle_first: u64,
 
+    /// Throttle (400 Throttling, STS's shape) the first N STS AssumeRole calls.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    throttle_assume_role_first: u64,
+
     /// Delay every API response by MS milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     latency_ms: u64,
@@ -189,6 +193,7 @@ async fn serve(cli: Cli, config: Config) -> Result<(), local::Error> {
             fail_first: cli.fail_first,
             fail_status: cli.fail_status,
             throttle_first: cli.throttle_first,
+            throttle_assume_role_first: cli.throttle_assume_role_first,
             latency: Duration::from_millis(cli.latency_ms),
             hang: cli.hang,
             expire_after: cli.expire_after.map(Duration::from_secs),

@@ -73,6 +73,8 @@ pub struct Faults {
     pub fail_status: u16,
     /// How many calls (after the failures) get `429 ThrottlingException`.
     pub throttle_first: u64,
+    /// How many STS `AssumeRole` calls get `Throttling` before any is served.
+    pub throttle_assume_role_first: u64,
     /// Delay before every API response (not `/_local/` ones).
     pub latency: Duration,
     /// Accept `CreateSession` calls and never answer them (until shutdown).
@@ -88,6 +90,7 @@ impl Default for Faults {
             fail_first: 0,
             fail_status: 500,
             throttle_first: 0,
+            throttle_assume_role_first: 0,
             latency: Duration::ZERO,
             hang: false,
             expire_after: None,
@@ -283,7 +286,9 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<RunningServe
         faults: options.faults,
         log: options.log,
         store: SessionStore::default(),
+        used_codes: crate::totp::UsedCodes::default(),
         session_calls: AtomicU64::new(0),
+        assume_role_calls: AtomicU64::new(0),
         seq: AtomicU64::new(0),
         calls: Mutex::new(Vec::new()),
         shutdown: shutdown_rx.clone(),
@@ -417,8 +422,12 @@ struct AppState {
     faults: Faults,
     log: bool,
     store: SessionStore,
+    /// MFA codes already accepted.
+    used_codes: crate::totp::UsedCodes,
     /// `CreateSession` calls seen, for fault injection.
     session_calls: AtomicU64,
+    /// STS `AssumeRole` calls seen, for fault injection.
+    assume_role_calls: AtomicU64,
     /// Call-log sequence.
     seq: AtomicU64,
     calls: Mutex<Vec<CallRecord>>,
@@ -657,7 +666,28 @@ async fn sts_call(
         headers: &headers,
         body: &body,
     };
-    let call = sts::handle(&state.config, &state.store, &request, now, &request_id);
+    // Throttling is decided before anything is checked or spent (an MFA code, say).
+    let assume_role = [
+        uri.query().unwrap_or(""),
+        std::str::from_utf8(&body).unwrap_or(""),
+    ]
+    .iter()
+    .any(|form| form.split('&').any(|pair| pair == "Action=AssumeRole"));
+    let throttled = assume_role
+        && state.assume_role_calls.fetch_add(1, Ordering::SeqCst)
+            < state.faults.throttle_assume_role_first;
+    let call = if throttled {
+        sts::throttled_call("Rate exceeded (injected, --throttle-assume-role-first)")
+    } else {
+        sts::handle(
+            &state.config,
+            &state.store,
+            &state.used_codes,
+            &request,
+            now,
+            &request_id,
+        )
+    };
     let mut record = CallRecord {
         seq: 0,
         time: iso8601(unix_seconds(now)),
@@ -665,7 +695,7 @@ async fn sts_call(
         ok: call.result.is_ok(),
         status: 0,
         error_type: None,
-        message: None,
+        message: call.message,
         algorithm: verify::claimed(&headers).algorithm,
         serial: None,
         signed_headers: call.signed_headers,

@@ -4,8 +4,10 @@
 //!
 //! Authentication: SigV4 (`sigv4.rs`) with the secret of an issued access key, the
 //! `X-Amz-Security-Token` equal to that key's session token, and the session unexpired.
-//! `AssumeRole` further requires the target to be a configured `[[role]]` whose `trusted_roles`
-//! lists the caller's role; as with real role chaining, sessions are capped at one hour.
+//! `AssumeRole` further requires the target to be a configured `[[role]]` (in any account) whose
+//! `trusted_roles` lists the caller's role, the `ExternalId` the role asks for, and, when it
+//! requires MFA, a configured device's serial with a current TOTP code (one step either way,
+//! each code once); as with real role chaining, sessions are capped at one hour.
 
 use std::collections::HashMap;
 use std::time::SystemTime;
@@ -19,6 +21,7 @@ use crate::clock::{iso8601, unix_seconds};
 use crate::config::{Config, MAX_DURATION_SECONDS, MIN_DURATION_SECONDS};
 use crate::session::{same_secret, Session, SessionStore};
 use crate::sigv4;
+use crate::totp::{self, UsedCodes};
 use crate::verify::Request;
 
 const XMLNS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
@@ -78,6 +81,10 @@ impl StsError {
         Self::new("SignatureDoesNotMatch", StatusCode::FORBIDDEN, message)
     }
 
+    pub(crate) fn throttling(message: impl Into<String>) -> Self {
+        Self::new("Throttling", StatusCode::BAD_REQUEST, message)
+    }
+
     pub(crate) fn validation(message: impl Into<String>) -> Self {
         Self::new("ValidationError", StatusCode::BAD_REQUEST, message)
     }
@@ -104,14 +111,30 @@ pub(crate) struct StsCall {
     pub(crate) region: Option<String>,
     pub(crate) signed_headers: Vec<String>,
     pub(crate) caller_arn: Option<String>,
+    /// What a successful call did, for the log.
+    pub(crate) message: Option<String>,
     /// The successful XML body (without the request id filled in) or the error.
     pub(crate) result: Result<String, StsError>,
+}
+
+/// An `AssumeRole` turned away before it was looked at (fault injection).
+pub(crate) fn throttled_call(message: &str) -> StsCall {
+    StsCall {
+        action: Some("AssumeRole".into()),
+        access_key_id: None,
+        region: None,
+        signed_headers: Vec::new(),
+        caller_arn: None,
+        message: None,
+        result: Err(StsError::throttling(message)),
+    }
 }
 
 /// Authenticates and performs one STS call.
 pub(crate) fn handle(
     config: &Config,
     store: &SessionStore,
+    used_codes: &UsedCodes,
     request: &Request<'_>,
     now: SystemTime,
     request_id: &str,
@@ -122,15 +145,19 @@ pub(crate) fn handle(
         region: None,
         signed_headers: Vec::new(),
         caller_arn: None,
+        message: None,
         result: Err(StsError::invalid_action("unset")),
     };
-    call.result = run(config, store, request, now, request_id, &mut call);
+    call.result = run(
+        config, store, used_codes, request, now, request_id, &mut call,
+    );
     call
 }
 
 fn run(
     config: &Config,
     store: &SessionStore,
+    used_codes: &UsedCodes,
     request: &Request<'_>,
     now: SystemTime,
     request_id: &str,
@@ -176,7 +203,13 @@ fn run(
     })?;
     match action {
         "GetCallerIdentity" => Ok(get_caller_identity(config, &session, request_id)),
-        "AssumeRole" => assume_role(config, store, &session, &params, now_secs, request_id),
+        "AssumeRole" => {
+            let (xml, message) = assume_role(
+                config, store, used_codes, &session, &params, now_secs, request_id,
+            )?;
+            call.message = Some(message);
+            Ok(xml)
+        }
         other => Err(StsError::invalid_action(format!(
             "Could not find operation {other} for version 2011-06-15 (this local STS implements \
              GetCallerIdentity and AssumeRole)"
@@ -234,11 +267,12 @@ fn get_caller_identity(config: &Config, session: &Session, request_id: &str) -> 
 fn assume_role(
     config: &Config,
     store: &SessionStore,
+    used_codes: &UsedCodes,
     caller: &Session,
     params: &HashMap<String, String>,
     now: i64,
     request_id: &str,
-) -> Result<String, StsError> {
+) -> Result<(String, String), StsError> {
     let required = |name: &str, member: &str| {
         params.get(name).ok_or_else(|| {
             StsError::validation(format!(
@@ -281,6 +315,18 @@ fn assume_role(
             caller.assumed_role_arn(config.partition)
         ))
     };
+    let external_id = params.get("ExternalId");
+    if let Some(id) = external_id {
+        let valid = |b: u8| b.is_ascii_alphanumeric() || b"_+=,.@:/-".contains(&b);
+        if !(2..=1224).contains(&id.len()) || !id.bytes().all(valid) {
+            return Err(StsError::validation(
+                "1 validation error detected: Value at 'externalId' failed to satisfy \
+                 constraint: Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]* \
+                 and have length between 2 and 1224",
+            ));
+        }
+    }
+    let mfa = check_mfa(config, params, now)?;
     let role = config.role(target.as_str()).ok_or_else(denied)?;
     if !role
         .trusted_roles
@@ -289,6 +335,20 @@ fn assume_role(
     {
         return Err(denied());
     }
+    // The trust policy's conditions: AWS says no more than "not authorized" for either.
+    if role.external_id.is_some() && role.external_id.as_ref() != external_id {
+        return Err(denied());
+    }
+    if role.require_mfa && mfa.is_none() {
+        return Err(denied());
+    }
+    // A code works once, as on AWS; it is spent only by a call that succeeds.
+    if let Some((serial, step)) = &mfa {
+        if !used_codes.claim(serial, *step) {
+            return Err(invalid_code());
+        }
+    }
+    let mfa = mfa.map(|(serial, _)| serial);
     let issued = store.issue(
         &target.account,
         target.as_str(),
@@ -297,7 +357,16 @@ fn assume_role(
         now + duration,
         now,
     );
-    Ok(format!(
+    let message = format!(
+        "assumed {target} as '{session_name}' for {duration}s (external ID: {}, MFA: {})",
+        if external_id.is_some() {
+            "given"
+        } else {
+            "none"
+        },
+        mfa.as_deref().unwrap_or("none")
+    );
+    let xml = format!(
         "<AssumeRoleResponse xmlns=\"{XMLNS}\">\n  <AssumeRoleResult>\n    <AssumedRoleUser>\n      \
          <AssumedRoleId>{}</AssumedRoleId>\n      <Arn>{}</Arn>\n    </AssumedRoleUser>\n    \
          <Credentials>\n      <AccessKeyId>{}</AccessKeyId>\n      \
@@ -311,7 +380,44 @@ fn assume_role(
         xml_escape(&issued.secret_access_key),
         xml_escape(&issued.session_token),
         iso8601(issued.expires_at),
-    ))
+    );
+    Ok((xml, message))
+}
+
+fn invalid_code() -> StsError {
+    StsError::access_denied("MultiFactorAuthentication failed with invalid MFA one time pass code.")
+}
+
+/// Checks `SerialNumber` and `TokenCode`: the device's serial and the code's step when they
+/// prove MFA.
+fn check_mfa(
+    config: &Config,
+    params: &HashMap<String, String>,
+    now: i64,
+) -> Result<Option<(String, i64)>, StsError> {
+    let (serial, code) = match (params.get("SerialNumber"), params.get("TokenCode")) {
+        (None, None) => return Ok(None),
+        (Some(serial), Some(code)) => (serial, code),
+        _ => {
+            return Err(StsError::validation(
+                "SerialNumber and TokenCode must be given together",
+            ))
+        }
+    };
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(StsError::validation(
+            "1 validation error detected: Value at 'tokenCode' failed to satisfy constraint: \
+             Member must have length 6 and satisfy regular expression pattern: [\\d]*",
+        ));
+    }
+    let device = config.mfa_device(serial).ok_or_else(|| {
+        StsError::access_denied(
+            "MultiFactorAuthentication failed, unable to validate MFA code. Please verify your \
+             MFA serial number is valid and associated with this user.",
+        )
+    })?;
+    let step = totp::matching_step(&device.secret, code, now).ok_or_else(invalid_code)?;
+    Ok(Some((serial.clone(), step)))
 }
 
 /// A `text/xml` response carrying the request id header.

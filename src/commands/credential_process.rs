@@ -1,19 +1,27 @@
-//! `credential-process`: one CreateSession call, the credential_process JSON on stdout.
+//! `credential-process`: the credential_process JSON on stdout, from CreateSession (and any
+//! `--assume-role` hops), or from the cache with `--cache`.
 
 use std::io::Write;
 
-use crate::cli::CredentialArgs;
-use crate::credentials::rolesanywhere::{Reload, RolesAnywhere};
-use crate::credentials::CredentialSource;
+use crate::cli::CredentialProcessArgs;
+use crate::credentials::cache::CacheDir;
+use crate::credentials::pipeline;
+use crate::credentials::rolesanywhere::Reload;
 use crate::error::{Error, Result};
 use crate::options::Options;
 
 /// Runs `credential-process`.
-pub(super) fn run(args: CredentialArgs) -> Result<()> {
-    crate::log::set_enabled(args.identity.debug);
-    let options = Options::from_args(args)?;
-    // The key is checked against the certificate here, before anything is sent.
-    let mut source = RolesAnywhere::new(options, Reload::Never)?;
+pub(super) fn run(args: CredentialProcessArgs) -> Result<()> {
+    crate::log::set_enabled(args.credentials.identity.debug);
+    let options = Options::from_args(args.credentials)?;
+    let cache = if args.cache.cache || args.cache.cache_dir.is_some() {
+        Some(CacheDir::open(CacheDir::locate(args.cache.cache_dir)?)?)
+    } else {
+        None
+    };
+    // Without the cache the key is checked against the certificate here, before anything is
+    // sent; with it, only when the cache cannot answer.
+    let mut source = pipeline::build(options, Reload::Never, cache.as_ref())?;
     // One request: a single-threaded runtime with sockets and timers only (no signal driver and
     // its socket pair) starts fastest.
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -1,5 +1,6 @@
 //! One function per subcommand; [`run`] dispatches to them.
 
+mod clear_cache;
 mod credential_process;
 mod read_certificate_data;
 mod serve;
@@ -44,5 +45,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Serve(args)) => serve::run(args),
         Some(Command::Update(args)) => update::run(args),
         Some(Command::Validate(args)) => validate::run(args),
+        Some(Command::ClearCache(args)) => clear_cache::run(args),
     }
 }

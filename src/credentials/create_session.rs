@@ -197,7 +197,8 @@ async fn attempt_once(
     })
 }
 
-fn transport(host: &str, error: reqwest::Error, timeout: Duration) -> Failure {
+/// A failed send or receive as a [`Failure`]: a timeout, or what the connection said.
+pub(crate) fn transport(host: &str, error: reqwest::Error, timeout: Duration) -> Failure {
     if error.is_timeout() {
         return Failure::timed_out(Error::Timeout {
             host: host.to_string(),

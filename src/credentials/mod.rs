@@ -8,8 +8,15 @@
 //!
 //! * [`create_session`]: the CreateSession call itself (request, retries, answer, hints).
 //! * [`retry`]: attempts and jittered backoff for remote calls.
+//! * [`assume_role`]: sts:AssumeRole hops (role chaining), with [`mfa`] codes.
+//! * [`cache`]: the on-disk cache with single flight (`credential-process --cache`).
+//! * [`pipeline`]: the stages the flags ask for, put together.
 
+pub mod assume_role;
+pub mod cache;
 pub mod create_session;
+pub mod mfa;
+pub mod pipeline;
 pub mod refresh;
 pub mod retry;
 pub mod rolesanywhere;

@@ -148,6 +148,21 @@ impl FileSource {
     }
 }
 
+/// The SHA-256 of a file's contents in hex, for the credential cache's key: a renewed
+/// certificate (or any change to the file) gives another key.
+///
+/// # Errors
+/// When the file cannot be read.
+pub(crate) fn fingerprint(path: &Path) -> Result<String> {
+    Ok(sha256_hex(&read_file(path, "a certificate or chain")?))
+}
+
+/// SHA-256 in hex (ring's, which uses the CPU's SHA instructions: this runs on every cached
+/// `credential-process` call).
+pub(crate) fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, data))
+}
+
 /// Reads a whole file, refusing empty and absurdly large ones.
 pub(crate) fn read_file(path: &Path, expected: &'static str) -> Result<Vec<u8>> {
     use std::io::Read;

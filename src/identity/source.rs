@@ -145,6 +145,46 @@ impl Source {
         }
     }
 
+    /// What identifies the identity in the credential cache's key, without opening the key (no
+    /// password, no PIN): the SHA-256 of the certificate and chain files (a renewed certificate
+    /// changes it), where the key is, and for tokens the certificate read from the token.
+    /// Never a secret: a combined certificate-and-key file is only hashed.
+    ///
+    /// # Errors
+    /// When the certificate cannot be read, and for sources that cannot be opened here.
+    pub fn cache_identity(&self) -> Result<String> {
+        match self {
+            Source::Files(files) => {
+                let mut parts = Vec::new();
+                if let Some(path) = &files.certificate {
+                    parts.push(format!("certificate={}", super::file::fingerprint(path)?));
+                }
+                if let Some(path) = &files.private_key {
+                    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+                    parts.push(format!("key={}", path.display()));
+                }
+                if let Some(path) = &files.intermediates {
+                    parts.push(format!("intermediates={}", super::file::fingerprint(path)?));
+                }
+                Ok(parts.join("\n"))
+            }
+            Source::Pkcs11(token) => token.cache_identity(),
+            Source::TpmHandle(key) => {
+                let mut parts = vec![format!("tpm={}", key.handle)];
+                for (name, path) in [
+                    ("certificate", &key.certificate),
+                    ("intermediates", &key.intermediates),
+                ] {
+                    if let Some(path) = path {
+                        parts.push(format!("{name}={}", super::file::fingerprint(path)?));
+                    }
+                }
+                Ok(parts.join("\n"))
+            }
+            Source::CertStore => Err(Error::CertStore),
+        }
+    }
+
     /// The files the identity is read from, to notice when they are renewed on disk; empty
     /// for keys that live in a device.
     pub fn files(&self) -> Vec<&Path> {

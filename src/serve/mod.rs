@@ -32,8 +32,8 @@ use tokio::sync::watch;
 use zeroize::Zeroizing;
 
 use crate::credentials::refresh::{self, Deliver};
-use crate::credentials::rolesanywhere::{Reload, RolesAnywhere};
-use crate::credentials::{iso8601, CredentialSource, Issued};
+use crate::credentials::rolesanywhere::Reload;
+use crate::credentials::{iso8601, pipeline, Issued};
 use crate::error::{Error, Result};
 use crate::options::Options;
 
@@ -160,9 +160,14 @@ pub async fn run(options: Options, port: u16, hop_limit: u8) -> Result<()> {
     // Installed before the first CreateSession: a SIGHUP's default action is to end the process.
     let wake = refresh::Wake::on_sighup()?;
     let container_token = ContainerToken::from_env()?;
-    let role_arn = options.request.role.as_str().to_string();
+    // With --assume-role hops, the last hop's role is the one served.
+    let role_arn = options
+        .chain
+        .last()
+        .map_or(options.request.role.as_str(), |hop| hop.role.as_str())
+        .to_string();
     let region = options.request.endpoint.signing_region.clone();
-    let mut source = RolesAnywhere::new(options, Reload::OnChange)?;
+    let mut source = pipeline::build(options, Reload::OnChange, None)?;
     let first = Arc::new(source.fetch().await?);
     let (publish, credentials) = watch::channel(Some(Arc::clone(&first)));
     let state = Arc::new(State::new(&role_arn, credentials, container_token).with_region(&region));
@@ -171,7 +176,7 @@ pub async fn run(options: Options, port: u16, hop_limit: u8) -> Result<()> {
     let window = refresh::window_from_env();
     let refresher = tokio::spawn(async move {
         let mut delivery = Publish(publish);
-        refresh::keep_fresh(&mut source, first, window, &mut delivery, &wake).await;
+        refresh::keep_fresh(source.as_mut(), first, window, &mut delivery, &wake).await;
     });
     let listener = listener.tap_io(move |tcp| {
         if let Err(e) = tcp.set_ttl(ttl) {

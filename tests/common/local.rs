@@ -17,6 +17,18 @@ pub const PROFILE: &str = "arn:aws:rolesanywhere:us-east-1:123456789012:profile/
 pub const STRICT_PROFILE: &str = "arn:aws:rolesanywhere:us-east-1:123456789012:profile/p-strict";
 /// A role the profile does not list.
 pub const OTHER_ROLE: &str = "arn:aws:iam::123456789012:role/other-role";
+/// A role in a second account that trusts ROLE, asks for [`EXTERNAL_ID`] and MFA.
+pub const CROSS_ROLE: &str = "arn:aws:iam::222233334444:role/deploy";
+/// The second account.
+pub const CROSS_ACCOUNT: &str = "222233334444";
+/// The external ID CROSS_ROLE's trust policy asks for.
+pub const EXTERNAL_ID: &str = "ansible-ext-7";
+/// The MFA device CROSS_ROLE needs a code of.
+pub const MFA_SERIAL: &str = "arn:aws:iam::123456789012:mfa/ansible";
+/// Its TOTP secret, base32 (as `oathtool --totp -b` takes it).
+pub const MFA_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+/// A role in a third account that trusts CROSS_ROLE, with no conditions (a second hop).
+pub const THIRD_ROLE: &str = "arn:aws:iam::333344445555:role/audit";
 
 /// A running endpoint; killed on drop.
 pub struct Local {
@@ -137,6 +149,8 @@ pub fn helper_command(args: &[&str]) -> Command {
         "AWS_CA_BUNDLE",
         "AWS_ENDPOINT_URL",
         "AWS_ENDPOINT_URL_ROLESANYWHERE",
+        "AWS_ENDPOINT_URL_STS",
+        "AWS_SIGNING_HELPER_MFA_CODE",
         "AWS_USE_FIPS_ENDPOINT",
         "HTTPS_PROXY",
         "https_proxy",
@@ -183,6 +197,20 @@ trusted_roles = []
 [[role]]
 arn = "{OTHER_ROLE}"
 trusted_roles = ["{ROLE}"]
+
+[[role]]
+arn = "{CROSS_ROLE}"
+trusted_roles = ["{ROLE}"]
+external_id = "{EXTERNAL_ID}"
+require_mfa = true
+
+[[role]]
+arn = "{THIRD_ROLE}"
+trusted_roles = ["{CROSS_ROLE}"]
+
+[[mfa_device]]
+serial = "{MFA_SERIAL}"
+secret = "{MFA_SECRET}"
 "#,
         root = root.display()
     )

@@ -111,6 +111,49 @@ impl Pkcs11Source {
         })
     }
 
+    /// What identifies this identity in the credential cache's key: the certificate's
+    /// SHA-256 (read from the token without logging in when it is there), the key's URI
+    /// (PIN blanked) and the module. Nothing secret.
+    ///
+    /// # Errors
+    /// When the certificate cannot be read.
+    pub fn cache_identity(&self) -> Result<String> {
+        let mut parts = Vec::new();
+        match &self.certificate {
+            Some(CertificateSource::File(path)) => {
+                parts.push(format!(
+                    "certificate={}",
+                    crate::identity::file::fingerprint(path)?
+                ));
+            }
+            Some(CertificateSource::Token(uri)) => {
+                let mut device = Device::open(self.module.as_deref(), uri, (**uri).clone())?;
+                for found in device.find_certificates(uri)? {
+                    parts.push(format!(
+                        "certificate={}",
+                        crate::identity::file::sha256_hex(found.certificate.der())
+                    ));
+                }
+                parts.push(format!("certificate_uri={uri}"));
+            }
+            None => {}
+        }
+        if let Some(key) = &self.private_key {
+            parts.push(format!("key={key}"));
+        }
+        if let Some(path) = &self.intermediates {
+            parts.push(format!(
+                "intermediates={}",
+                crate::identity::file::fingerprint(path)?
+            ));
+        }
+        parts.push(format!(
+            "module={}",
+            self.module.as_deref().unwrap_or_default()
+        ));
+        Ok(parts.join("\n"))
+    }
+
     /// Loads the module, finds the certificate and its key, and logs in.
     ///
     /// # Errors
