@@ -217,6 +217,18 @@ fn valid_mfa_serial(serial: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"_+=/:,.@-".contains(&b))
 }
 
+/// Where and how a hop's AssumeRole calls go.
+pub struct StsClient {
+    /// The STS endpoint.
+    pub endpoint: Endpoint,
+    /// The HTTP client.
+    pub client: reqwest::Client,
+    /// The per-attempt timeout.
+    pub timeout: Duration,
+    /// How calls are retried.
+    pub retry: Policy,
+}
+
 /// One hop as a [`CredentialSource`]: the previous hop's credentials sign an AssumeRole call.
 pub struct AssumeRole {
     previous: Box<dyn CredentialSource>,
@@ -238,22 +250,19 @@ impl AssumeRole {
         previous: Box<dyn CredentialSource>,
         caller_role: &str,
         hop: Hop,
-        endpoint: Endpoint,
-        client: reqwest::Client,
-        timeout: Duration,
+        sts: StsClient,
         mfa: Arc<MfaCodes>,
-        retry: Policy,
     ) -> AssumeRole {
         AssumeRole {
             previous,
             previous_issued: None,
             hop,
             caller_role: caller_role.to_string(),
-            endpoint,
-            client,
-            timeout,
+            endpoint: sts.endpoint,
+            client: sts.client,
+            timeout: sts.timeout,
             mfa,
-            retryer: Retryer::new(retry),
+            retryer: Retryer::new(sts.retry),
         }
     }
 

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use super::assume_role::{AssumeRole, Hop};
+use super::assume_role::{AssumeRole, Hop, StsClient};
 use super::cache::{CacheDir, CacheKey, Cached, Deferred};
 use super::rolesanywhere::{Reload, RolesAnywhere};
 use super::CredentialSource;
@@ -53,15 +53,18 @@ pub fn build(
             // One-shot runs resolve the STS host once, as they do the Roles Anywhere one.
             let pin = (reload == Reload::Never).then_some(&sts);
             let client = crate::http::client(&http, pin)?;
+            let sts = StsClient {
+                endpoint: sts,
+                client,
+                timeout: http.timeout,
+                retry,
+            };
             Ok(Box::new(AssumeRole::new(
                 previous,
                 &previous_role,
                 hop,
                 sts,
-                client,
-                http.timeout,
                 mfa,
-                retry,
             )))
         };
         source = stage(cache, key.as_ref(), make)?;
