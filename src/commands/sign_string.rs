@@ -17,10 +17,19 @@ pub(super) fn run(args: SignStringArgs) -> Result<()> {
     let signer =
         Source::key_from_args(crate::options::source_args(args.identity, None))?.open_key()?;
     let message = fixed_string(signer.public_key());
-    crate::debug!(
-        "signing the fixed string \"AWS Roles Anywhere Credential Helper Signing Test\" || \
-         SIGN_STRING_TEST_VERSION || SHA256(\"IAM RA\" || PUBLIC_KEY_BYTE_ARRAY)"
-    );
+    if signer.public_key().hashes_message() {
+        crate::debug!(
+            "signing the fixed string \"AWS Roles Anywhere Credential Helper Signing Test\" || \
+             SIGN_STRING_TEST_VERSION || SHA256(\"IAM RA\" || PUBLIC_KEY_BYTE_ARRAY)"
+        );
+    } else {
+        // As the official helper: no key hash in the string, and no digest (pure ML-DSA).
+        crate::debug!(
+            "signing the fixed string \"AWS Roles Anywhere Credential Helper Signing Test\" || \
+             SIGN_STRING_TEST_VERSION with {} (no digest: --digest does not apply)",
+            signer.public_key()
+        );
+    }
     let digest = match args.digest {
         DigestArg::Sha256 => Digest::Sha256,
         DigestArg::Sha384 => Digest::Sha384,
@@ -38,13 +47,16 @@ pub(super) fn run(args: SignStringArgs) -> Result<()> {
     .map_err(Error::Output)
 }
 
-/// `"AWS Roles Anywhere Credential Helper Signing Test" || "1" || SHA256("IAM RA" || key)`.
+/// `"AWS Roles Anywhere Credential Helper Signing Test" || "1" || SHA256("IAM RA" || key)`, or
+/// without the key hash for ML-DSA keys, as the official v1.8 builds it.
 pub(crate) fn fixed_string(key: &PublicKey) -> Vec<u8> {
-    let mut hasher = Sha256::new();
-    hasher.update(b"IAM RA");
-    hasher.update(key.sign_string_encoding());
     let mut message = b"AWS Roles Anywhere Credential Helper Signing Test".to_vec();
     message.extend_from_slice(TEST_VERSION.as_bytes());
-    message.extend_from_slice(&hasher.finalize());
+    if let Some(encoding) = key.sign_string_encoding() {
+        let mut hasher = Sha256::new();
+        hasher.update(b"IAM RA");
+        hasher.update(encoding);
+        message.extend_from_slice(&hasher.finalize());
+    }
     message
 }

@@ -415,6 +415,8 @@ pub(super) fn verify(public: &PublicKey, message: &[u8], signature: &[u8]) -> bo
                     .is_some_and(|(k, s)| k.verify_prehash(&padded, &s).is_ok())
             }
         },
+        // Tokens hold no ML-DSA keys (`key_matches` never gets here with one).
+        PublicKey::MlDsa { .. } => false,
     }
 }
 
