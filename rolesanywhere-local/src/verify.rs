@@ -1,7 +1,8 @@
 //! Verification of a Roles Anywhere `CreateSession` request, as strictly as the real service:
 //! request shape, the AWS4-X509 signature (independently implemented: RSA PKCS#1 v1.5 with the
-//! `rsa` crate, ECDSA with the `p256`/`p384`/`p521` crates, always over SHA-256), the certificate
-//! path to an enabled trust anchor, and the profile's rules.
+//! `rsa` crate, ECDSA with the `p256`/`p384`/`p521` crates, always over SHA-256; ML-DSA with the
+//! `fips204` crate over the string to sign itself, see [`crate::mldsa`]), the certificate path to
+//! an enabled trust anchor (RSA, ECDSA and ML-DSA issuers), and the profile's rules.
 //!
 //! [`verify_create_session`] is pure: the configuration, the request as received and the time
 //! are passed in, so the OpenSSL-signed vectors (dated in the past) can be checked with a fixed
@@ -76,11 +77,13 @@ pub struct Request<'a> {
     pub body: &'a [u8],
 }
 
-/// The two AWS4-X509 signing algorithms.
+/// The AWS4-X509 signing algorithms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Algorithm {
     /// `AWS4-X509-ECDSA-SHA256`: EC keys on P-256, P-384 or P-521.
     Ecdsa,
+    /// `AWS4-X509-MLDSA`: ML-DSA-44, -65 or -87 keys, pure ML-DSA over the string to sign.
+    MlDsa,
     /// `AWS4-X509-RSA-SHA256`: RSA keys, PKCS#1 v1.5 signatures.
     Rsa,
 }
@@ -90,6 +93,7 @@ impl Algorithm {
     pub fn name(self) -> &'static str {
         match self {
             Algorithm::Ecdsa => "AWS4-X509-ECDSA-SHA256",
+            Algorithm::MlDsa => "AWS4-X509-MLDSA",
             Algorithm::Rsa => "AWS4-X509-RSA-SHA256",
         }
     }
@@ -97,6 +101,7 @@ impl Algorithm {
     fn from_name(name: &str) -> Option<Algorithm> {
         match name {
             "AWS4-X509-ECDSA-SHA256" => Some(Algorithm::Ecdsa),
+            "AWS4-X509-MLDSA" => Some(Algorithm::MlDsa),
             "AWS4-X509-RSA-SHA256" => Some(Algorithm::Rsa),
             _ => None,
         }
@@ -279,8 +284,8 @@ pub fn verify_create_session(
     let auth = canonical::parse_authorization(auth_value).map_err(ApiError::validation)?;
     let algorithm = Algorithm::from_name(auth.algorithm).ok_or_else(|| {
         ApiError::access_denied(format!(
-            "Unsupported signing algorithm '{}': Roles Anywhere accepts AWS4-X509-RSA-SHA256 and \
-             AWS4-X509-ECDSA-SHA256",
+            "Unsupported signing algorithm '{}': Roles Anywhere accepts AWS4-X509-RSA-SHA256, \
+             AWS4-X509-ECDSA-SHA256 and AWS4-X509-MLDSA",
             auth.algorithm
         ))
     })?;
@@ -350,8 +355,8 @@ pub fn verify_create_session(
     }
     let key = LeafKey::from_spki(leaf.public_key()).map_err(|kind| {
         ApiError::access_denied(format!(
-            "Signing certificate's key type ({kind}) is not supported: use an RSA key or an EC \
-             key on P-256, P-384 or P-521"
+            "Signing certificate's key type ({kind}) is not supported: use an RSA key, an EC \
+             key on P-256, P-384 or P-521, or an ML-DSA-44, -65 or -87 key"
         ))
     })?;
     if key.algorithm() != algorithm {
@@ -795,6 +800,16 @@ fn check_issued_by(
             cert.subject()
         ));
     }
+    if let Some(verified) = crate::mldsa::verify_issued(cert, issuer) {
+        return if verified {
+            Ok(())
+        } else {
+            Err(format!(
+                "the ML-DSA signature on '{}' does not verify with the key of '{name}'",
+                cert.subject()
+            ))
+        };
+    }
     match cert.verify_signature(Some(issuer.public_key())) {
         Ok(()) => Ok(()),
         Err(X509Error::SignatureUnsupportedAlgorithm) if verify_p521_issued(cert, issuer) => Ok(()),
@@ -816,6 +831,7 @@ fn accepted_certificate_signature(alg: &Oid<'_>) -> bool {
         OID_SIG_ECDSA_WITH_SHA512,
     ]
     .contains(alg)
+        || crate::mldsa::is_signature_oid(alg)
 }
 
 /// `ring` (behind x509-parser) has no P-521; verify such issuers' signatures with `p521`.
@@ -843,11 +859,15 @@ enum LeafKey {
     P384(p384::ecdsa::VerifyingKey),
     P521(p521::ecdsa::VerifyingKey),
     Rsa(rsa::RsaPublicKey),
+    MlDsa(crate::mldsa::MlDsaKey),
 }
 
 impl LeafKey {
     /// The key, or a description of its unsupported type.
     fn from_spki(spki: &SubjectPublicKeyInfo<'_>) -> Result<LeafKey, String> {
+        if let Some(key) = crate::mldsa::MlDsaKey::from_spki(spki) {
+            return key.map(LeafKey::MlDsa);
+        }
         let alg = &spki.algorithm.algorithm;
         if *alg == OID_PKCS1_RSAENCRYPTION {
             let Ok(ParsedKey::RSA(rsa_key)) = spki.parsed() else {
@@ -895,6 +915,7 @@ impl LeafKey {
         match self {
             LeafKey::Rsa(_) => Algorithm::Rsa,
             LeafKey::P256(_) | LeafKey::P384(_) | LeafKey::P521(_) => Algorithm::Ecdsa,
+            LeafKey::MlDsa(_) => Algorithm::MlDsa,
         }
     }
 
@@ -903,6 +924,7 @@ impl LeafKey {
             LeafKey::P256(_) => "EC P-256".into(),
             LeafKey::P384(_) => "EC P-384".into(),
             LeafKey::P521(_) => "EC P-521".into(),
+            LeafKey::MlDsa(k) => k.describe().into(),
             LeafKey::Rsa(k) => {
                 use rsa::traits::PublicKeyParts;
                 format!("RSA-{}", k.n().bits())
@@ -911,10 +933,14 @@ impl LeafKey {
     }
 
     /// Verifies `signature` over SHA-256(`message`): PKCS#1 v1.5 for RSA, a DER
-    /// `ECDSA-Sig-Value` for EC (SHA-256 on every curve, as the AWS4-X509 algorithms specify).
+    /// `ECDSA-Sig-Value` for EC (SHA-256 on every curve, as the AWS4-X509 algorithms specify);
+    /// over `message` itself for ML-DSA.
     fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         use p256::ecdsa::signature::hazmat::PrehashVerifier;
 
+        if let LeafKey::MlDsa(key) = self {
+            return key.verify(message, signature);
+        }
         let digest = Sha256::digest(message);
         match self {
             LeafKey::Rsa(key) => key
@@ -925,6 +951,8 @@ impl LeafKey {
             LeafKey::P384(key) => p384::ecdsa::Signature::from_der(signature)
                 .is_ok_and(|sig| key.verify_prehash(&digest, &sig).is_ok()),
             LeafKey::P521(key) => verify_p521_prehash(key, &digest, signature),
+            // Verified above, without a digest.
+            LeafKey::MlDsa(_) => false,
         }
     }
 }
