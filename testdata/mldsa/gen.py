@@ -238,6 +238,11 @@ def main():
         write(ca_dir, "root-%s.pem" % tag, cert_pem(cert))
         write(ca_dir, "root-%s-key.pem" % tag, key_pem(key))
     write(ca_dir, "roots.pem", b"".join(cert_pem(root_certs[t]) for t in roots))
+    # impostors: the subject of an ML-DSA root with another key, whose signatures cannot verify
+    for lvl in ["mldsa65", "mldsa87"]:
+        other = LEVELS[lvl][1].generate()
+        write(ca_dir, "impostor-root-%s.pem" % lvl, cert_pem(certificate(
+            "ML-DSA Test %s Root CA" % lvl.upper(), other.public_key(), None, other, ca=True)))
     # an ML-DSA-65 intermediate under the ML-DSA-87 root
     int_key = mldsa.MLDSA65PrivateKey.generate()
     int_cert = certificate("ML-DSA Test MLDSA65 Intermediate CA", int_key.public_key(),
