@@ -25,13 +25,7 @@ fn official_tables() {
     let (helper, local) = binaries();
     // The project venv's python when there is one: the ML-DSA cases verify with its
     // `cryptography` (tests/interop/requirements.txt), which OpenSSL 3.0 cannot replace.
-    let venv = root.join(".venv/bin/python");
-    let python = if venv.exists() {
-        venv
-    } else {
-        PathBuf::from("python3")
-    };
-    let out = Command::new(python)
+    let out = Command::new(common::python())
         .arg(root.join("tests/conformance/run.py"))
         .arg("--bin")
         .arg(&helper)

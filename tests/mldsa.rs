@@ -19,7 +19,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use base64::Engine;
 use common::local::Local;
-use common::{assert_one_line_error, helper, testdata};
+use common::{assert_one_line_error, helper, python, testdata};
 
 const LEVELS: [&str; 3] = ["mldsa44", "mldsa65", "mldsa87"];
 const ISSUERS: [&str; 5] = ["rsa", "ec", "mldsa44", "mldsa65", "mldsa87"];
@@ -42,16 +42,6 @@ fn sign(args: &[&str]) -> Vec<u8> {
         String::from_utf8_lossy(&out.stderr)
     );
     out.stdout
-}
-
-/// The project venv's python, which has `cryptography` (tests/interop/requirements.txt).
-fn python() -> PathBuf {
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    if venv.exists() {
-        venv
-    } else {
-        PathBuf::from("python3")
-    }
 }
 
 /// Verifies each `(certificate, message, signature)` with Python `cryptography`; one verdict each.
@@ -357,12 +347,18 @@ fn read_certificate_data_prints_the_parameter_set() {
 #[test]
 fn bad_keys_are_one_line_errors_and_nothing_is_sent() {
     let cert65 = m("mldsa65/cert-by-ec.pem");
-    let cases: [(&str, &[&str], &str); 10] = [
+    let cases: [(&str, &[&str], &str); 11] = [
         ("bad/mldsa65-truncated.pem", &[], "cannot be parsed"),
         ("bad/mldsa65-truncated.der", &[], "cannot be parsed"),
         (
             "bad/mldsa65-both-mismatched.pem",
             &[],
+            "its seed and its expanded key are not the same key",
+        ),
+        // Decrypted with the right password: the key is reported, not the password.
+        (
+            "bad/mldsa65-both-mismatched-enc.pem",
+            &["--pkcs8-password", "password"],
             "its seed and its expanded key are not the same key",
         ),
         (

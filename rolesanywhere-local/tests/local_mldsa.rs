@@ -56,27 +56,13 @@ fn assert_rejected(result: Result<Verified, ApiError>, needle: &str) {
 fn vector(level: &str) -> Signed {
     let dir = testdata(&format!("mldsa/aws4-x509/{level}-chain"));
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).expect("vector file");
-    let canonical = read("canonical-request.txt");
     let context: serde_json::Value = serde_json::from_str(&read("context.json")).expect("json");
-    let lines: Vec<&str> = canonical.split('\n').collect();
-    let mut headers: Vec<(String, String)> = lines[3..]
-        .iter()
-        .take_while(|l| !l.is_empty())
-        .map(|l| {
-            let (n, v) = l.split_once(':').expect("header line");
-            (n.to_string(), v.to_string())
-        })
-        .collect();
-    headers.push(("authorization".into(), read("authorization.txt")));
-    Signed {
-        method: "POST".into(),
-        path: "/sessions".into(),
-        query: lines[2].to_string(),
-        headers,
-        body: context["body"].as_str().expect("body").to_string(),
-        canonical_request: canonical,
-        string_to_sign: read("string-to-sign.txt"),
-    }
+    Signed::recorded(
+        &read("canonical-request.txt"),
+        &read("authorization.txt"),
+        context["body"].as_str().expect("body"),
+        &read("string-to-sign.txt"),
+    )
 }
 
 /// `signed` with the `Signature=` of its Authorization header replaced by `hex`.

@@ -385,7 +385,9 @@ fn ml_dsa_public_key(
     spki: &x509_parser::x509::SubjectPublicKeyInfo<'_>,
 ) -> std::result::Result<PublicKey, String> {
     if spki.algorithm.parameters.is_some() {
-        return Err(format!("{level} with algorithm parameters (RFC 9881 forbids them)"));
+        return Err(format!(
+            "{level} with algorithm parameters (RFC 9881 forbids them)"
+        ));
     }
     let key = spki.subject_public_key.data.as_ref();
     if key.len() != level.public_key_len() || spki.subject_public_key.unused_bits != 0 {

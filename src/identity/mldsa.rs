@@ -60,9 +60,15 @@ impl MlDsaKey {
     ) -> Result<MlDsaKey, KeyError> {
         let form = Form::parse(level, private_key).map_err(KeyError::Malformed)?;
         let loaded = match level {
-            MlDsaLevel::MlDsa44 => load::<MlDsa44>(level, &form).map(|(k, p)| (LevelKey::L44(k), p)),
-            MlDsaLevel::MlDsa65 => load::<MlDsa65>(level, &form).map(|(k, p)| (LevelKey::L65(k), p)),
-            MlDsaLevel::MlDsa87 => load::<MlDsa87>(level, &form).map(|(k, p)| (LevelKey::L87(k), p)),
+            MlDsaLevel::MlDsa44 => {
+                load::<MlDsa44>(level, &form).map(|(k, p)| (LevelKey::L44(k), p))
+            }
+            MlDsaLevel::MlDsa65 => {
+                load::<MlDsa65>(level, &form).map(|(k, p)| (LevelKey::L65(k), p))
+            }
+            MlDsaLevel::MlDsa87 => {
+                load::<MlDsa87>(level, &form).map(|(k, p)| (LevelKey::L87(k), p))
+            }
         };
         let (key, public) =
             loaded.map_err(|what| KeyError::Malformed(format!("invalid {level} key: {what}")))?;
@@ -78,9 +84,15 @@ impl MlDsaKey {
     pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
         let failed = |_| "ML-DSA signing failed".to_string();
         match &self.key {
-            LevelKey::L44(k) => k.sign_deterministic(message, &[]).map(|s| s.encode().to_vec()),
-            LevelKey::L65(k) => k.sign_deterministic(message, &[]).map(|s| s.encode().to_vec()),
-            LevelKey::L87(k) => k.sign_deterministic(message, &[]).map(|s| s.encode().to_vec()),
+            LevelKey::L44(k) => k
+                .sign_deterministic(message, &[])
+                .map(|s| s.encode().to_vec()),
+            LevelKey::L65(k) => k
+                .sign_deterministic(message, &[])
+                .map(|s| s.encode().to_vec()),
+            LevelKey::L87(k) => k
+                .sign_deterministic(message, &[])
+                .map(|s| s.encode().to_vec()),
         }
         .map_err(failed)
     }
@@ -247,7 +259,9 @@ fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
         }
         let (bytes, rest) = input.split_at(count);
         input = rest;
-        let len = bytes.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+        let len = bytes
+            .iter()
+            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
         if len < 0x80 || bytes[0] == 0 {
             return None;
         }
@@ -267,7 +281,11 @@ mod tests {
     #[test]
     fn der_lengths_must_be_definite_and_minimal() {
         assert_eq!(tlv(&[0x04, 0x01, 0xaa]), Some((0x04, &[0xaa][..], &[][..])));
-        assert_eq!(tlv(&[0x04, 0x81, 0x01, 0xaa]), None, "non-minimal long form");
+        assert_eq!(
+            tlv(&[0x04, 0x81, 0x01, 0xaa]),
+            None,
+            "non-minimal long form"
+        );
         assert_eq!(tlv(&[0x04, 0x80]), None, "indefinite length");
         assert_eq!(tlv(&[0x04, 0x02, 0xaa]), None, "truncated");
     }

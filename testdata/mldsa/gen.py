@@ -314,6 +314,8 @@ def main():
     seed65 = keys["mldsa65"][0].private_bytes_raw()
     write(bad, "mldsa65-both-mismatched.pem",
           pem("PRIVATE KEY", pkcs8(alg65, seq(octets(seed65), octets(other_sk)))))
+    write(bad, "mldsa65-both-mismatched-enc.pem",
+          encrypt_pkcs8(pkcs8(alg65, seq(octets(seed65), octets(other_sk)))))
     write(bad, "mldsa65-other-key.pem", pem("PRIVATE KEY", pkcs8(alg65, tlv(0x80, other_seed))))
     # an expanded key whose tr (bytes 64..128) is not H(pk): its signatures do not verify
     sk65 = bytearray(keys["mldsa65"][1])
