@@ -25,11 +25,11 @@ enum Level {
     MlDsa87,
 }
 
-/// An ML-DSA public key that can verify.
+/// An ML-DSA public key that can verify (boxed: `fips204` keeps the expanded matrix, up to 8 KiB).
 pub(crate) enum MlDsaKey {
-    L44(fips204::ml_dsa_44::PublicKey),
-    L65(fips204::ml_dsa_65::PublicKey),
-    L87(fips204::ml_dsa_87::PublicKey),
+    L44(Box<fips204::ml_dsa_44::PublicKey>),
+    L65(Box<fips204::ml_dsa_65::PublicKey>),
+    L87(Box<fips204::ml_dsa_87::PublicKey>),
 }
 
 fn level_of(oid: &Oid<'_>) -> Option<Level> {
@@ -58,19 +58,19 @@ impl MlDsaKey {
                 .try_into()
                 .map_err(|_| ())
                 .and_then(|b| fips204::ml_dsa_44::PublicKey::try_from_bytes(b).map_err(|_| ()))
-                .map(MlDsaKey::L44)
+                .map(|k| MlDsaKey::L44(Box::new(k)))
                 .map_err(malformed),
             Level::MlDsa65 => bytes
                 .try_into()
                 .map_err(|_| ())
                 .and_then(|b| fips204::ml_dsa_65::PublicKey::try_from_bytes(b).map_err(|_| ()))
-                .map(MlDsaKey::L65)
+                .map(|k| MlDsaKey::L65(Box::new(k)))
                 .map_err(malformed),
             Level::MlDsa87 => bytes
                 .try_into()
                 .map_err(|_| ())
                 .and_then(|b| fips204::ml_dsa_87::PublicKey::try_from_bytes(b).map_err(|_| ()))
-                .map(MlDsaKey::L87)
+                .map(|k| MlDsaKey::L87(Box::new(k)))
                 .map_err(malformed),
         })
     }
