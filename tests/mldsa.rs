@@ -6,7 +6,8 @@
 //! * the AWS4-X509-MLDSA stages (canonical request, string to sign, Authorization header with its
 //!   deterministic signature) equal the vectors byte for byte;
 //! * `credential-process` is accepted by `rolesanywhere-local` (whose verifier is `fips204`) for
-//!   each parameter set and RSA-, EC- and ML-DSA-issued chains, fullchain and `--intermediates`;
+//!   each parameter set and RSA-, EC- and ML-DSA-issued chains, fullchain and `--intermediates`,
+//!   and so is `update --once`;
 //! * `read-certificate-data` prints what the official v1.8 prints;
 //! * every bad key is one line and exit 1, with nothing sent.
 
@@ -312,6 +313,49 @@ fn credential_process_with_fullchain_and_with_intermediates() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(local.calls().pop().unwrap()["ok"], true);
+}
+
+#[test]
+fn update_once_writes_the_profile_with_an_ml_dsa_key() {
+    use common::local::{helper_command, PROFILE, ROLE, TRUST_ANCHOR};
+
+    let local = Local::start_with_anchors(&testdata("mldsa/ca/roots.pem"), &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("credentials");
+    let url = local.url();
+    let out = helper_command(&[
+        "update",
+        "--once",
+        "--profile",
+        "pq",
+        "--certificate",
+        &m("mldsa87/fullchain.pem"),
+        "--private-key",
+        &m("mldsa87/key-both.pem"),
+        "--trust-anchor-arn",
+        TRUST_ANCHOR,
+        "--profile-arn",
+        PROFILE,
+        "--role-arn",
+        ROLE,
+        "--endpoint",
+        &url,
+    ])
+    .env("AWS_CA_BUNDLE", &local.ca)
+    .env("AWS_SHARED_CREDENTIALS_FILE", &file)
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with("[pq]"), "{text}");
+    assert!(text.contains("aws_session_token"), "{text}");
+    let call = local.calls().pop().expect("a call");
+    assert_eq!(call["ok"], true, "{call}");
+    assert_eq!(call["algorithm"], "AWS4-X509-MLDSA", "{call}");
 }
 
 #[test]
