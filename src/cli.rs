@@ -22,6 +22,10 @@ pub struct Cli {
     /// The command to run; without one, help is printed.
     #[command(subcommand)]
     pub command: Option<Command>,
+
+    /// Print the version number of the credential helper (as the `version` command)
+    #[arg(short = 'V', long = "version")]
+    pub version: bool,
 }
 
 impl Cli {
@@ -42,12 +46,51 @@ impl Cli {
                 if let Ok(parsed) = CredentialArgs::from_arg_matches(&matches) {
                     return Ok(Cli {
                         command: Some(Command::CredentialProcess(parsed)),
+                        version: false,
                     });
                 }
             }
         }
         Cli::try_parse_from(args)
     }
+}
+
+/// The environment variables every credential command reads (`after_help` of
+/// credential-process, serve and update). Each line stays under 80 columns, so that clap's
+/// wrapping never breaks the layout.
+macro_rules! credential_env {
+    () => {
+        "Environment:
+  AWS_ENDPOINT_URL_ROLESANYWHERE, AWS_ENDPOINT_URL
+      The CreateSession endpoint, when --endpoint is not given.
+  AWS_USE_FIPS_ENDPOINT=true, AWS_USE_DUALSTACK_ENDPOINT=true
+      The region's FIPS or dual-stack (IPv6) endpoint.
+  AWS_CA_BUNDLE
+      CA certificates to trust for the endpoint, tried before the system's.
+  HTTPS_PROXY, NO_PROXY
+      The proxy to use, with --with-proxy only.
+  AWS_SIGNING_HELPER_HTTP_TIMEOUT
+      Seconds each attempt of a call may take (default 30).
+"
+    };
+}
+
+/// The environment variables of commands that open a key.
+macro_rules! key_env {
+    () => {
+        "  AWS_SIGNING_HELPER_PKCS11_PIN
+      The PKCS#11 token's PIN, when the URI has no pin-value or pin-source.
+"
+    };
+}
+
+/// The environment variables of commands that keep credentials fresh.
+macro_rules! refresh_env {
+    () => {
+        "  AWS_SIGNING_HELPER_REFRESH_WINDOW
+      Refresh this many seconds before the credentials expire (default 300).
+"
+    };
 }
 
 /// The subcommands.
@@ -57,7 +100,8 @@ pub enum Command {
     #[command(
         long_about = "Retrieve AWS credentials in the JSON format the AWS CLI and SDKs expect \
                       from a credential_process (see \"Sourcing credentials with an external \
-                      process\" in the AWS CLI user guide). stdout carries only that JSON."
+                      process\" in the AWS CLI user guide). stdout carries only that JSON.",
+        after_help = concat!(credential_env!(), key_env!())
     )]
     CredentialProcess(CredentialArgs),
 
@@ -66,22 +110,73 @@ pub enum Command {
         long_about = "Sign a fixed test string with the private key (or the key referenced by \
                       a PKCS#11 URI) and print the signature. The string is \"AWS Roles Anywhere \
                       Credential Helper Signing Test\" || \"1\" || SHA256(\"IAM RA\" || public \
-                      key), so a signature can be checked against the certificate's public key."
+                      key), so a signature can be checked against the certificate's public key. \
+                      A private key alone is enough; with --certificate it must match it.",
+        after_help = concat!("Environment:\n", key_env!())
     )]
     SignString(SignStringArgs),
 
     /// Diagnostic command to read certificate data
     #[command(
         long_about = "Print, as JSON, what the helper reads from a certificate: key type, \
-                      base64 DER, serial number (decimal) and supported signing algorithms."
+                      base64 DER, serial number (decimal) and supported signing algorithms. With \
+                      a pkcs11: URI, list every certificate it matches, with a URI for each.",
+        after_help = concat!("Environment:\n", key_env!())
     )]
     ReadCertificateData(ReadCertificateDataArgs),
 
     /// Serve credentials on a local IMDSv2-compatible endpoint
+    #[command(
+        long_about = "Serve credentials on 127.0.0.1:PORT, refreshing them before they expire, \
+                      in two protocols the AWS SDKs and CLI read: IMDSv2 (point clients at it \
+                      with AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:PORT/) and the \
+                      container credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI=\
+                      http://127.0.0.1:PORT/creds with an authorization token). The addresses \
+                      and the token to use are printed at start-up. Runs until SIGINT or \
+                      SIGTERM.",
+        after_help = concat!(
+            credential_env!(),
+            key_env!(),
+            "  AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE
+      A file holding the token container clients must send (re-read when it
+      changes).
+  AWS_CONTAINER_AUTHORIZATION_TOKEN
+      The token, when no file is named (default: a random one, printed once).
+",
+            refresh_env!()
+        )
+    )]
     Serve(ServeArgs),
 
     /// Write credentials into the shared credentials file and keep them fresh
+    #[command(
+        long_about = "Write credentials into a profile of the shared credentials file, then keep \
+                      running and rewrite them before they expire (--once writes once and \
+                      exits). Only that profile's aws_access_key_id, aws_secret_access_key and \
+                      aws_session_token change; every other line is kept. The file is replaced \
+                      atomically with mode 0600.",
+        after_help = concat!(
+            credential_env!(),
+            key_env!(),
+            "  AWS_SHARED_CREDENTIALS_FILE
+      The credentials file to write (default: ~/.aws/credentials).
+",
+            refresh_env!()
+        )
+    )]
     Update(UpdateArgs),
+
+    /// Check a certificate and its key as IAM Roles Anywhere would (for renewal hooks)
+    #[command(
+        long_about = "Check a certificate and its key as IAM Roles Anywhere would: the \
+                      end-entity rules of its trust model (X.509 v3, basicConstraints CA:FALSE, \
+                      keyUsage digitalSignature, SHA-256 or stronger, RSA or EC key), validity \
+                      and remaining lifetime, that the key is the certificate's (a test \
+                      signature), the path to the trust anchor's CA bundle, revocation by CRL, \
+                      and with --live one real CreateSession. One line per check on stdout (or \
+                      JSON); the exit status says which class of check failed (see the README)."
+    )]
+    Validate(ValidateArgs),
 
     /// Print the version number of the credential helper
     Version,
@@ -294,6 +389,46 @@ pub struct UpdateArgs {
     /// Update the credentials file once and exit
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub once: bool,
+}
+
+/// `validate` flags.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The certificate, key and (for --live) the CreateSession flags.
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+
+    /// CA certificates of the trust anchor (PEM or DER), e.g. /etc/ipa/ca.crt: the path from
+    /// the certificate must end at one of them
+    #[arg(long, value_name = "FILE")]
+    pub trust_anchor_bundle: Option<String>,
+
+    /// A certificate revocation list (PEM or DER) of the issuing CA, as imported into the trust
+    /// anchor; repeatable
+    #[arg(long, value_name = "FILE", requires = "trust_anchor_bundle")]
+    pub crl: Vec<String>,
+
+    /// Fail unless the certificate stays valid at least this long (e.g. 7d, 12h, 30m, 3600)
+    #[arg(long, value_name = "DURATION")]
+    pub min_remaining: Option<String>,
+
+    /// Also call CreateSession once with the ARNs given, to prove the service accepts the
+    /// certificate (the credentials are discarded)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub live: bool,
+
+    /// Output: one line per check, or a JSON document
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+/// `validate --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// One line per check.
+    Text,
+    /// A JSON document.
+    Json,
 }
 
 #[cfg(test)]

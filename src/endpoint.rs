@@ -73,6 +73,15 @@ impl Endpoint {
         }
     }
 
+    /// `host:port`, the port spelled out even when it is the scheme's, for messages.
+    pub fn host_port(&self) -> String {
+        let host = self.url.host_str().unwrap_or_default();
+        match self.url.port_or_known_default() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        }
+    }
+
     /// The endpoint's path with `suffix` appended, e.g. `/sessions`.
     pub fn path(&self, suffix: &str) -> String {
         format!("{}{suffix}", self.url.path().trim_end_matches('/'))

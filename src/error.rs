@@ -38,6 +38,24 @@ pub enum Error {
         expected: &'static str,
     },
 
+    /// The retry mode (`AWS_RETRY_MODE` or the profile's `retry_mode`) is not one.
+    #[error("invalid {setting} value '{value}': use standard or adaptive")]
+    RetryMode {
+        /// Where it was set.
+        setting: crate::credentials::retry::Setting,
+        /// Its value.
+        value: String,
+    },
+
+    /// The number of attempts (`AWS_MAX_ATTEMPTS` or the profile's `max_attempts`) is not one.
+    #[error("invalid value {}={value}{}: use a whole number of attempts, 1 or more", setting.key, setting.place.as_ref().map(|p| format!(" ({p})")).unwrap_or_default())]
+    MaxAttempts {
+        /// Where it was set.
+        setting: crate::credentials::retry::Setting,
+        /// Its value.
+        value: String,
+    },
+
     /// The shared credentials file cannot be located.
     #[error("cannot find the credentials file: HOME is not set; set {var}")]
     NoHome {
@@ -81,20 +99,23 @@ pub enum Error {
         hint: Option<ServiceHint>,
     },
 
-    /// The endpoint could not be reached.
-    #[error("cannot reach {url}: {detail}; check --endpoint, the network and, behind a proxy, --with-proxy")]
+    /// The endpoint could not be reached. The full URL is shown by `--debug` only: it is long,
+    /// and the host and the reason are what a reader needs.
+    #[error("cannot reach {host}: {detail}")]
     Connect {
-        /// Where we tried to connect.
-        url: String,
+        /// `host:port` we tried to reach.
+        host: String,
         /// What failed (DNS, refused, TLS, ...).
         detail: String,
+        /// What the failure most likely means.
+        cause: ConnectCause,
     },
 
     /// The endpoint did not answer in time.
-    #[error("no answer from {url} within {seconds} s; check --endpoint and the network")]
+    #[error("no answer from {host} within {seconds} s; check --endpoint and the network")]
     Timeout {
-        /// Where we sent the request.
-        url: String,
+        /// `host:port` we sent the request to.
+        host: String,
         /// The timeout.
         seconds: u64,
     },
@@ -157,9 +178,44 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// `validate` found a check that fails; its report is on stdout.
+    #[error("validation failed: {checks} (exit {code}: {class})")]
+    ValidationFailed {
+        /// The failed checks, comma-separated.
+        checks: String,
+        /// The class of the first failure, e.g. "key mismatch".
+        class: &'static str,
+        /// The exit status of that class.
+        code: u8,
+    },
+
+    /// A signal handler (SIGHUP for reloads) could not be installed.
+    #[error("cannot install the SIGHUP handler")]
+    Signal(#[source] io::Error),
+
     /// The async runtime could not be started (out of threads or file descriptors).
     #[error("cannot start the async runtime")]
     Runtime(#[source] io::Error),
+}
+
+/// What a connection failure most likely means, to say what to do about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectCause {
+    /// The server's certificate does not chain to a trusted CA.
+    UntrustedCertificate,
+    /// The server's certificate is for another name.
+    WrongName,
+    /// We spoke TLS to a server that answered in plain HTTP.
+    NotTls,
+    /// We spoke plain HTTP to a server that expects TLS.
+    ExpectsTls,
+    /// Nothing listens there.
+    Refused,
+    /// The name does not resolve.
+    UnknownHost,
+    /// Anything else.
+    Other,
 }
 
 /// The remote call an [`Error::Service`] comes from.
@@ -204,6 +260,14 @@ pub enum ServiceHint {
     },
     /// The service complained about the time.
     Clock,
+    /// The service does not trust the certificate's chain.
+    UntrustedChain,
+    /// The role is not one of the profile's.
+    RoleNotInProfile,
+    /// The trust anchor or profile is disabled.
+    Disabled,
+    /// The request was signed for another region than the service's.
+    WrongRegion,
     /// Access denied for another reason: trust, configuration or policy.
     AccessDenied,
     /// A resource does not exist in the region.
@@ -234,6 +298,19 @@ impl fmt::Display for ServiceHint {
             ServiceHint::Clock => f.write_str(
                 "check this machine's clock: it must be within 5 minutes of AWS time",
             ),
+            ServiceHint::UntrustedChain => f.write_str(
+                "check that the certificate chains to the trust anchor's CA (pass \
+                 --intermediates if an intermediate CA issued it)",
+            ),
+            ServiceHint::RoleNotInProfile => f.write_str(
+                "check that --role-arn names a role the profile lists, and that the role's trust \
+                 policy trusts rolesanywhere.amazonaws.com",
+            ),
+            ServiceHint::Disabled => f.write_str("enable the trust anchor and the profile"),
+            ServiceHint::WrongRegion => f.write_str(
+                "sign for the region of the trust anchor and profile: leave --region out (it \
+                 defaults to the trust anchor ARN's region) or make it theirs",
+            ),
             ServiceHint::AccessDenied => f.write_str(
                 "check that the certificate chains to the trust anchor (pass --intermediates if \
                  an intermediate CA issued it), that the trust anchor and profile are enabled, \
@@ -262,6 +339,15 @@ impl Error {
             Error::ServerStopped { .. } => "start serve again",
             Error::WriteCredentials { .. } => "check that its directory is writable, or set AWS_SHARED_CREDENTIALS_FILE to another file",
             Error::Runtime(_) => "check the process limits (ulimit -n, -u)",
+            Error::Connect { cause, .. } => match cause {
+                ConnectCause::UntrustedCertificate => "the endpoint's TLS certificate is not signed by a CA this machine trusts: set AWS_CA_BUNDLE to a PEM file holding that CA (or, for a test endpoint only, pass --no-verify-ssl)",
+                ConnectCause::WrongName => "the endpoint's TLS certificate is for another host name: check --endpoint (or AWS_ENDPOINT_URL)",
+                ConnectCause::NotTls => "the endpoint answers in plain HTTP: use an http:// URL with --endpoint if that is intended",
+                ConnectCause::ExpectsTls => "the endpoint expects HTTPS: use an https:// URL with --endpoint",
+                ConnectCause::Refused => "nothing listens there: check --endpoint (or AWS_ENDPOINT_URL) and that the endpoint is running",
+                ConnectCause::UnknownHost => "the host name does not resolve: check --endpoint, --region and DNS",
+                ConnectCause::Other => "check --endpoint, the network and, behind a proxy, --with-proxy",
+            },
             _ => return None,
         };
         Some(text.to_string())
@@ -270,6 +356,14 @@ impl Error {
     /// The one line a user reads: what failed, its causes, and what to do.
     pub fn report(&self) -> String {
         crate::report::one_line(self, self.hint().as_deref())
+    }
+
+    /// The exit status: 1, as the official helper, except for `validate`'s classes of failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::ValidationFailed { code, .. } => *code,
+            _ => 1,
+        }
     }
 
     /// Whether this is a closed pipe on output (`| head`), which is not a failure.

@@ -24,7 +24,7 @@ fn main() -> ExitCode {
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("aws_signing_helper: {}", e.report());
-            ExitCode::FAILURE
+            ExitCode::from(e.exit_code())
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The credential flags, validated once: ARNs, region, endpoint, duration, role session name and
-//! HTTP settings. No I/O beyond reading environment variables.
+//! HTTP settings. No I/O beyond reading environment variables (and the shared config file for the
+//! retry settings, as the SDK).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -7,10 +8,11 @@ use std::time::Duration;
 use crate::arn::{Arn, ArnKind};
 use crate::cli::{CredentialArgs, IdentityArgs};
 use crate::credentials::create_session::SessionRequest;
+use crate::credentials::retry::Policy;
 use crate::endpoint::{self, EndpointConfig};
 use crate::error::{Error, Result};
 use crate::http::{HttpConfig, DEFAULT_TIMEOUT};
-use crate::identity::{Secret, Source, SourceArgs};
+use crate::identity::{CertSelector, Secret, Source, SourceArgs};
 
 /// Shortest session IAM Roles Anywhere issues.
 pub const MIN_DURATION: i64 = 900;
@@ -29,6 +31,8 @@ pub struct Options {
     pub http: HttpConfig,
     /// Where the certificate and key come from.
     pub source: Source,
+    /// How CreateSession is retried (`AWS_RETRY_MODE`, `AWS_MAX_ATTEMPTS`, the config profile).
+    pub retry: Policy,
 }
 
 impl Options {
@@ -37,6 +41,15 @@ impl Options {
     /// # Errors
     /// [`Error::Usage`] naming the flag at fault.
     pub fn from_args(args: CredentialArgs) -> Result<Options> {
+        // The official helper parses --cert-selector before anything else.
+        if let Some(selector) = args
+            .identity
+            .cert_selector
+            .as_deref()
+            .filter(|s| !s.is_empty())
+        {
+            CertSelector::parse(selector)?;
+        }
         let trust_anchor = Arn::parse(ArnKind::TrustAnchor, args.trust_anchor_arn.as_deref())?;
         let profile = Arn::parse(ArnKind::Profile, args.profile_arn.as_deref())?;
         let role = Arn::parse(ArnKind::Role, args.role_arn.as_deref())?;
@@ -73,6 +86,7 @@ impl Options {
             timeout: timeout_from_env()?,
         };
         let source = Source::from_args(source_args(args.identity, args.intermediates))?;
+        let retry = Policy::load()?;
         Ok(Options {
             request: SessionRequest {
                 trust_anchor,
@@ -85,6 +99,7 @@ impl Options {
             },
             http,
             source,
+            retry,
         })
     }
 }
@@ -99,6 +114,8 @@ pub fn source_args(identity: IdentityArgs, intermediates: Option<String>) -> Sou
         pkcs11_lib: identity.pkcs11_lib,
         cert_selector: identity.cert_selector,
         reuse_pin: identity.reuse_pin,
+        tpm_key_password: identity.tpm_key_password.map(Secret::new),
+        no_tpm_key_password: identity.no_tpm_key_password,
     }
 }
 

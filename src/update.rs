@@ -1,8 +1,11 @@
 //! `update`: keep one profile of the AWS shared credentials file filled with fresh credentials.
 //!
 //! Only the target section's `aws_access_key_id`, `aws_secret_access_key` and
-//! `aws_session_token` lines change; every other byte (other profiles, comments, blank lines,
-//! ordering, line endings) is kept. The section is appended when missing. The file is replaced
+//! `aws_session_token` lines change, laid out as the official helper lays them out (missing keys
+//! in that order after the section's last setting; a missing section appended after the last
+//! line, followed by an empty line; a final line break added); every other byte (other
+//! profiles, comments, blank lines, ordering, line endings) is kept, and no line is lost where
+//! the official helper loses one. The file is replaced
 //! atomically (temporary file in the same directory, fsync, rename) with mode `0o600`, under an
 //! exclusive lock on a sidecar `<name>.lock` file so concurrent updates do not lose each other's
 //! profiles.
@@ -39,6 +42,12 @@ const KEYS: [&str; 3] = [
 /// Later failures are reported on stderr and retried; the last good entry stays in the file.
 pub async fn run(options: Options, profile: &str, once: bool) -> Result<()> {
     let path = credentials_path()?;
+    // Installed before the first CreateSession: a SIGHUP's default action is to end the process.
+    let wake = if once {
+        Arc::default()
+    } else {
+        refresh::Wake::on_sighup()?
+    };
     let mut source = RolesAnywhere::new(options, Reload::OnChange)?;
     let first = Arc::new(source.fetch().await?);
     let mut delivery = WriteProfile { path, profile };
@@ -47,7 +56,7 @@ pub async fn run(options: Options, profile: &str, once: bool) -> Result<()> {
         return Ok(());
     }
     let window = refresh::window_from_env();
-    refresh::keep_fresh(&mut source, first, window, &mut delivery).await;
+    refresh::keep_fresh(&mut source, first, window, &mut delivery, &wake).await;
     Ok(())
 }
 
@@ -227,20 +236,17 @@ pub fn set_profile(text: &str, profile: &str, credentials: &Credentials) -> Zero
     let header = format!("[{profile}]");
 
     let Some(start) = lines.iter().position(|l| l.trim() == header) else {
+        // As the official helper: the section right after the last line, then an empty line.
         out.push_str(text);
-        if !text.is_empty() {
-            if !text.ends_with('\n') {
-                out.push_str(eol);
-            }
-            if !text.ends_with(&format!("{eol}{eol}")) && !text.trim().is_empty() {
-                out.push_str(eol);
-            }
+        if !text.is_empty() && !text.ends_with('\n') {
+            out.push_str(eol);
         }
         out.push_str(&header);
         out.push_str(eol);
         for k in 0..KEYS.len() {
             entry(k, &mut out, eol);
         }
+        out.push_str(eol);
         return out;
     };
     let end = lines[start + 1..]
@@ -279,6 +285,10 @@ pub fn set_profile(text: &str, profile: &str, credentials: &Credentials) -> Zero
             }
         }
     }
+    // The official helper ends every line, the last one too.
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push_str(eol);
+    }
     out
 }
 
@@ -314,25 +324,58 @@ mod tests {
     const NEW: &str =
         "aws_access_key_id = ASIANEW\naws_secret_access_key = newsecret\naws_session_token = newtoken\n";
 
+    // The layouts below are the official helper's (update.go, GetNewCredentialsFileContents):
+    // a new section follows the last line directly and ends with an empty line.
     #[test]
     fn empty_file_gets_the_section() {
         assert_eq!(
             *set_profile("", "default", &creds()),
-            format!("[default]\n{NEW}")
+            format!("[default]\n{NEW}\n")
         );
     }
 
     #[test]
-    fn missing_section_is_appended_after_a_blank_line() {
+    fn missing_section_is_appended_then_an_empty_line() {
         let text = "# mine\n[other]\naws_access_key_id = X\n";
         assert_eq!(
             *set_profile(text, "ra", &creds()),
-            format!("{text}\n[ra]\n{NEW}")
+            format!("{text}[ra]\n{NEW}\n")
         );
         let unterminated = "[other]\nregion = x";
         assert_eq!(
             *set_profile(unterminated, "ra", &creds()),
-            format!("{unterminated}\n\n[ra]\n{NEW}")
+            format!("{unterminated}\n[ra]\n{NEW}\n")
+        );
+        // A commented-out header is not the section.
+        let commented = "# [ra]\naws_access_key_id = X\n";
+        assert_eq!(
+            *set_profile(commented, "ra", &creds()),
+            format!("{commented}[ra]\n{NEW}\n")
+        );
+    }
+
+    #[test]
+    fn a_missing_final_line_break_is_added() {
+        let text = "[default]\nregion = x\n[other]\nk = v";
+        assert_eq!(
+            *set_profile(text, "default", &creds()),
+            format!("[default]\nregion = x\n{NEW}[other]\nk = v\n")
+        );
+    }
+
+    // Where the official helper loses data, we do not: the section's last line when the section
+    // ends the file, and a section whose header is the file's last line (it appends a second).
+    #[test]
+    fn the_last_line_and_a_header_on_the_last_line_are_kept() {
+        let text = "[q]\n[default]\nregion = x";
+        assert_eq!(
+            *set_profile(text, "default", &creds()),
+            format!("[q]\n[default]\nregion = x\n{NEW}")
+        );
+        let text = "[q]\nx = 1\n[default]\n";
+        assert_eq!(
+            *set_profile(text, "default", &creds()),
+            format!("{text}{NEW}")
         );
     }
 

@@ -6,6 +6,7 @@
 #
 # Usage:  bash testdata/gen.sh          (from anywhere)
 #         OPENSSL=/path/to/openssl bash testdata/gen.sh
+#         bash testdata/gen.sh validate (only pki/validate/, from the committed pki/ca/)
 #
 # Re-running is safe (idempotent) but NOT reproducible: every key is freshly
 # generated, so every certificate, signature and vector changes.  Tests must
@@ -183,6 +184,169 @@ START=20240101000000Z
 END=20450101000000Z
 ATTIME=1735787045          # 2025-01-02T03:04:05Z, the X-Amz-Date of the vectors
 ORG="/O=Roles Anywhere Test/C=US"
+
+# ------------------------------------------------ validate/ (issue 11) ----
+# Inputs for `aws_signing_helper validate` and for the endpoint's end-entity rules: one per rule
+# a certificate can break, issued by the committed CAs. Dates, serials and the CRLs' entries are
+# fixed; keys are fresh at each run. `gen.sh validate` regenerates only this directory, leaving
+# every other file byte for byte.
+VAL="$PKI/validate"
+gen_validate() {
+  say "validate/"
+  rm -rf "$VAL"
+  mkdir -p "$VAL"
+  cat >>"$CNF" <<EOF
+
+[ v3_leaf_no_bc ]
+keyUsage               = critical, digitalSignature
+extendedKeyUsage       = clientAuth
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+
+[ v3_leaf_no_ku ]
+basicConstraints       = critical, CA:FALSE
+extendedKeyUsage       = clientAuth
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+
+[ v3_leaf_certmonger ]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = digitalSignature
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+
+[ v3_subca ]
+basicConstraints       = critical, CA:TRUE
+keyUsage               = critical, keyCertSign, cRLSign
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+
+[ v3_ca_no_certsign ]
+basicConstraints       = critical, CA:TRUE
+keyUsage               = critical, digitalSignature, cRLSign
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+
+[ crl_ext ]
+authorityKeyIdentifier = keyid:always
+EOF
+  local INT="$PKI/ca/int.pem" INTK="$PKI/ca/int-key.pem" ROOT="$PKI/ca/root.pem" ROOTK="$PKI/ca/root-key.pem"
+  # leaf <name> <ext-section|V1> <serial> [md] [issuer-cert issuer-key] [start end]: EC P-256
+  leaf() {
+    local name="$1" ext="$2" serial="$3" md="${4:-sha256}" icert="${5:-$INT}" ikey="${6:-$INTK}"
+    local start="${7:-$START}" end="${8:-$END}"
+    genkey ec-p256 "$VAL/$name-key.pem"
+    if [ "$ext" = V1 ]; then
+      # `openssl ca` without -extensions writes an X.509 v1 certificate.
+      printf '%s\n' "$serial" >"$CADIR/serial"
+      ossl req -new -config "$CNF" -key "$VAL/$name-key.pem" -subj "/CN=$name$ORG" -out "$TMP/req.csr"
+      ossl ca -batch -config "$CNF" -cert "$icert" -keyfile "$ikey" -md "$md" -notext -preserveDN \
+        -startdate "$start" -enddate "$end" -in "$TMP/req.csr" -out "$VAL/$name.pem"
+    else
+      issue "$VAL/$name-key.pem" "/CN=$name$ORG" "$ext" "$serial" "$start" "$end" "$VAL/$name.pem" "$icert" "$ikey" "$md"
+    fi
+  }
+  leaf v1-leaf          V1                 0B0000000000000000000011
+  leaf no-bc-leaf       v3_leaf_no_bc      0B0000000000000000000012
+  leaf no-ku-leaf       v3_leaf_no_ku      0B0000000000000000000013
+  leaf sha1-leaf        v3_leaf            0B0000000000000000000014 sha1
+  leaf revoked-leaf     v3_leaf            0B0000000000000000000015
+  leaf certmonger-leaf  v3_leaf_certmonger 0B0000000000000000000016
+
+  # a CA under the intermediate, whose pathlen:0 forbids it: its leaf has no valid path
+  genkey ec-p256 "$VAL/sub-ca-key.pem"
+  issue "$VAL/sub-ca-key.pem" "/CN=Roles Anywhere Test Sub CA$ORG" v3_subca 0B0000000000000000000017 \
+    "$START" "$END" "$VAL/sub-ca.pem" "$INT" "$INTK"
+  leaf pathlen-leaf v3_leaf 0B0000000000000000000018 sha256 "$VAL/sub-ca.pem" "$VAL/sub-ca-key.pem"
+  cat "$VAL/sub-ca.pem" "$INT" >"$VAL/pathlen-chain.pem"
+
+  # a CA under the root without keyCertSign, and its leaf
+  genkey ec-p256 "$VAL/no-certsign-ca-key.pem"
+  issue "$VAL/no-certsign-ca-key.pem" "/CN=Roles Anywhere Test No-CertSign CA$ORG" v3_ca_no_certsign \
+    0B0000000000000000000019 "$START" "$END" "$VAL/no-certsign-ca.pem" "$ROOT" "$ROOTK"
+  leaf no-certsign-leaf v3_leaf 0B000000000000000000001A sha256 "$VAL/no-certsign-ca.pem" "$VAL/no-certsign-ca-key.pem"
+
+  # a CA under the root that expired in 2021, and a leaf it issued valid to 2045
+  genkey ec-p256 "$VAL/expired-ca-key.pem"
+  issue "$VAL/expired-ca-key.pem" "/CN=Roles Anywhere Test Expired CA$ORG" v3_subca \
+    0B000000000000000000001B 20200101000000Z 20210101000000Z "$VAL/expired-ca.pem" "$ROOT" "$ROOTK"
+  leaf expired-ca-leaf v3_leaf 0B000000000000000000001C sha256 "$VAL/expired-ca.pem" "$VAL/expired-ca-key.pem"
+
+  # a P-521 CA under the root, and a leaf it signed with ecdsa-with-SHA512 (ring has no P-521)
+  genkey ec-p521 "$VAL/p521-ca-key.pem"
+  issue "$VAL/p521-ca-key.pem" "/CN=Roles Anywhere Test P-521 CA$ORG" v3_subca \
+    0B000000000000000000001E "$START" "$END" "$VAL/p521-ca.pem" "$ROOT" "$ROOTK"
+  leaf p521-ca-leaf v3_leaf 0B000000000000000000001F sha512 "$VAL/p521-ca.pem" "$VAL/p521-ca-key.pem"
+
+  # CRLs (v2, with AKI and a CRL number) from a database of their own that holds exactly one
+  # revocation: revoked-leaf, on 2024-06-01, for keyCompromise.
+  local CRLDIR="$TMP/crlca"
+  mkdir -p "$CRLDIR/newcerts"
+  printf 'R\t450101000000Z\t240601000000Z,keyCompromise\t0B0000000000000000000015\tunknown\t/CN=revoked-leaf/O=Roles Anywhere Test/C=US\n' >"$CRLDIR/index.txt"
+  printf 'unique_subject = no\n' >"$CRLDIR/index.txt.attr"
+  printf '01\n' >"$CRLDIR/crlnumber"
+  sed -e "s|^dir             = .*|dir             = $CRLDIR|" \
+      -e 's|^serial          = .*|&\ncrlnumber       = $dir/crlnumber\ncrl_extensions  = crl_ext|' \
+      "$CNF" >"$TMP/crl.cnf"
+  gencrl() { # <issuer-cert> <issuer-key> <out.pem>
+    ossl ca -batch -config "$TMP/crl.cnf" -gencrl -cert "$1" -keyfile "$2" -md sha256 \
+      -crl_lastupdate 20240101000000Z -crl_nextupdate 20450101000000Z -out "$3"
+  }
+  gencrl "$INT" "$INTK" "$VAL/int.crl.pem"
+  ossl crl -in "$VAL/int.crl.pem" -outform DER -out "$VAL/int.crl.der"
+  gencrl "$PKI/ca/other-root.pem" "$PKI/ca/other-root-key.pem" "$VAL/other-root.crl.pem"
+  # a forged CRL: the intermediate's name, another key (a self-signed stand-in named like it)
+  genkey ec-p384 "$TMP/fake-int-key.pem"
+  issue "$TMP/fake-int-key.pem" "/CN=Roles Anywhere Test Intermediate CA$ORG" v3_root \
+    0B000000000000000000001D "$START" "$END" "$TMP/fake-int.pem" SELF -
+  gencrl "$TMP/fake-int.pem" "$TMP/fake-int-key.pem" "$VAL/forged.crl.pem"
+}
+
+validate_expect_verify_fail() { # <cert> <expected error code> <verify args...>
+  local cert="$1" code="$2"; shift 2
+  if "$OPENSSL" verify -attime "$ATTIME" "$@" "$cert" >"$TMP/v.log" 2>&1; then
+    die "$cert unexpectedly verified"
+  fi
+  grep -q "error $code at" "$TMP/v.log" || { cat "$TMP/v.log" >&2; die "$cert: expected verify error $code"; }
+}
+
+check_validate() {
+  say "validate/ self-checks"
+  local INT="$PKI/ca/int.pem" ROOT="$PKI/ca/root.pem" v
+  for v in v1-leaf no-bc-leaf no-ku-leaf revoked-leaf certmonger-leaf; do
+    ossl verify -attime "$ATTIME" -CAfile "$ROOT" -untrusted "$INT" "$VAL/$v.pem"
+  done
+  for v in v1-leaf no-bc-leaf no-ku-leaf sha1-leaf revoked-leaf certmonger-leaf pathlen-leaf no-certsign-leaf expired-ca-leaf p521-ca-leaf; do
+    "$OPENSSL" x509 -in "$VAL/$v.pem" -noout -pubkey >"$TMP/a.pem"
+    ossl pkey -in "$VAL/$v-key.pem" -pubout -out "$TMP/b.pem"
+    cmp -s "$TMP/a.pem" "$TMP/b.pem" || die "validate/$v: key/cert mismatch"
+  done
+  "$OPENSSL" x509 -in "$VAL/v1-leaf.pem" -noout -text | grep -q 'Version: 1 (0x0)' || die "v1-leaf is not v1"
+  if "$OPENSSL" x509 -in "$VAL/no-bc-leaf.pem" -noout -text | grep -q 'Basic Constraints'; then die "no-bc-leaf has basicConstraints"; fi
+  if "$OPENSSL" x509 -in "$VAL/no-ku-leaf.pem" -noout -text | grep -q 'Key Usage: critical'; then die "no-ku-leaf has keyUsage"; fi
+  "$OPENSSL" x509 -in "$VAL/sha1-leaf.pem" -noout -text | grep -q 'Signature Algorithm: ecdsa-with-SHA1' || die "sha1-leaf is not SHA-1"
+  ossl verify -attime "$ATTIME" -CAfile "$ROOT" -untrusted "$VAL/p521-ca.pem" "$VAL/p521-ca-leaf.pem"
+  "$OPENSSL" x509 -in "$VAL/p521-ca-leaf.pem" -noout -text | grep -q 'Signature Algorithm: ecdsa-with-SHA512' || die "p521-ca-leaf"
+  validate_expect_verify_fail "$VAL/pathlen-leaf.pem"     25 -CAfile "$ROOT" -untrusted "$VAL/pathlen-chain.pem"
+  validate_expect_verify_fail "$VAL/no-certsign-leaf.pem" 32 -CAfile "$ROOT" -untrusted "$VAL/no-certsign-ca.pem"
+  validate_expect_verify_fail "$VAL/expired-ca-leaf.pem"  10 -CAfile "$ROOT" -untrusted "$VAL/expired-ca.pem"
+  validate_expect_verify_fail "$VAL/revoked-leaf.pem"     23 -crl_check -CRLfile "$VAL/int.crl.pem" -CAfile "$ROOT" -untrusted "$INT"
+  ossl verify -attime "$ATTIME" -crl_check -CRLfile "$VAL/int.crl.pem" -CAfile "$ROOT" -untrusted "$INT" "$PKI/ec-p256/cert.pem"
+  # `openssl crl -CAfile` says "verify OK" or "verify failure" (and exits 0 either way)
+  "$OPENSSL" crl -in "$VAL/int.crl.pem" -CAfile "$INT" -noout 2>&1 | grep -q 'verify OK' || die "int.crl.pem does not verify"
+  "$OPENSSL" crl -in "$VAL/int.crl.der" -inform DER -CAfile "$INT" -noout 2>&1 | grep -q 'verify OK' || die "int.crl.der does not verify"
+  "$OPENSSL" crl -in "$VAL/forged.crl.pem" -CAfile "$INT" -noout 2>&1 | grep -q 'verify failure' || die "forged.crl.pem verifies"
+  "$OPENSSL" crl -in "$VAL/int.crl.pem" -noout -text | grep -q 'Serial Number: 0B0000000000000000000015' || die "int.crl.pem lacks revoked-leaf"
+}
+
+if [ "${1:-}" = validate ]; then
+  [ -s "$PKI/ca/int-key.pem" ] || die "pki/ca/ is missing: run gen.sh without arguments first"
+  gen_validate
+  check_validate
+  chmod -R a+rX "$VAL"
+  say "done: $(find "$VAL" -type f | wc -l | tr -d ' ') files in pki/validate"
+  exit 0
+fi
 
 # ------------------------------------------------------------ start fresh ----
 say "using $("$OPENSSL" version)"
@@ -542,6 +706,27 @@ for k in dsa ed25519 secp256k1; do
   ossl pkey -in "$B/$k-key.pem" -pubout -out "$TMP/b.pem"
   cmp -s "$TMP/a.pem" "$TMP/b.pem" || die "bad/$k: key/cert mismatch"
 done
+
+# Legacy OpenSSL PEM encryption (Proc-Type: 4,ENCRYPTED / DEK-Info) with each cipher the helper
+# reads: key-legacy-{aes128,aes192,aes256,des3}.pem, password "password"; OpenSSL must read each
+# back to the leaf's public key.
+legacy_pem() { # $1 = a key type directory of $PKI
+  local D="$1" T c
+  T="$(basename "$D")"
+  for c in aes128 aes192 aes256 des3; do
+    case "$T" in
+      rsa-*) ossl rsa -in "$D/key-pkcs8.pem" -traditional "-$c" -passout "pass:$PASS" -out "$D/key-legacy-$c.pem" ;;
+      ec-*)  ossl ec  -in "$D/key-pkcs8.pem" "-$c" -passout "pass:$PASS" -out "$D/key-legacy-$c.pem" ;;
+    esac
+    grep -q '^Proc-Type: 4,ENCRYPTED' "$D/key-legacy-$c.pem" || die "$T: key-legacy-$c.pem is not legacy-encrypted"
+    ossl pkey -in "$D/key-legacy-$c.pem" -passin "pass:$PASS" -pubout -out "$TMP/legacy.pem"
+    cmp -s "$TMP/legacy.pem" "$D/pub.pem" || die "$T: key-legacy-$c.pem is not the leaf's key"
+  done
+}
+for T in rsa-2048 ec-p256 ec-p384; do legacy_pem "$PKI/$T"; done
+
+gen_validate
+check_validate
 
 # openssl writes key files 0600; make everything readable (they are public test fixtures)
 chmod -R a+rX "$PKI" "$VEC"

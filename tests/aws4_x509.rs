@@ -39,6 +39,7 @@ impl Case {
             private_key: self.path("private_key"),
             intermediates: self.path("chain"),
             password: None,
+            tpm: Default::default(),
         };
         Box::new(source.open().unwrap())
     }

@@ -23,7 +23,10 @@ fn broken_certificate_files() {
         ("whitespace.pem", "is empty"),
         ("corrupt-cert.pem", "corrupt-cert.pem"),
         ("truncated-cert.pem", "truncated-cert.pem"),
-        ("not-pem.txt", "contains no certificate"),
+        (
+            "not-pem.txt",
+            "could not parse PEM data: it contains no certificate",
+        ),
     ] {
         let out = sign_with(&bad(file), &key);
         assert_one_line_error(&out, needle);
@@ -43,7 +46,7 @@ fn broken_key_files() {
         assert_one_line_error(&sign_with(&cert, &bad(file)), needle);
     }
     // A certificate where the key should be.
-    assert_one_line_error(&sign_with(&cert, &cert), "no private key");
+    assert_one_line_error(&sign_with(&cert, &cert), "unable to parse private key");
     assert_one_line_error(
         &sign_with(&cert, &pki("ec-p256", "cert.der")),
         "certificate, not a private key",
@@ -126,7 +129,7 @@ fn encrypted_key_passwords() {
         "--pkcs8-password",
         "nope",
     ]);
-    assert_one_line_error(&out, "wrong password");
+    assert_one_line_error(&out, "incorrect PKCS#8 private key password");
 }
 
 #[test]
@@ -141,15 +144,34 @@ fn pkcs12_password_problems() {
         "--pkcs8-password",
         "bad",
     ]);
-    assert_one_line_error(&out, "wrong password");
+    assert_one_line_error(&out, "incorrect PKCS#12 password");
 }
 
 #[test]
-fn legacy_encrypted_pem_gets_a_conversion_hint() {
+fn legacy_encrypted_pem_problems() {
+    let key = pki("rsa-2048", "key-legacy-aes256.pem");
+    // No password and no terminal to ask for it.
+    let out = helper(&["sign-string", "--private-key", &key]);
+    assert_one_line_error(&out, "--pkcs8-password");
     let out = helper(&[
         "sign-string",
         "--private-key",
-        &pki("rsa-2048", "key-pkcs1-legacy-encrypted.pem"),
+        &key,
+        "--pkcs8-password",
+        "nope",
+    ]);
+    assert_one_line_error(&out, "incorrect PKCS#8 private key password");
+    // A cipher it does not read (DES-CBC) gets the command that converts the key.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(pki("ec-p256", "key-legacy-des3.pem")).unwrap();
+    let des = dir.path().join("des.pem");
+    std::fs::write(&des, text.replace("DES-EDE3-CBC,", "DES-CBC,")).unwrap();
+    let out = helper(&[
+        "sign-string",
+        "--private-key",
+        des.to_str().unwrap(),
+        "--pkcs8-password",
+        "password",
     ]);
     assert_one_line_error(&out, "openssl pkcs8 -topk8");
 }
@@ -174,6 +196,28 @@ fn pkcs11_and_tpm_sources_are_reported_not_crashed() {
         "handle:0x81000001",
     ]);
     assert_one_line_error(&out, "TPM");
+}
+
+/// A build without the `tpm` feature (the default) says so for both kinds of TPM key; the
+/// feature's own tests are in tests/tpm.rs.
+#[cfg(not(feature = "tpm"))]
+#[test]
+fn tpm_keys_in_a_build_without_tpm_support_say_how_to_get_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("tpm.pem");
+    // Any content: the label alone picks the backend.
+    std::fs::write(
+        &key,
+        "-----BEGIN TSS2 PRIVATE KEY-----\nMAA=\n-----END TSS2 PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let rebuild =
+        "needs tpm support, which this build lacks; rebuild with `cargo build --features tpm`";
+    let out = helper(&["sign-string", "--private-key", key.to_str().unwrap()]);
+    assert_one_line_error(&out, "a TPM key file (TSS2 PRIVATE KEY)");
+    assert_one_line_error(&out, rebuild);
+    let out = helper(&["sign-string", "--private-key", "handle:0x81000001"]);
+    assert_one_line_error(&out, rebuild);
 }
 
 #[test]

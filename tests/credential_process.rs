@@ -74,6 +74,49 @@ fn every_key_type_with_fullchain_and_with_intermediates() {
     }
 }
 
+/// An `--intermediates` bundle that also holds the leaf (a "fullchain" file given as the chain)
+/// works, and the leaf is not sent again in `X-Amz-X509-Chain`: the header (shown by `--debug`)
+/// holds the chain's certificates and not the leaf's DER, as OpenSSL encodes it.
+#[test]
+fn intermediates_bundle_holding_the_leaf_sends_the_leaf_once() {
+    let local = Local::start(&[]);
+    for kind in ["rsa-2048", "ec-p256"] {
+        let out = local.credential_process(&[
+            "--certificate",
+            &pki(kind, "cert.pem"),
+            "--intermediates",
+            &pki(kind, "fullchain.pem"),
+            "--private-key",
+            &pki(kind, "key-pkcs8.pem"),
+            "--debug",
+        ]);
+        credentials(&out);
+        let call = last_call(&local);
+        assert_eq!(call["ok"], true, "{kind}: {call}");
+        let leaf = std::process::Command::new("openssl")
+            .args(["x509", "-outform", "DER", "-in", &pki(kind, "cert.pem")])
+            .output()
+            .expect("openssl x509");
+        use base64::Engine;
+        let leaf = base64::engine::general_purpose::STANDARD.encode(leaf.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let chain = stderr
+            .lines()
+            .find_map(|l| l.split_once("X-Amz-X509-Chain: ").map(|(_, v)| v.trim()))
+            .unwrap_or_else(|| panic!("{kind}: no chain header in: {stderr}"));
+        let sent: Vec<&str> = chain.split(',').collect();
+        let in_chain = std::fs::read_to_string(pki(kind, "chain.pem"))
+            .unwrap()
+            .matches("BEGIN CERTIFICATE")
+            .count();
+        assert_eq!(sent.len(), in_chain, "{kind}: {chain}");
+        assert!(
+            !sent.contains(&leaf.as_str()),
+            "{kind}: the leaf was sent in the chain"
+        );
+    }
+}
+
 #[test]
 fn pkcs12_and_encrypted_keys_and_role_session_name() {
     let local = Local::start(&[]);
@@ -237,6 +280,70 @@ fn throttled_then_succeeds() {
         &pki("ec-p256", "key-pkcs8.pem"),
     ]));
     assert_eq!(local.calls().len(), 3);
+}
+
+/// The SDK's retry settings: `AWS_MAX_ATTEMPTS` and the config profile's `max_attempts` set the
+/// attempts (the environment winning), `AWS_RETRY_MODE=adaptive` holds the retry after a
+/// throttling answer until its rate limiter has a token (about 2 s), and a bad value fails
+/// before any request. (The conformance suite checks the same against the official's cases.)
+#[test]
+fn retry_settings_from_the_environment_and_the_config_profile() {
+    let cert = pki("ec-p256", "fullchain.pem");
+    let key = pki("ec-p256", "key-pkcs8.pem");
+    let args = ["--certificate", &cert, "--private-key", &key];
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::write(
+        &config,
+        "[default]\nmax_attempts = 5\n[profile ra]\nmax_attempts = 2\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    for (env, attempts) in [
+        (&[("AWS_MAX_ATTEMPTS", "1")][..], 1),
+        (&[("AWS_CONFIG_FILE", config), ("AWS_PROFILE", "ra")][..], 2),
+        (
+            &[
+                ("AWS_CONFIG_FILE", config),
+                ("AWS_PROFILE", "ra"),
+                ("AWS_MAX_ATTEMPTS", "1"),
+            ][..],
+            1,
+        ),
+    ] {
+        let local = Local::start(&["--fail-first", "10"]);
+        let out = local.credential_process_env(&args, env);
+        assert_one_line_error(&out, "(HTTP 500)");
+        assert_eq!(local.calls().len(), attempts, "{env:?}");
+    }
+
+    let local = Local::start(&["--throttle-first", "1"]);
+    let started = Instant::now();
+    credentials(&local.credential_process_env(&args, &[("AWS_RETRY_MODE", "adaptive")]));
+    assert_eq!(local.calls().len(), 2);
+    assert!(
+        started.elapsed() >= Duration::from_millis(1900),
+        "{:?}",
+        started.elapsed()
+    );
+
+    for (var, value, phrase) in [
+        (
+            "AWS_RETRY_MODE",
+            "sometimes",
+            "invalid AWS_RETRY_MODE value 'sometimes'",
+        ),
+        (
+            "AWS_MAX_ATTEMPTS",
+            "many",
+            "invalid value AWS_MAX_ATTEMPTS=many",
+        ),
+    ] {
+        let local = Local::start(&[]);
+        let out = local.credential_process_env(&args, &[(var, value)]);
+        assert_one_line_error(&out, phrase);
+        assert!(local.calls().is_empty(), "{var}");
+    }
 }
 
 #[test]

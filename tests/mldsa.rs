@@ -190,6 +190,7 @@ fn aws4_x509_mldsa_stages_equal_the_vectors_byte_for_byte() {
             private_key: path("private_key"),
             intermediates: path("chain"),
             password: None,
+            tpm: Default::default(),
         }
         .open()
         .unwrap();
@@ -359,6 +360,48 @@ fn update_once_writes_the_profile_with_an_ml_dsa_key() {
 }
 
 #[test]
+fn validate_passes_ml_dsa_chains_and_catches_mismatches_and_impostors() {
+    let roots = m("ca/roots.pem");
+    let validate = |cert: &str, key: &str, anchors: &str| {
+        let mut args = vec!["validate", "--certificate", cert, "--private-key", key];
+        args.extend(["--trust-anchor-bundle", anchors]);
+        helper(&args)
+    };
+    for level in LEVELS {
+        for (cert, key) in [
+            (
+                format!("{level}/fullchain.pem"),
+                format!("{level}/key-expanded.pem"),
+            ),
+            (
+                format!("{level}/cert-by-ec.pem"),
+                format!("{level}/key-seed.der"),
+            ),
+        ] {
+            let out = validate(&m(&cert), &m(&key), &roots);
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(out.status.code(), Some(0), "{cert}: {stdout}");
+            assert!(stdout.contains("pass  private-key"), "{stdout}");
+            assert!(stdout.contains("pass  chain"), "{stdout}");
+        }
+    }
+    // Another parameter set: a key mismatch (exit 3); an impostor root: an untrusted chain (4).
+    let out = validate(
+        &m("mldsa65/cert-by-rsa.pem"),
+        &m("mldsa44/key-seed.pem"),
+        &roots,
+    );
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let out = validate(
+        &m("mldsa65/fullchain.pem"),
+        &m("mldsa65/key-both.pem"),
+        &m("ca/impostor-root-mldsa87.pem"),
+    );
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FAIL  chain"));
+}
+
+#[test]
 fn read_certificate_data_prints_the_parameter_set() {
     for level in LEVELS {
         let der = std::fs::read(m(&format!("{level}/cert-via-int.der"))).unwrap();
@@ -392,8 +435,16 @@ fn read_certificate_data_prints_the_parameter_set() {
 fn bad_keys_are_one_line_errors_and_nothing_is_sent() {
     let cert65 = m("mldsa65/cert-by-ec.pem");
     let cases: [(&str, &[&str], &str); 11] = [
-        ("bad/mldsa65-truncated.pem", &[], "cannot be parsed"),
-        ("bad/mldsa65-truncated.der", &[], "cannot be parsed"),
+        (
+            "bad/mldsa65-truncated.pem",
+            &[],
+            "unable to parse private key",
+        ),
+        (
+            "bad/mldsa65-truncated.der",
+            &[],
+            "unable to parse private key",
+        ),
         (
             "bad/mldsa65-both-mismatched.pem",
             &[],
@@ -434,7 +485,7 @@ fn bad_keys_are_one_line_errors_and_nothing_is_sent() {
         (
             "mldsa65/key-both-enc.pem",
             &["--pkcs8-password", "wrong"],
-            "wrong password",
+            "incorrect PKCS#8 private key password",
         ),
         (
             "mldsa65/key-seed-enc.pem",

@@ -177,6 +177,11 @@ impl Hsm {
     }
 }
 
+/// The fixed string the official helper signs for a PKCS#11 key whose certificate is not named
+/// by a `pkcs11:` URI: its signer then has no public key, so the string lacks the
+/// `SHA256("IAM RA" || key)` suffix (cmd/sign_string.go, pkcs11_signer.go `Public`).
+const FIXED_STRING_WITHOUT_KEY: &[u8] = b"AWS Roles Anywhere Credential Helper Signing Test1";
+
 /// `sign-string` with fixture `kind`'s certificate file and the key at `key_uri`.
 fn hybrid_sign_string(hsm: &Hsm, kind: &str, key_uri: &str) -> Output {
     let cert = pki(kind, "cert.pem");
@@ -312,13 +317,20 @@ fn sign_string_signatures_verify_with_openssl() {
         let message = std::fs::read(pki(kind, "sign-string.bin")).unwrap();
         for digest in digests {
             let flag = digest.to_uppercase();
-            // The key alone, and the certificate URI (the key found beside it).
-            for args in [
-                ["--private-key", "pkcs11:token=ra;id=%01?pin-value=1234"],
-                [
-                    "--certificate",
-                    "pkcs11:token=ra;object=leaf?pin-value=1234",
-                ],
+            // The key alone (the official string without the key suffix), and the certificate
+            // URI (the key found beside it; the full string).
+            for (args, message) in [
+                (
+                    ["--private-key", "pkcs11:token=ra;id=%01?pin-value=1234"],
+                    FIXED_STRING_WITHOUT_KEY,
+                ),
+                (
+                    [
+                        "--certificate",
+                        "pkcs11:token=ra;object=leaf?pin-value=1234",
+                    ],
+                    &message[..],
+                ),
             ] {
                 let out = hsm.output(
                     &[
@@ -329,7 +341,7 @@ fn sign_string_signatures_verify_with_openssl() {
                 );
                 let signature = succeeded(&out);
                 assert!(
-                    openssl_verify(&pki(kind, "pub.pem"), digest, &message, signature),
+                    openssl_verify(&pki(kind, "pub.pem"), digest, message, signature),
                     "{kind} {digest} {args:?}: OpenSSL rejects the signature"
                 );
             }
@@ -342,7 +354,6 @@ fn key_without_public_object_is_matched_by_a_test_signature() {
     let hsm = Hsm::new();
     hsm.token("ra");
     hsm.private_key_only("ra", "ec-p384", "bare", "07", &[]);
-    let message = std::fs::read(pki("ec-p384", "sign-string.bin")).unwrap();
     let out = hsm.output(&[
         "sign-string",
         "--format",
@@ -355,7 +366,7 @@ fn key_without_public_object_is_matched_by_a_test_signature() {
     assert!(openssl_verify(
         &pki("ec-p384", "pub.pem"),
         "sha256",
-        &message,
+        FIXED_STRING_WITHOUT_KEY,
         succeeded(&out)
     ));
     // The same key does not pass for another certificate's.
@@ -363,69 +374,86 @@ fn key_without_public_object_is_matched_by_a_test_signature() {
     assert_one_line_error(&out, "none belongs to the certificate");
 }
 
+/// Keys with `CKA_ALWAYS_AUTHENTICATE` (RSA, and EC on SoftHSM2, which offers only raw
+/// `CKM_ECDSA` for them, so the signature must be single-part: see `single_sign`) sign with
+/// `--reuse-pin`, and say on one line that they need it when there is no terminal.
 #[test]
 fn reuse_pin_for_keys_that_always_authenticate() {
-    let hsm = Hsm::new();
-    hsm.token("ra");
-    hsm.private_key_only("ra", "rsa-2048", "signing", "05", &["--always-auth"]);
-    let args = [
-        "sign-string",
-        "--format",
-        "bin",
-        "--certificate",
-        &pki("rsa-2048", "cert.pem"),
-        "--private-key",
-        "pkcs11:token=ra;object=signing?pin-value=1234",
-    ];
-    // No terminal to ask for the key's own PIN.
-    let out = hsm.output(&args);
-    let err = assert_one_line_error(&out, "CKA_ALWAYS_AUTHENTICATE");
-    assert!(err.contains("--reuse-pin"), "{err}");
-    let out = hsm.output(&[&args[..], &["--reuse-pin"]].concat());
-    let message = std::fs::read(pki("rsa-2048", "sign-string.bin")).unwrap();
-    assert!(openssl_verify(
-        &pki("rsa-2048", "pub.pem"),
-        "sha256",
-        &message,
-        succeeded(&out)
-    ));
-}
-
-/// EC keys with `CKA_ALWAYS_AUTHENTICATE` need `CKM_ECDSA_SHA256` (see `sign_in`): SoftHSM2 2.6
-/// offers only `CKM_ECDSA`, so the helper must say so on one line rather than sign. (The official
-/// helper signs these with `CKM_ECDSA`; our binding cannot, see the comment in `sign_in`.)
-#[test]
-fn ec_keys_that_always_authenticate_need_hash_and_sign_mechanisms() {
-    let hsm = Hsm::new();
-    hsm.token("ra");
-    hsm.private_key_only("ra", "ec-p256", "signing", "05", &["--always-auth"]);
-    let out = hsm.output(&[
-        "sign-string",
-        "--certificate",
-        &pki("ec-p256", "cert.pem"),
-        "--private-key",
-        "pkcs11:token=ra;object=signing?pin-value=1234",
-        "--reuse-pin",
-    ]);
-    let err = assert_one_line_error(&out, "does not offer CKM_ECDSA_SHA256");
-    assert!(
-        err.contains("object=signing") && err.contains("without CKA_ALWAYS_AUTHENTICATE"),
-        "{err}"
-    );
+    for kind in ["rsa-2048", "ec-p256"] {
+        let hsm = Hsm::new();
+        hsm.token("ra");
+        hsm.private_key_only("ra", kind, "signing", "05", &["--always-auth"]);
+        hsm.cert("ra", &pki(kind, "cert.pem"), "signing", "05");
+        let cert = pki(kind, "cert.pem");
+        let hybrid = [
+            "sign-string",
+            "--format",
+            "bin",
+            "--certificate",
+            &cert,
+            "--private-key",
+            "pkcs11:token=ra;object=signing;type=private?pin-value=1234",
+        ];
+        // No terminal to ask for the key's own PIN.
+        let out = hsm.output(&hybrid);
+        let err = assert_one_line_error(&out, "CKA_ALWAYS_AUTHENTICATE");
+        assert!(err.contains("--reuse-pin"), "{kind}: {err}");
+        let full = std::fs::read(pki(kind, "sign-string.bin")).unwrap();
+        let by_uri = [
+            "sign-string",
+            "--format",
+            "bin",
+            "--certificate",
+            "pkcs11:token=ra;object=signing;type=cert?pin-value=1234",
+        ];
+        for (args, message) in [
+            (&hybrid[..], FIXED_STRING_WITHOUT_KEY),
+            (&by_uri[..], &full[..]),
+        ] {
+            for digest in ["sha256", "sha384"] {
+                let flag = digest.to_uppercase();
+                let out = hsm.output(&[args, &["--reuse-pin", "--digest", &flag]].concat());
+                assert!(
+                    openssl_verify(&pki(kind, "pub.pem"), digest, message, succeeded(&out)),
+                    "{kind} {digest} {args:?}: OpenSSL rejects the signature"
+                );
+            }
+        }
+        // A CreateSession signed that way is accepted by the endpoint's verifier.
+        let local = Local::start(&[]);
+        let out = hsm.credential_process(
+            &local,
+            &[
+                "--certificate",
+                "pkcs11:token=ra;object=signing;type=cert?pin-value=1234",
+                "--intermediates",
+                &pki(kind, "chain.pem"),
+                "--reuse-pin",
+            ],
+            &[],
+        );
+        assert_credentials(&local, &out, kind);
+    }
 }
 
 /// With a terminal (a pseudo-terminal from util-linux's `script`), the user PIN is asked for
-/// again after a wrong one, then the key's own PIN once, and the signature verifies. (Keeping a
-/// context-specific PIN typed for a key-matching test signature cannot be shown with SoftHSM2:
-/// its RSA keys show their modulus, so no test signature is made, and its EC keys with
-/// CKA_ALWAYS_AUTHENTICATE cannot sign at all; see the EC test above.)
+/// again after a wrong one, then the key's own PIN once, and the signature verifies, for RSA and
+/// EC keys with CKA_ALWAYS_AUTHENTICATE. (Keeping a context-specific PIN typed for a
+/// key-matching test signature cannot be shown with SoftHSM2: its keys show their public
+/// values, so no test signature is made.)
 #[test]
 fn pins_are_asked_for_on_the_terminal() {
+    for kind in ["rsa-2048", "ec-p256"] {
+        pins_are_asked_for_on_the_terminal_with(kind);
+    }
+}
+
+fn pins_are_asked_for_on_the_terminal_with(kind: &str) {
     let hsm = Hsm::new();
     hsm.token("ra");
-    hsm.private_key_only("ra", "rsa-2048", "signing", "05", &["--always-auth"]);
+    hsm.private_key_only("ra", kind, "signing", "05", &["--always-auth"]);
     let helper = env!("CARGO_BIN_EXE_aws_signing_helper");
-    let cert = pki("rsa-2048", "cert.pem");
+    let cert = pki(kind, "cert.pem");
     let module = module();
     // No argument holds a single quote, so quoting each one is enough for script's shell.
     let command = [
@@ -468,13 +496,15 @@ fn pins_are_asked_for_on_the_terminal() {
         .step_by(2)
         .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
         .collect();
-    let message = std::fs::read(pki("rsa-2048", "sign-string.bin")).unwrap();
-    assert!(openssl_verify(
-        &pki("rsa-2048", "pub.pem"),
-        "sha256",
-        &message,
-        &signature
-    ));
+    assert!(
+        openssl_verify(
+            &pki(kind, "pub.pem"),
+            "sha256",
+            FIXED_STRING_WITHOUT_KEY,
+            &signature
+        ),
+        "{kind}"
+    );
 }
 
 #[test]
@@ -587,7 +617,10 @@ fn missing_objects_and_tokens_are_named() {
     assert!(err.contains("'ra'"), "the tokens present are listed: {err}");
 
     let out = hybrid_sign_string(&hsm, "rsa-2048", "pkcs11:token=ra;id=%42?pin-value=1234");
-    assert_one_line_error(&out, "no private key matches pkcs11:token=ra;id=%42");
+    assert_one_line_error(
+        &out,
+        "unable to find matching private key: no private key matches pkcs11:token=ra;id=%42",
+    );
 
     // A key of the wrong type for the certificate.
     let out = hybrid_sign_string(&hsm, "ec-p256", "pkcs11:token=ra?pin-value=1234");
@@ -976,4 +1009,46 @@ async fn serve_refuses_another_key_in_the_token_that_came_back() {
     );
     assert!(!log.contains("reconnected"), "{log}");
     assert_eq!(local.calls().len(), calls_before, "{log}");
+}
+
+/// `validate` opens a key in a token through the same signer abstraction and proves it with a
+/// test signature; a certificate file with another token key is a key mismatch (exit 3).
+#[test]
+fn validate_checks_a_token_key_against_its_certificate() {
+    let hsm = provisioned("ec-p256");
+    let root = testdata("pki/ca/root.pem").to_string_lossy().into_owned();
+    let out = hsm.output(&[
+        "validate",
+        "--certificate",
+        "pkcs11:token=ra;object=leaf?pin-value=1234",
+        "--trust-anchor-bundle",
+        &root,
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("pass  private-key"), "{text}");
+    // The chain came from the token, as for credential-process.
+    assert!(text.contains("pass  chain"), "{text}");
+
+    let cert = pki("rsa-2048", "cert.pem");
+    let out = hsm.output(&[
+        "validate",
+        "--certificate",
+        &cert,
+        "--private-key",
+        "pkcs11:token=ra;object=leaf?pin-value=1234",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("FAIL  private-key"), "{text}");
+    assert!(text.contains("pass  key-usage"), "{text}");
+    assert!(
+        !text.contains("pin-value=1234"),
+        "the PIN was printed: {text}"
+    );
 }

@@ -817,3 +817,40 @@ fn hop_limit_is_the_ttl_of_the_responses() {
         );
     }
 }
+
+/// `serve` answers the IMDS region documents with the trust anchor's region, as the SDKs that
+/// take their region from IMDS read them (Java v2 and Rust: `placement/region`; the Go v2
+/// `imds` client: the identity document's `region`; AWS CLI v2: the zone, less its last
+/// letter), and tells the rest (botocore, the AWS CLI v1) which region to set.
+#[tokio::test]
+async fn clients_take_their_region_from_serve() {
+    let local = Local::start(&[]);
+    let serve = Serve::start(&local, &[], &[]);
+    assert!(
+        serve.stderr().contains("export AWS_REGION=us-east-1"),
+        "{}",
+        serve.stderr()
+    );
+    let token = token(&serve).await;
+    for (path, want) in [
+        ("/latest/meta-data/placement/region", "us-east-1"),
+        (
+            "/latest/meta-data/placement/availability-zone",
+            "us-east-1a",
+        ),
+    ] {
+        let url = serve.url(path);
+        let (status, _, body) = send(Method::GET, &url, &[(TOKEN_HEADER, &token)]).await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, want), "{path}");
+        // Like every IMDSv2 document, not without a token.
+        let (status, _, _) = send(Method::GET, &url, &[]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+    }
+    let url = serve.url("/latest/dynamic/instance-identity/document");
+    let (status, _, body) = send(Method::GET, &url, &[(TOKEN_HEADER, &token)]).await;
+    assert_eq!(status, StatusCode::OK);
+    let document: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(document["region"], "us-east-1");
+    assert_eq!(document["availabilityZone"], "us-east-1a");
+    assert_eq!(document["accountId"], "123456789012");
+}

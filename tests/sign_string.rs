@@ -155,6 +155,69 @@ fn encrypted_pkcs8_keys_open_with_the_password() {
     }
 }
 
+/// OpenSSL's legacy PEM encryption (`openssl rsa -traditional -aes128` / `openssl ec -des3`,
+/// `Proc-Type: 4,ENCRYPTED`) with each cipher, decrypted with `--pkcs8-password`: RSA signatures
+/// equal OpenSSL's, ECDSA signatures verify with OpenSSL.
+#[test]
+fn legacy_encrypted_pem_keys_open_with_the_password() {
+    for kind in ["rsa-2048", "ec-p256", "ec-p384"] {
+        for cipher in ["aes128", "aes192", "aes256", "des3"] {
+            let key = pki(kind, &format!("key-legacy-{cipher}.pem"));
+            for (flag, digest) in DIGESTS {
+                let got = sign(&[
+                    "--certificate",
+                    &pki(kind, "cert.pem"),
+                    "--private-key",
+                    &key,
+                    "--pkcs8-password",
+                    "password",
+                    "--digest",
+                    flag,
+                ]);
+                if kind.starts_with("rsa") {
+                    assert_eq!(got, expected_rsa(kind, digest), "{kind} {cipher} {flag}");
+                } else {
+                    assert!(
+                        openssl_verify(&pki(kind, "pub.pem"), digest, &fixed_string(kind), &got),
+                        "{kind} {cipher} {flag}: OpenSSL rejects the signature"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The password can also be typed at the terminal (a pseudo-terminal from util-linux's
+/// `script`), as for encrypted PKCS#8 keys, asked again after a wrong one.
+#[test]
+fn legacy_encrypted_pem_password_is_asked_for_on_the_terminal() {
+    let helper = env!("CARGO_BIN_EXE_aws_signing_helper");
+    let key = pki("ec-p256", "key-legacy-aes256.pem");
+    let command = format!("'{helper}' sign-string --format text --private-key '{key}'");
+    let mut child = std::process::Command::new("timeout")
+        .args(["60", "script", "-qec", &command, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run script (util-linux)");
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"nope\npassword\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert!(out.status.success(), "{text}");
+    assert_eq!(text.matches("private key password").count(), 2, "{text}");
+    let hex = text
+        .lines()
+        .rfind(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_hexdigit()))
+        .unwrap_or_else(|| panic!("no signature in: {text}"));
+    let signature = hex::decode(hex).unwrap();
+    assert!(openssl_verify(
+        &pki("ec-p256", "pub.pem"),
+        "sha256",
+        &fixed_string("ec-p256"),
+        &signature
+    ));
+}
+
 #[test]
 fn pkcs12_bundles_open_with_and_without_password() {
     for kind in ["rsa-2048", "ec-p256", "ec-p384"] {

@@ -102,7 +102,9 @@ fn once_replaces_only_the_profile_keys() {
             &format!("aws_access_key_id = {id}"),
         )
         .replace("= oldsecret", &format!("= {secret}"))
-        .replace("= oldtoken", &format!("= {token}"));
+        .replace("= oldtoken", &format!("= {token}"))
+        // The last line gets its line break, as the official helper writes it.
+        + "\r\n";
     assert_eq!(after, expected);
     #[cfg(unix)]
     assert_eq!(mode(&file), 0o600);

@@ -8,6 +8,7 @@
 //! [[trust_anchor]]
 //! arn = "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/..."
 //! ca_bundle = "ca/root.pem"        # PEM, one or more CA certificates
+//! crls = ["ca/int.crl.pem"]        # PEM CRLs imported into it (ImportCrl), default none
 //! enabled = true                   # default true
 //!
 //! [[profile]]
@@ -58,6 +59,8 @@ pub(crate) struct TrustAnchor {
     pub(crate) arn: Arn,
     /// DER of each CA certificate in the bundle.
     pub(crate) ca_certs: Vec<Vec<u8>>,
+    /// DER of each CRL imported into it.
+    pub(crate) crls: Vec<Vec<u8>>,
     pub(crate) enabled: bool,
 }
 
@@ -96,6 +99,8 @@ struct RawConfig {
 struct RawTrustAnchor {
     arn: String,
     ca_bundle: PathBuf,
+    #[serde(default)]
+    crls: Vec<PathBuf>,
     #[serde(default = "yes")]
     enabled: bool,
 }
@@ -200,9 +205,17 @@ impl Config {
                     bundle.display()
                 ))
             })?;
+            let mut crls = Vec::new();
+            for file in &anchor.crls {
+                let file = base_dir.join(file);
+                crls.extend(load_crls(&file).map_err(|msg| {
+                    fail(format!("trust anchor {arn}: CRL {}: {msg}", file.display()))
+                })?);
+            }
             config.trust_anchors.push(TrustAnchor {
                 arn,
                 ca_certs,
+                crls,
                 enabled: anchor.enabled,
             });
         }
@@ -306,6 +319,32 @@ impl Config {
         }
         Ok(arn)
     }
+}
+
+/// Reads the PEM `X509 CRL` blocks of a file, as ImportCrl takes them, and returns their DER.
+fn load_crls(path: &Path) -> Result<Vec<Vec<u8>>, String> {
+    use x509_parser::revocation_list::CertificateRevocationList;
+
+    let data = std::fs::read(path).map_err(|e| e.to_string())?;
+    let mut crls = Vec::new();
+    for (index, pem) in x509_parser::pem::Pem::iter_from_buffer(&data).enumerate() {
+        let n = index + 1;
+        let pem = pem.map_err(|e| format!("PEM block {n} is malformed ({e})"))?;
+        if pem.label != "X509 CRL" {
+            return Err(format!("PEM block {n} is a {}, not an X509 CRL", pem.label));
+        }
+        if !matches!(
+            CertificateRevocationList::from_der(&pem.contents),
+            Ok(([], _))
+        ) {
+            return Err(format!("PEM block {n} is not a valid CRL"));
+        }
+        crls.push(pem.contents.clone());
+    }
+    if crls.is_empty() {
+        return Err("no PEM CRL found (ImportCrl takes PEM)".into());
+    }
+    Ok(crls)
 }
 
 /// Reads a PEM bundle of CA certificates and returns their DER.

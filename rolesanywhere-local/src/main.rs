@@ -92,17 +92,40 @@ struct Cli {
 #[derive(Debug, clap::Subcommand)]
 enum Sub {
     /// Provision a throwaway CA and certificate, start the endpoint on loopback, run the real
-    /// `aws_signing_helper credential-process` against it, and print the credentials and a
-    /// ready-to-paste ~/.aws/config profile.
+    /// `aws_signing_helper credential-process` against it, and print the credentials. With
+    /// --keep-running, keep the endpoint up and write the exports and profiles to use it.
     Demo {
         /// Where to write the demo PKI (default: a new directory in the temp directory).
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+
+        /// Keep the endpoint running after the demo (until Ctrl-C), and write DIR/env.sh (the
+        /// exports: AWS_CA_BUNDLE, AWS_ENDPOINT_URL, AWS_CONFIG_FILE) and DIR/aws-config (a
+        /// profile that works as pasted, and one that chains into a second role).
+        #[arg(long)]
+        keep_running: bool,
+
+        /// Address to listen on; must be loopback. Port 0 reuses the port of an earlier demo in
+        /// DIR, or picks a free one.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0", value_parser = parse_listen)]
+        listen: SocketAddr,
     },
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Usage errors exit 1, as every other failure (and as aws_signing_helper does); help and
+    // --version exit 0.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -123,15 +146,27 @@ fn run(cli: Cli) -> Result<(), local::Error> {
         .enable_all()
         .build()
         .map_err(local::Error::Runtime)?;
-    if let Some(Sub::Demo { dir }) = cli.command {
+    if let Some(Sub::Demo {
+        dir,
+        keep_running,
+        listen,
+    }) = cli.command
+    {
         let dir = dir.unwrap_or_else(|| {
             std::env::temp_dir().join(format!("rolesanywhere-demo-{}", std::process::id()))
         });
         // The product binary is built next to this one.
         let exe = std::env::current_exe().map_err(local::Error::Runtime)?;
         let helper = exe.with_file_name("aws_signing_helper");
-        let mut stdout = std::io::stdout();
-        return runtime.block_on(local::demo::run(&dir, &helper, &mut stdout));
+        let options = local::demo::DemoOptions {
+            listen,
+            keep_running,
+        };
+        return runtime.block_on(async {
+            let signals = Signals::install()?;
+            let mut stdout = std::io::stdout();
+            local::demo::run(&dir, &helper, &options, &mut stdout, signals.wait()).await
+        });
     }
     // clap enforces --config when no subcommand is given.
     let config = Config::load(cli.config.as_deref().unwrap_or(Path::new("")))?;

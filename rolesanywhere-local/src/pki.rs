@@ -158,7 +158,42 @@ fn demo_config() -> String {
 pub(crate) struct TlsIdentity {
     pub(crate) ca_pem: String,
     pub(crate) cert_der: Vec<u8>,
+    pub(crate) cert_pem: String,
     pub(crate) key_der: Vec<u8>,
+    pub(crate) key_pem: String,
+}
+
+/// The endpoint's TLS files as the demo keeps them, so that a restarted endpoint has the same CA.
+#[derive(Clone, Debug)]
+pub struct DemoTls {
+    /// `tls/ca.pem`: the CA clients trust (`AWS_CA_BUNDLE`).
+    pub ca: PathBuf,
+    /// `tls/cert.pem`: the server certificate (`--tls-cert`).
+    pub cert: PathBuf,
+    /// `tls/key.pem`: its private key (`--tls-key`; mode 0600 on Unix).
+    pub key: PathBuf,
+}
+
+/// The endpoint's TLS files in `dir/tls`: those a previous demo wrote, else fresh ones.
+///
+/// # Errors
+/// [`Error::Tls`] if generation fails, [`Error::Io`] if a file cannot be written.
+pub fn demo_tls(dir: &Path) -> Result<DemoTls, Error> {
+    let tls = DemoTls {
+        ca: dir.join("tls/ca.pem"),
+        cert: dir.join("tls/cert.pem"),
+        key: dir.join("tls/key.pem"),
+    };
+    if [&tls.ca, &tls.cert, &tls.key].iter().all(|p| p.is_file()) {
+        return Ok(tls);
+    }
+    let sub = dir.join("tls");
+    std::fs::create_dir_all(&sub).map_err(|e| Error::io("cannot create directory", sub, e))?;
+    let identity = generate_tls()?;
+    write(&tls.ca, identity.ca_pem.as_bytes(), false)?;
+    write(&tls.cert, identity.cert_pem.as_bytes(), false)?;
+    write(&tls.key, identity.key_pem.as_bytes(), true)?;
+    Ok(tls)
 }
 
 /// Generates a CA and a server certificate for `localhost`, `127.0.0.1` and `::1`.
@@ -192,7 +227,9 @@ pub(crate) fn generate_tls() -> Result<TlsIdentity, Error> {
     Ok(TlsIdentity {
         ca_pem: ca.pem(),
         cert_der: cert.der().to_vec(),
+        cert_pem: cert.pem(),
         key_der: key.serialize_der(),
+        key_pem: key.serialize_pem(),
     })
 }
 

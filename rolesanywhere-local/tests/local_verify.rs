@@ -461,6 +461,100 @@ fn leaf_validity_and_constraints_are_enforced() {
     );
 }
 
+/// A request signed by `pki/validate/<name>` with `chain` as `X-Amz-X509-Chain`.
+fn validate_leaf(name: &str, chain: &str) -> Signed {
+    let dir = testdata("pki/validate");
+    CreateSession::new(
+        &dir.join(format!("{name}.pem")),
+        &dir.join(format!("{name}-key.pem")),
+        Some(&testdata(chain)),
+        "us-east-1",
+        VECTOR_HOST,
+    )
+    .sign()
+}
+
+/// The trust model's end-entity rules, read strictly, on the same fixtures as the product's
+/// `validate` tests (tests/validate.rs): each broken rule is refused, naming it; a leaf shaped as
+/// certmonger issues them (keyUsage not critical) is accepted.
+#[test]
+fn the_trust_models_end_entity_rules_are_enforced() {
+    let config = default_config();
+    let int = "pki/ca/int.pem";
+    for (leaf, chain, needle) in [
+        ("v1-leaf", int, "it must be X.509 v3"),
+        ("no-bc-leaf", int, "no basicConstraints extension"),
+        ("no-ku-leaf", int, "no keyUsage extension"),
+        ("sha1-leaf", int, "SHA-256 or stronger"),
+        (
+            "pathlen-leaf",
+            "pki/validate/pathlen-chain.pem",
+            "pathLenConstraint 0",
+        ),
+        (
+            "no-certsign-leaf",
+            "pki/validate/no-certsign-ca.pem",
+            "keyCertSign",
+        ),
+        (
+            "expired-ca-leaf",
+            "pki/validate/expired-ca.pem",
+            "is not valid at the server time",
+        ),
+    ] {
+        match check(&config, &validate_leaf(leaf, chain), 0) {
+            Ok(v) => panic!("{leaf}: accepted: {v:?}"),
+            Err(e) => {
+                assert_eq!(e.kind(), ApiErrorKind::AccessDenied, "{leaf}: {e}");
+                assert!(e.message().contains(needle), "{leaf}: {:?}", e.message());
+            }
+        }
+    }
+    let certmonger = check(&config, &validate_leaf("certmonger-leaf", int), 0);
+    assert!(certmonger.is_ok(), "{certmonger:?}");
+    let p521_issued = check(
+        &config,
+        &validate_leaf("p521-ca-leaf", "pki/validate/p521-ca.pem"),
+        0,
+    );
+    assert!(p521_issued.is_ok(), "{p521_issued:?}");
+}
+
+/// CRLs imported into the trust anchor, on the fixtures of the product's `validate --crl`
+/// tests: the revoked leaf is refused; a leaf the CRL does not list is not; a CRL carrying the
+/// issuer's name but not its signature, or of another CA, revokes nothing.
+#[test]
+fn crls_imported_into_the_trust_anchor_revoke() {
+    let with = |crl: &str| {
+        ConfigSpec {
+            crls: vec![testdata(crl)],
+            ..ConfigSpec::default()
+        }
+        .load()
+    };
+    let revoked = validate_leaf("revoked-leaf", "pki/ca/int.pem");
+    let config = with("pki/validate/int.crl.pem");
+    assert_rejected(
+        check(&config, &revoked, 0),
+        ApiErrorKind::AccessDenied,
+        "is revoked",
+    );
+    assert!(check(
+        &config,
+        &validate_leaf("certmonger-leaf", "pki/ca/int.pem"),
+        0
+    )
+    .is_ok());
+    for harmless in [
+        "pki/validate/forged.crl.pem",
+        "pki/validate/other-root.crl.pem",
+    ] {
+        let result = check(&with(harmless), &revoked, 0);
+        assert!(result.is_ok(), "{harmless}: {result:?}");
+    }
+    assert!(check(&default_config(), &revoked, 0).is_ok());
+}
+
 #[test]
 fn unsupported_key_types_are_refused() {
     let bad = testdata("pki/bad");

@@ -5,6 +5,7 @@ mod read_certificate_data;
 mod serve;
 mod sign_string;
 mod update;
+mod validate;
 
 use std::io::Write;
 
@@ -21,6 +22,12 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// # Errors
 /// Whatever the command failed with; the caller prints it and exits non-zero.
 pub fn run(cli: Cli) -> Result<()> {
+    // Before any thread starts: it sets an environment variable.
+    crate::identity::quiet_tpm_library_logs();
+    if cli.version {
+        let mut out = std::io::stdout().lock();
+        return writeln!(out, "{VERSION}").map_err(Error::Output);
+    }
     match cli.command {
         None => {
             // The official helper prints its help and succeeds when given no command.
@@ -36,5 +43,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::CredentialProcess(args)) => credential_process::run(args),
         Some(Command::Serve(args)) => serve::run(args),
         Some(Command::Update(args)) => update::run(args),
+        Some(Command::Validate(args)) => validate::run(args),
     }
 }

@@ -13,23 +13,35 @@ const TEST_VERSION: &str = "1";
 /// Runs `sign-string`.
 pub(super) fn run(args: SignStringArgs) -> Result<()> {
     crate::log::set_enabled(args.identity.debug);
+    let is_uri = |v: &Option<String>| v.as_deref().is_some_and(|v| v.starts_with("pkcs11:"));
+    // The official helper's PKCS#11 signer knows its public key only when the certificate came
+    // by URI; otherwise its fixed string has no public-key suffix. Same input, same signature.
+    let with_suffix = !is_uri(&args.identity.private_key) || is_uri(&args.identity.certificate);
     // A key on its own is enough to sign; with a certificate, the key must match it.
     let signer =
         Source::key_from_args(crate::options::source_args(args.identity, None))?.open_key()?;
-    let message = fixed_string(signer.public_key());
-    if signer.public_key().hashes_message() {
-        crate::debug!(
-            "signing the fixed string \"AWS Roles Anywhere Credential Helper Signing Test\" || \
-             SIGN_STRING_TEST_VERSION || SHA256(\"IAM RA\" || PUBLIC_KEY_BYTE_ARRAY)"
-        );
-    } else {
+    let message = if !signer.public_key().hashes_message() {
         // As the official helper: no key hash in the string, and no digest (pure ML-DSA).
         crate::debug!(
             "signing the fixed string \"AWS Roles Anywhere Credential Helper Signing Test\" || \
              SIGN_STRING_TEST_VERSION with {} (no digest: --digest does not apply)",
             signer.public_key()
         );
-    }
+        fixed_prefix()
+    } else if with_suffix {
+        crate::debug!(
+            "signing the fixed string \"AWS Roles Anywhere Credential Helper Signing Test\" || \
+             SIGN_STRING_TEST_VERSION || SHA256(\"IAM RA\" || PUBLIC_KEY_BYTE_ARRAY)"
+        );
+        fixed_string(signer.public_key())
+    } else {
+        crate::debug!(
+            "signing the fixed string \"AWS Roles Anywhere Credential Helper Signing Test\" || \
+             SIGN_STRING_TEST_VERSION, without the public-key suffix, as the official helper does \
+             for a PKCS#11 key whose certificate is not named by a pkcs11: URI"
+        );
+        fixed_prefix()
+    };
     let digest = match args.digest {
         DigestArg::Sha256 => Digest::Sha256,
         DigestArg::Sha384 => Digest::Sha384,
@@ -50,13 +62,19 @@ pub(super) fn run(args: SignStringArgs) -> Result<()> {
 /// `"AWS Roles Anywhere Credential Helper Signing Test" || "1" || SHA256("IAM RA" || key)`, or
 /// without the key hash for ML-DSA keys, as the official v1.8 builds it.
 pub(crate) fn fixed_string(key: &PublicKey) -> Vec<u8> {
-    let mut message = b"AWS Roles Anywhere Credential Helper Signing Test".to_vec();
-    message.extend_from_slice(TEST_VERSION.as_bytes());
+    let mut message = fixed_prefix();
     if let Some(encoding) = key.sign_string_encoding() {
         let mut hasher = Sha256::new();
         hasher.update(b"IAM RA");
         hasher.update(encoding);
         message.extend_from_slice(&hasher.finalize());
     }
+    message
+}
+
+/// `"AWS Roles Anywhere Credential Helper Signing Test" || "1"`.
+fn fixed_prefix() -> Vec<u8> {
+    let mut message = b"AWS Roles Anywhere Credential Helper Signing Test".to_vec();
+    message.extend_from_slice(TEST_VERSION.as_bytes());
     message
 }

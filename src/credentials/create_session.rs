@@ -7,11 +7,11 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::retry::{self, Failure, Policy};
+use super::retry::{self, Failure, Retryer};
 use super::Credentials;
 use crate::arn::Arn;
 use crate::endpoint::Endpoint;
-use crate::error::{Error, Operation, Result, ServiceHint};
+use crate::error::{ConnectCause, Error, Operation, Result, ServiceHint};
 use crate::identity::X509Signer;
 use crate::sigv4x509::{self, header, uri_encode, Request};
 
@@ -75,12 +75,12 @@ pub async fn create_session(
     signer: &dyn X509Signer,
     request: &SessionRequest,
     timeout: Duration,
+    retryer: &Retryer,
 ) -> Result<Credentials> {
-    retry::run(&Policy::STANDARD, || {
-        attempt_once(client, signer, request, timeout)
-    })
-    .await
-    .map_err(|gave_up| with_hint(gave_up.error, signer, request, gave_up.attempts))
+    retryer
+        .run(|| attempt_once(client, signer, request, timeout))
+        .await
+        .map_err(|gave_up| with_hint(gave_up.error, signer, request, gave_up.attempts))
 }
 
 async fn attempt_once(
@@ -91,6 +91,7 @@ async fn attempt_once(
 ) -> std::result::Result<Credentials, Failure> {
     let endpoint = &request.endpoint;
     let host = endpoint.host_header();
+    let host_port = endpoint.host_port();
     let path = endpoint.path("/sessions");
     let query = vec![
         (
@@ -154,7 +155,7 @@ async fn attempt_once(
     let response = builder
         .send()
         .await
-        .map_err(|e| transport(&url, e, timeout))?;
+        .map_err(|e| transport(&host_port, e, timeout))?;
     let status = response.status().as_u16();
     let error_type_header = response
         .headers()
@@ -164,7 +165,7 @@ async fn attempt_once(
     let bytes = response
         .bytes()
         .await
-        .map_err(|e| transport(&url, e, timeout))?;
+        .map_err(|e| transport(&host_port, e, timeout))?;
     if bytes.len() > MAX_RESPONSE_BYTES {
         return Err(Failure::fatal(Error::BadResponse {
             url,
@@ -178,9 +179,10 @@ async fn attempt_once(
         return parse_success(&url, &body).map_err(Failure::fatal);
     }
     let (error_type, message) = parse_error(error_type_header.as_deref(), &body);
+    let throttled = retry::is_throttling(&error_type);
     let retryable = matches!(status, 429 | 500 | 502 | 503 | 504)
-        || error_type.contains("Throttling")
-        || error_type.contains("TooManyRequests");
+        || throttled
+        || retry::is_transient(&error_type);
     let error = Error::Service {
         operation: Operation::CreateSession,
         status,
@@ -188,27 +190,63 @@ async fn attempt_once(
         message,
         hint: None,
     };
-    Err(Failure { error, retryable })
+    Err(match (throttled, retryable) {
+        (true, _) => Failure::throttled(error),
+        (false, true) => Failure::retry(error),
+        (false, false) => Failure::fatal(error),
+    })
 }
 
-fn transport(url: &str, error: reqwest::Error, timeout: Duration) -> Failure {
+fn transport(host: &str, error: reqwest::Error, timeout: Duration) -> Failure {
     if error.is_timeout() {
-        return Failure::retry(Error::Timeout {
-            url: url.to_string(),
+        return Failure::timed_out(Error::Timeout {
+            host: host.to_string(),
             seconds: timeout.as_secs(),
         });
     }
-    // The outermost message is reqwest's "error sending request"; the cause says why.
-    let mut detail = error.to_string();
+    // The outermost message is reqwest's "error sending request"; the innermost cause says why.
+    let mut chain = vec![error.to_string()];
     let mut source = std::error::Error::source(&error);
     while let Some(cause) = source {
-        detail = cause.to_string();
+        chain.push(cause.to_string());
         source = cause.source();
     }
-    Failure::retry(Error::Connect {
-        url: url.to_string(),
+    let detail = chain.last().cloned().unwrap_or_default();
+    let cause = connect_cause(&chain.join(": "));
+    // Another attempt cannot fix trust or a protocol mix-up, only a passing network failure.
+    let retryable = matches!(cause, ConnectCause::Refused | ConnectCause::Other);
+    let error = Error::Connect {
+        host: host.to_string(),
         detail,
-    })
+        cause,
+    };
+    if retryable {
+        Failure::retry(error)
+    } else {
+        Failure::fatal(error)
+    }
+}
+
+/// What a connection failure's messages (outermost to innermost) most likely mean.
+fn connect_cause(chain: &str) -> ConnectCause {
+    let lower = chain.to_ascii_lowercase();
+    if lower.contains("unknownissuer") || lower.contains("unknown issuer") {
+        ConnectCause::UntrustedCertificate
+    } else if lower.contains("notvalidforname") || lower.contains("not valid for name") {
+        ConnectCause::WrongName
+    } else if lower.contains("invalidcontenttype") || lower.contains("corrupt message") {
+        // A TLS client reading an HTTP answer.
+        ConnectCause::NotTls
+    } else if lower.contains("invalid http version") || lower.contains("invalid status") {
+        // An HTTP client reading a TLS record.
+        ConnectCause::ExpectsTls
+    } else if lower.contains("connection refused") {
+        ConnectCause::Refused
+    } else if lower.contains("dns error") || lower.contains("failed to lookup address") {
+        ConnectCause::UnknownHost
+    } else {
+        ConnectCause::Other
+    }
 }
 
 fn parse_success(url: &str, body: &[u8]) -> Result<Credentials> {
@@ -306,6 +344,14 @@ fn with_hint(
         })
     } else if lower.contains("skew") || lower.contains("date") || lower.contains("expired") {
         Some(ServiceHint::Clock)
+    } else if denied && (lower.contains("untrusted") || lower.contains("certificate")) {
+        Some(ServiceHint::UntrustedChain)
+    } else if denied && lower.contains("disabled") {
+        Some(ServiceHint::Disabled)
+    } else if denied && lower.contains("region") {
+        Some(ServiceHint::WrongRegion)
+    } else if denied && lower.contains("role") {
+        Some(ServiceHint::RoleNotInProfile)
     } else if denied {
         Some(ServiceHint::AccessDenied)
     } else if error_type.contains("ResourceNotFound") {

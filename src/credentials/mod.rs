@@ -36,6 +36,10 @@ use crate::error::Result;
 pub trait CredentialSource: Send {
     /// Gets fresh credentials.
     fn fetch(&mut self) -> Pin<Box<dyn Future<Output = Result<Issued>> + Send + '_>>;
+
+    /// Asks that the next [`fetch`](Self::fetch) read its identity again even if its files did
+    /// not change (SIGHUP). Sources that wrap another pass it on; the default does nothing.
+    fn reload(&mut self) {}
 }
 
 /// Credentials with their parsed lifetime.

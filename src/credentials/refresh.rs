@@ -1,11 +1,13 @@
 //! When to get credentials again, for `serve` and `update`: [`refresh_delay`] is a pure
 //! function of the expiry, the clock and the refresh window; [`Backoff`] spaces out attempts
-//! after failures; [`keep_fresh`] runs the loop and hands each new set to a [`Deliver`]y.
+//! after failures; [`keep_fresh`] runs the loop and hands each new set to a [`Deliver`]y, and
+//! refreshes at once when woken ([`Wake`], which SIGHUP pulls).
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use rand::Rng;
+use tokio::sync::Notify;
 
 use super::{CredentialSource, Issued};
 use crate::error::Error;
@@ -76,20 +78,73 @@ pub trait Deliver: Send {
 
     /// Called when a refresh failed; `current` is what is still delivered, `retry_in` the wait.
     fn failed(&mut self, error: &Error, current: &Issued, retry_in: Duration);
+
+    /// Called when a reload was asked for (SIGHUP), before refreshing.
+    fn reloading(&mut self) {
+        crate::notice!("reload requested: reading the certificate and key again and refreshing");
+    }
+}
+
+/// A request to reload the identity and refresh now, from a signal handler to [`keep_fresh`].
+///
+/// A request made while the loop is not waiting (in the middle of a refresh) is kept and served
+/// as soon as it waits again, so none is lost; several requests before then count as one.
+#[derive(Debug, Default)]
+pub struct Wake(Notify);
+
+impl Wake {
+    /// A `Wake` pulled at every SIGHUP (`systemctl reload`, `kill -HUP`, a certmonger
+    /// post-save command). Needs a tokio runtime with I/O.
+    ///
+    /// # Errors
+    /// [`Error::Signal`] when the handler cannot be installed.
+    pub fn on_sighup() -> Result<Arc<Wake>, Error> {
+        let wake = Arc::new(Wake::default());
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let mut hangup = signal(SignalKind::hangup()).map_err(Error::Signal)?;
+            let pulled = Arc::clone(&wake);
+            tokio::spawn(async move {
+                while hangup.recv().await.is_some() {
+                    pulled.request();
+                }
+            });
+        }
+        Ok(wake)
+    }
+
+    /// Asks for a reload and a refresh now.
+    pub fn request(&self) {
+        self.0.notify_one();
+    }
+
+    /// Sleeps `delay`; `true` when woken by [`Wake::request`] first.
+    async fn sleep(&self, delay: Duration) -> bool {
+        tokio::select! {
+            () = tokio::time::sleep(delay) => false,
+            () = self.0.notified() => true,
+        }
+    }
 }
 
 /// Refreshes credentials `window` before they expire, forever, keeping the last good ones when
-/// a refresh fails and retrying with [`Backoff`].
+/// a refresh fails and retrying with [`Backoff`]. When `wake` is pulled, the source is told to
+/// reload and the refresh happens at once (and a failing one is retried at once).
 pub async fn keep_fresh(
     source: &mut dyn CredentialSource,
     mut current: Arc<Issued>,
     window: Duration,
     delivery: &mut dyn Deliver,
+    wake: &Wake,
 ) {
     loop {
         let delay = refresh_delay(current.expires_at, SystemTime::now(), window);
         delivery.waiting(&current, delay);
-        tokio::time::sleep(delay).await;
+        if wake.sleep(delay).await {
+            delivery.reloading();
+            source.reload();
+        }
         let mut backoff = Backoff::default();
         loop {
             let attempt = match source.fetch().await {
@@ -107,7 +162,11 @@ pub async fn keep_fresh(
                 Err(e) => {
                     let retry_in = backoff.next_delay();
                     delivery.failed(&e, &current, retry_in);
-                    tokio::time::sleep(retry_in).await;
+                    if wake.sleep(retry_in).await {
+                        delivery.reloading();
+                        source.reload();
+                        backoff = Backoff::default();
+                    }
                 }
             }
         }
@@ -135,6 +194,91 @@ mod tests {
             refresh_delay(now + Duration::from_secs(10), now, REFRESH_WINDOW),
             MIN_REFRESH_INTERVAL
         );
+    }
+
+    /// A wake during the long sleep refreshes at once; one pulled while a refresh is in flight
+    /// is not lost: the next refresh follows as soon as that one is delivered.
+    #[tokio::test(start_paused = true)]
+    async fn a_wake_refreshes_at_once_even_when_pulled_during_a_refresh() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        struct Slow {
+            fetches: Arc<AtomicUsize>,
+            reloads: Arc<AtomicUsize>,
+        }
+        impl CredentialSource for Slow {
+            fn fetch(
+                &mut self,
+            ) -> std::pin::Pin<
+                Box<dyn std::future::Future<Output = crate::error::Result<Issued>> + Send + '_>,
+            > {
+                Box::pin(async {
+                    tokio::time::sleep(Duration::from_secs(10)).await;
+                    self.fetches.fetch_add(1, Ordering::SeqCst);
+                    Ok(issued())
+                })
+            }
+            fn reload(&mut self) {
+                self.reloads.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        struct Quiet;
+        impl Deliver for Quiet {
+            fn deliver(&mut self, _: &Arc<Issued>) -> Result<(), Error> {
+                Ok(())
+            }
+            fn failed(&mut self, _: &Error, _: &Issued, _: Duration) {}
+            fn reloading(&mut self) {}
+        }
+        fn issued() -> Issued {
+            let now = SystemTime::now();
+            Issued {
+                credentials: super::super::Credentials {
+                    access_key_id: "ASIA".into(),
+                    secret_access_key: Default::default(),
+                    session_token: Default::default(),
+                    expiration: String::new(),
+                },
+                expires_at: now + Duration::from_secs(3600),
+                last_updated: now,
+            }
+        }
+
+        let (fetches, reloads) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let mut source = Slow {
+            fetches: Arc::clone(&fetches),
+            reloads: Arc::clone(&reloads),
+        };
+        let wake = Arc::new(Wake::default());
+        let pulled = Arc::clone(&wake);
+        tokio::spawn(async move {
+            keep_fresh(
+                &mut source,
+                Arc::new(issued()),
+                REFRESH_WINDOW,
+                &mut Quiet,
+                &pulled,
+            )
+            .await;
+        });
+        let count = || {
+            (
+                fetches.load(Ordering::SeqCst),
+                reloads.load(Ordering::SeqCst),
+            )
+        };
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert_eq!(count(), (0, 0), "the first refresh is 55 minutes away");
+        wake.request();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        // The refresh is in flight (it takes 10 s): a second request now must not be lost.
+        assert_eq!(count(), (0, 1));
+        wake.request();
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        assert_eq!(count(), (2, 2));
+        // And then back to the normal schedule.
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        assert_eq!(count(), (2, 2));
     }
 
     #[test]

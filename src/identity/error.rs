@@ -55,20 +55,33 @@ pub enum Error {
     },
 
     /// A file that should hold a certificate holds none.
-    #[error("{} contains no certificate; pass a PEM or DER X.509 certificate", path.display())]
+    #[error("{}: could not parse PEM data: it contains no certificate; pass a PEM or DER X.509 certificate", path.display())]
     NoCertificate {
         /// The file.
         path: PathBuf,
     },
 
     /// A certificate could not be parsed.
-    #[error("{}: certificate {index} cannot be parsed ({detail}); the file may be corrupt", path.display())]
+    #[error("{}: could not parse certificate {index} ({detail}); the file may be corrupt", path.display())]
     Certificate {
         /// The file.
         path: PathBuf,
         /// 1-based position of the certificate within the file.
         index: usize,
         /// Parser message.
+        detail: String,
+    },
+
+    /// A command that only signs was given neither a key nor a certificate.
+    #[error("no private key given; pass --private-key (a key file or a pkcs11: URI; a key alone is enough), or --certificate with a PKCS#12 bundle or a PEM file that holds its key")]
+    NoKeyGiven,
+
+    /// A file that should hold a certificate revocation list does not.
+    #[error("{}: not a certificate revocation list ({detail}); pass a CRL in PEM (X509 CRL) or DER", path.display())]
+    Crl {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
         detail: String,
     },
 
@@ -92,14 +105,14 @@ pub enum Error {
     IntermediatesWithBundle,
 
     /// A file that should hold a private key holds none.
-    #[error("{} contains no private key; pass a PEM or DER PKCS#1, SEC1 or PKCS#8 key with --private-key", path.display())]
+    #[error("{}: unable to parse private key: it contains none; pass a PEM or DER PKCS#1, SEC1 or PKCS#8 key with --private-key", path.display())]
     NoPrivateKey {
         /// The file.
         path: PathBuf,
     },
 
     /// A private key could not be parsed.
-    #[error("{}: the private key cannot be parsed ({detail}); the file may be corrupt", path.display())]
+    #[error("{}: unable to parse private key ({detail}); the file may be corrupt", path.display())]
     PrivateKey {
         /// The file.
         path: PathBuf,
@@ -126,8 +139,15 @@ pub enum Error {
     },
 
     /// The password does not decrypt the key or bundle.
-    #[error("{}: wrong password (or unsupported encryption); check --pkcs8-password", path.display())]
+    #[error("{}: incorrect PKCS#8 private key password (a wrong password, or an unsupported encryption); check --pkcs8-password", path.display())]
     WrongPassword {
+        /// The file.
+        path: PathBuf,
+    },
+
+    /// The password does not open the PKCS#12 bundle.
+    #[error("{}: incorrect PKCS#12 password (a wrong password, or an unsupported encryption); check --pkcs8-password", path.display())]
+    Pkcs12Password {
         /// The file.
         path: PathBuf,
     },
@@ -168,23 +188,138 @@ pub enum Error {
         feature: &'static str,
     },
 
+    /// `--cert-selector` is not a valid selector.
+    #[error(transparent)]
+    CertSelector(super::cert_selector::SelectorError),
+
     /// `--cert-selector`: the macOS Keychain or the Windows certificate store.
-    #[error("--cert-selector selects from the macOS Keychain or Windows certificate store, which this platform does not have; use --certificate and --private-key")]
+    #[error("unable to use cert store signer on {}: --cert-selector selects from the macOS Keychain or Windows certificate store, which this platform does not have; use --certificate and --private-key", std::env::consts::OS)]
     CertStore,
 
     /// `--cert-selector` given to `read-certificate-data`.
-    #[error("--cert-selector searches the macOS Keychain or Windows certificate store, which this platform does not have")]
+    #[error("unable to use cert store signer on {}: --cert-selector searches the macOS Keychain or Windows certificate store, which this platform does not have; use --certificate", std::env::consts::OS)]
     CertStoreListing,
 
-    /// A `handle:` TPM key.
-    #[error("TPM 2.0 keys are not supported by this build yet; use a private key file")]
-    TpmHandle,
+    /// A `--private-key handle:...` that is not a persistent handle.
+    #[error("invalid TPM handle {handle}; give a persistent handle in hex, such as handle:0x81000001 (list them with `tpm2_getcap handles-persistent`)")]
+    TpmHandleSyntax {
+        /// The value as given.
+        handle: String,
+    },
 
-    /// A `TSS2 PRIVATE KEY` file.
-    #[error("{} holds a TPM 2.0 key (TSS2 PRIVATE KEY), which this build cannot use yet", path.display())]
+    /// Nothing at a persistent handle.
+    #[error("no key at TPM {handle} ({tcti}); list the persistent handles with `tpm2_getcap handles-persistent` and fix --private-key")]
+    TpmHandleNotFound {
+        /// `handle:0x...`.
+        handle: String,
+        /// The TCTI, and where it came from.
+        tcti: String,
+    },
+
+    /// A `TSS2 PRIVATE KEY` file that cannot be used as it is.
+    #[error("{}: the TPM key file {detail}", path.display())]
     TpmKeyFile {
         /// The key file.
         path: PathBuf,
+        /// What is wrong with it, completing "the TPM key file ...".
+        detail: String,
+    },
+
+    /// An environment variable names a TCTI the binding cannot load.
+    #[error("{var}={value} is not a TCTI this helper can use; give device:/dev/tpmrm0, tabrmd:bus_type=system, swtpm:host=127.0.0.1,port=2321 or mssim:host=127.0.0.1,port=2321")]
+    TpmTcti {
+        /// The variable.
+        var: &'static str,
+        /// Its value.
+        value: String,
+    },
+
+    /// The TPM cannot be reached.
+    #[error("cannot use the TPM through {tcti}: {detail}; {advice}")]
+    TpmUnavailable {
+        /// The TCTI, and where it came from.
+        tcti: String,
+        /// What the TSS said.
+        detail: String,
+        /// What to check, for that kind of TCTI.
+        advice: String,
+    },
+
+    /// A TPM key needs its password and nothing provides it.
+    #[error("{key} needs its TPM key password and there is no terminal to ask for it; pass --tpm-key-password (or --no-tpm-key-password if the key has none)")]
+    TpmPasswordRequired {
+        /// The key file or handle.
+        key: String,
+    },
+
+    /// The TPM refused the key's password.
+    #[error("the TPM refused the password for {key}; check --tpm-key-password: the helper does not try it again, as every failure counts towards the TPM's dictionary-attack lockout")]
+    TpmWrongPassword {
+        /// The key file or handle.
+        key: String,
+    },
+
+    /// `--tpm-key-password` for a key file that says it has no password.
+    #[error("{} is a TPM key without a password (emptyAuth), but --tpm-key-password was given; leave it out", path.display())]
+    TpmPasswordNotNeeded {
+        /// The key file.
+        path: PathBuf,
+    },
+
+    /// The TPM is in dictionary-attack lockout.
+    #[error("the TPM is in dictionary-attack lockout and refuses to use {key}; wait for its lockout to expire, or clear it with `tpm2_dictionarylockout --clear-lockout`")]
+    TpmLockout {
+        /// The key file or handle.
+        key: String,
+    },
+
+    /// A TPM key of a kind this helper cannot sign with.
+    #[error("{key} is {what}; IAM Roles Anywhere needs an RSA or ECC P-256, P-384 or P-521 TPM key with the sign attribute")]
+    TpmUnsupportedKey {
+        /// The key file or handle.
+        key: String,
+        /// What the key is, completing "... is ".
+        what: String,
+    },
+
+    /// A key file cannot be loaded under its parent.
+    #[error("cannot load {key} under {parent}: {detail}")]
+    TpmParent {
+        /// The key file.
+        key: String,
+        /// The parent.
+        parent: String,
+        /// Why, and what to do.
+        detail: String,
+    },
+
+    /// After reconnecting, the handle holds another key than at start.
+    #[error("{key} now holds another key than when the helper started, and the helper signs with no other; restart it to use the new key")]
+    TpmDifferentKey {
+        /// `handle:0x...`.
+        key: String,
+    },
+
+    /// The connection or the loaded key was lost and could not be had again.
+    #[error("signing with {key} failed ({cause}) and reaching the TPM again failed: {detail}; the helper tries again at the next signature")]
+    TpmReconnect {
+        /// The key file or handle.
+        key: String,
+        /// What lost it.
+        cause: String,
+        /// Why finding it again failed.
+        detail: String,
+    },
+
+    /// A TPM command failed.
+    #[error("{call} with {key} failed: {detail}")]
+    Tpm {
+        /// The command.
+        call: &'static str,
+        /// The key file or handle.
+        key: String,
+        /// The TSS's return code and its meaning.
+        detail: String,
     },
 
     /// No PKCS#11 module could be loaded.
@@ -221,7 +356,7 @@ pub enum Error {
     Pkcs11NoCertificate,
 
     /// Nothing in the tokens matches a URI.
-    #[error("no {what} matches {uri}{detail}; list the objects with `p11tool --list-all` or `pkcs11-tool -O` and fix the URI")]
+    #[error("{}no {what} matches {uri}{detail}; list the objects with `p11tool --list-all` or `pkcs11-tool -O` and fix the URI", official_lead(what))]
     Pkcs11NotFound {
         /// `"certificate"`, `"private key"`, `"token"`, ...
         what: &'static str,
@@ -346,5 +481,14 @@ impl Error {
             path: path.to_path_buf(),
             what: what.to_string(),
         }
+    }
+}
+
+/// The official helper's phrase for a search that found nothing, where it has one (scripts test
+/// for it), before our own words.
+fn official_lead(what: &str) -> &'static str {
+    match what {
+        "private key" => "unable to find matching private key: ",
+        _ => "",
     }
 }

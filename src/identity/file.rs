@@ -11,7 +11,8 @@ use super::certificate::{certificates_from_bytes, Certificate, PublicKey};
 use super::error::{Error, Result};
 use super::key::{KeyError, KeyFormat, SoftwareKey};
 use super::prompt::{self, Prompted, Try};
-use super::{pem, pkcs12, tpm, Digest, Secret, Signer, X509Signer};
+use super::tpm::{self, TpmAuth};
+use super::{legacy_pem, pem, pkcs12, Digest, Secret, Signer, X509Signer};
 
 /// Largest file we read as a certificate, key or bundle; anything bigger is a mistake.
 const MAX_FILE_BYTES: u64 = 16 << 20;
@@ -28,14 +29,17 @@ pub struct FileSource {
     pub intermediates: Option<PathBuf>,
     /// `--pkcs8-password`.
     pub password: Option<Secret>,
+    /// `--tpm-key-password`, `--no-tpm-key-password`: for a `TSS2 PRIVATE KEY`.
+    pub tpm: TpmAuth,
 }
 
-/// A certificate, its chain and a private key, all loaded from files.
+/// A certificate, its chain and a private key, all loaded from files (the key maybe a TPM key
+/// file, whose key stays in the TPM).
 #[derive(Debug)]
 pub struct FileSigner {
     certificate: Certificate,
     chain: Vec<Certificate>,
-    key: SoftwareKey,
+    key: Box<dyn Signer>,
 }
 
 impl X509Signer for FileSigner {
@@ -69,7 +73,7 @@ impl FileSource {
         };
         // Key files are secrets, PEM text or DER alike: wiped once parsed.
         let data = Zeroizing::new(read_file(path, "a private key")?);
-        Ok(Box::new(read_key(path, &data, self.password.as_ref())?))
+        read_key(path, &data, self.password.as_ref(), &self.tpm)
     }
 
     /// Reads and checks everything; see [`super::Source::open`].
@@ -83,22 +87,20 @@ impl FileSource {
             Some(key_path) => {
                 let certificates = certificates_from_bytes(cert_path, &cert_data)?;
                 let key_data = Zeroizing::new(read_file(key_path, "a private key")?);
-                let key = read_key(key_path, &key_data, self.password.as_ref())?;
+                let key = read_key(key_path, &key_data, self.password.as_ref(), &self.tpm)?;
                 (certificates, key, key_path.as_path())
             }
             None if pem::is_pem(&cert_data) => {
                 // A PEM file holding the certificate and its key, as the official helper allows.
                 let certificates = certificates_from_bytes(cert_path, &cert_data)?;
-                let key =
-                    read_key(cert_path, &cert_data, self.password.as_ref()).map_err(
-                        |e| match e {
-                            Error::NoPrivateKey { .. } => Error::KeyNotGiven {
-                                path: cert_path.clone(),
-                                holds: "holds a certificate but no private key",
-                            },
-                            other => other,
+                let key = read_key(cert_path, &cert_data, self.password.as_ref(), &self.tpm)
+                    .map_err(|e| match e {
+                        Error::NoPrivateKey { .. } => Error::KeyNotGiven {
+                            path: cert_path.clone(),
+                            holds: "holds a certificate but no private key",
                         },
-                    )?;
+                        other => other,
+                    })?;
                 (certificates, key, cert_path.as_path())
             }
             None => {
@@ -112,7 +114,8 @@ impl FileSource {
                     return Err(Error::IntermediatesWithBundle);
                 }
                 let bundle = pkcs12::open(cert_path, &cert_data, self.password.as_ref())?;
-                (bundle.certificates, bundle.key, cert_path.as_path())
+                let key: Box<dyn Signer> = Box::new(bundle.key);
+                (bundle.certificates, key, cert_path.as_path())
             }
         };
 
@@ -173,15 +176,22 @@ pub(crate) fn read_file(path: &Path, expected: &'static str) -> Result<Vec<u8>> 
     Ok(data)
 }
 
-/// Finds and decodes the private key in a PEM or DER file.
-fn read_key(path: &Path, data: &[u8], password: Option<&Secret>) -> Result<SoftwareKey> {
+/// Finds and decodes the private key in a PEM or DER file; a `TSS2 PRIVATE KEY` is opened in
+/// the TPM.
+fn read_key(
+    path: &Path,
+    data: &[u8],
+    password: Option<&Secret>,
+    tpm: &TpmAuth,
+) -> Result<Box<dyn Signer>> {
+    let boxed = |key: SoftwareKey| -> Box<dyn Signer> { Box::new(key) };
     let convert = |e: KeyError| match e {
         KeyError::Malformed(detail) => Error::private_key(path, detail),
         KeyError::Unsupported(what) => Error::unsupported_key(path, what),
     };
     if !pem::is_pem(data) {
         if pkcs8::EncryptedPrivateKeyInfo::from_der(data).is_ok() {
-            return decrypt(path, data, password);
+            return decrypt(path, data, password).map(boxed);
         }
         if Certificate::from_der(data).is_ok() {
             return Err(Error::private_key(
@@ -189,7 +199,7 @@ fn read_key(path: &Path, data: &[u8], password: Option<&Secret>) -> Result<Softw
                 "it holds a certificate, not a private key",
             ));
         }
-        return SoftwareKey::sniff_der(data).map_err(convert);
+        return SoftwareKey::sniff_der(data).map(boxed).map_err(convert);
     }
     let blocks = pem::parse(data).map_err(|detail| Error::pem(path, detail))?;
     for block in &blocks {
@@ -197,8 +207,8 @@ fn read_key(path: &Path, data: &[u8], password: Option<&Secret>) -> Result<Softw
             "PRIVATE KEY" => KeyFormat::Pkcs8,
             "RSA PRIVATE KEY" => KeyFormat::Pkcs1,
             "EC PRIVATE KEY" => KeyFormat::Sec1,
-            "ENCRYPTED PRIVATE KEY" => return decrypt(path, &block.der, password),
-            "TSS2 PRIVATE KEY" => return tpm::open_key_file(path),
+            "ENCRYPTED PRIVATE KEY" => return decrypt(path, &block.der, password).map(boxed),
+            "TSS2 PRIVATE KEY" => return tpm::open_key_file(path, &block.der, tpm),
             "DSA PRIVATE KEY" => return Err(Error::unsupported_key(path, "DSA")),
             "OPENSSH PRIVATE KEY" => {
                 return Err(Error::private_key(
@@ -209,17 +219,55 @@ fn read_key(path: &Path, data: &[u8], password: Option<&Secret>) -> Result<Softw
             _ => continue,
         };
         if block.legacy_encrypted {
-            return Err(Error::ConvertKey {
-                path: path.to_path_buf(),
-                what: "uses legacy OpenSSL PEM encryption (Proc-Type: 4,ENCRYPTED)",
-                convert: "openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW",
-            });
+            return decrypt_legacy(path, format, block, password).map(boxed);
         }
-        return SoftwareKey::from_der(format, &block.der).map_err(convert);
+        return SoftwareKey::from_der(format, &block.der)
+            .map(boxed)
+            .map_err(convert);
     }
     Err(Error::NoPrivateKey {
         path: path.to_path_buf(),
     })
+}
+
+/// Decrypts a PKCS#1 or SEC1 block under OpenSSL's legacy PEM encryption (`Proc-Type:
+/// 4,ENCRYPTED`), with `--pkcs8-password` or a password typed at the terminal.
+fn decrypt_legacy(
+    path: &Path,
+    format: KeyFormat,
+    block: &pem::Block,
+    password: Option<&Secret>,
+) -> Result<SoftwareKey> {
+    let (cipher, iv) = legacy_pem::parse_dek_info(block.dek_info.as_deref()).map_err(|e| match e {
+        legacy_pem::HeaderError::Malformed(what) => Error::private_key(
+            path,
+            format!("legacy OpenSSL PEM encryption, but {what}"),
+        ),
+        legacy_pem::HeaderError::Unsupported(_) => Error::ConvertKey {
+            path: path.to_path_buf(),
+            what: "uses a legacy OpenSSL PEM encryption other than AES-128/192/256-CBC or DES-EDE3-CBC",
+            convert: "openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW",
+        },
+    })?;
+    let wrong = || Error::WrongPassword {
+        path: path.to_path_buf(),
+    };
+    let attempt = |password: &str| -> Result<SoftwareKey> {
+        let der = legacy_pem::decrypt(cipher, &iv, password, &block.der).ok_or_else(wrong)?;
+        SoftwareKey::from_der(format, &der).map_err(|e| match e {
+            // Garbage after a wrong password can survive the padding check.
+            KeyError::Malformed(_) => wrong(),
+            KeyError::Unsupported(what) => Error::unsupported_key(path, what),
+        })
+    };
+    match password {
+        Some(password) => attempt(password),
+        None => prompt_until(
+            path,
+            "Please enter your PKCS#8 private key password:",
+            attempt,
+        ),
+    }
 }
 
 /// Decrypts an `EncryptedPrivateKeyInfo` (PBES2: PBKDF2 or scrypt, AES-CBC).
@@ -276,18 +324,23 @@ pub(crate) fn prompt_until<T>(
     prompt: &str,
     attempt: impl Fn(&str) -> Result<T>,
 ) -> Result<T> {
+    // The last refusal is the error once the tries run out (PKCS#8 and PKCS#12 say it apart).
+    let refused = std::cell::RefCell::new(None);
     let asked = prompt::ask(prompt, None, |password| match attempt(&password) {
         Ok(value) => Try::Accepted(value),
-        Err(Error::WrongPassword { .. }) => Try::Wrong,
+        Err(e @ (Error::WrongPassword { .. } | Error::Pkcs12Password { .. })) => {
+            *refused.borrow_mut() = Some(e);
+            Try::Wrong
+        }
         Err(e) => Try::Failed(e),
     });
     asked.map_err(|e| match e {
         Prompted::NoTerminal => Error::PasswordRequired {
             path: path.to_path_buf(),
         },
-        Prompted::Rejected => Error::WrongPassword {
+        Prompted::Rejected => refused.take().unwrap_or_else(|| Error::WrongPassword {
             path: path.to_path_buf(),
-        },
+        }),
         Prompted::Failed(e) => e,
     })
 }

@@ -98,6 +98,33 @@ impl MlDsaKey {
     }
 }
 
+/// Whether `signature` is a pure ML-DSA signature (empty context) of `message` under the encoded
+/// public key `public` of `level`: how a key proves, through the signer abstraction, that it is
+/// the certificate's.
+pub(crate) fn signature_verifies(
+    level: MlDsaLevel,
+    public: &[u8],
+    message: &[u8],
+    signature: &[u8],
+) -> bool {
+    fn verifies<P: MlDsaParams>(public: &[u8], message: &[u8], signature: &[u8]) -> bool {
+        let (Ok(public), Ok(signature)) = (
+            ml_dsa::EncodedVerifyingKey::<P>::try_from(public),
+            ml_dsa::EncodedSignature::<P>::try_from(signature),
+        ) else {
+            return false;
+        };
+        ml_dsa::Signature::<P>::decode(&signature).is_some_and(|signature| {
+            ml_dsa::VerifyingKey::<P>::decode(&public).verify_with_context(message, &[], &signature)
+        })
+    }
+    match level {
+        MlDsaLevel::MlDsa44 => verifies::<MlDsa44>(public, message, signature),
+        MlDsaLevel::MlDsa65 => verifies::<MlDsa65>(public, message, signature),
+        MlDsaLevel::MlDsa87 => verifies::<MlDsa87>(public, message, signature),
+    }
+}
+
 impl<'a> Form<'a> {
     /// Tells the three forms apart by their outer tag and checks their sizes for `level`.
     fn parse(level: MlDsaLevel, der: &'a [u8]) -> Result<Form<'a>, String> {

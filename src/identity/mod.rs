@@ -2,21 +2,23 @@
 //!
 //! [`X509Signer`] is the seam between "where the key lives" and everything that signs: the
 //! AWS4-X509 request signer, `sign-string`, `serve` and `update`. File-based keys
-//! ([`file::FileSigner`]) and keys in PKCS#11 tokens ([`pkcs11`]) implement it; a TPM key will
-//! too, and callers will not change.
+//! ([`file::FileSigner`]), keys in PKCS#11 tokens ([`pkcs11`]) and TPM 2.0 keys (`tpm`)
+//! implement it.
 //!
 //! This module is the only place that picks a backend: [`Source::from_args`] (and
 //! [`Source::key_from_args`] for a key on its own) sniffs the flags as the official helper does
 //! (`pkcs11:` URIs, `handle:` TPM handles, `TSS2 PRIVATE KEY` PEM, PKCS#12 when no key is given),
 //! [`Source::open`] and [`Source::open_key`] open it, and [`certificates`] lists what a
 //! certificate argument names. Backends that need system libraries are cargo features with an
-//! enabled/disabled pair of modules (`pkcs11`, on by default; `tpm`, to come): a build without
-//! one answers a key of that kind with [`Error::NotInThisBuild`].
+//! enabled/disabled pair of modules (`pkcs11`, on by default; `tpm`, off by default): a build
+//! without one answers a key of that kind with [`Error::NotInThisBuild`].
 
+mod cert_selector;
 mod certificate;
 mod error;
 pub mod file;
 mod key;
+mod legacy_pem;
 mod mldsa;
 mod pem;
 pub mod pkcs11;
@@ -24,16 +26,19 @@ mod pkcs12;
 mod prompt;
 mod source;
 mod tpm;
+pub mod validate;
 
 use std::fmt::Debug;
 
 use zeroize::Zeroizing;
 
+pub use cert_selector::{CertSelector, SelectorError};
 pub use certificate::{
     ecdsa_raw_to_der, read_certificates, Certificate, Curve, MlDsaLevel, PublicKey,
 };
 pub use error::{Error, Result};
 pub use source::{certificates, Certificates, Source, SourceArgs};
+pub use tpm::{quiet_library_logs as quiet_tpm_library_logs, TpmAuth, TpmHandleSource};
 
 /// A SHA-2 digest to sign with, for the keys that hash the message first (RSA, ECDSA).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

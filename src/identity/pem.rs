@@ -17,6 +17,8 @@ pub(crate) struct Block {
     /// Whether the block carries RFC 1421 headers (`Proc-Type: 4,ENCRYPTED`): OpenSSL's legacy
     /// encrypted "traditional" key format.
     pub(crate) legacy_encrypted: bool,
+    /// The `DEK-Info:` header's value (`AES-256-CBC,<IV in hex>`), when there is one.
+    pub(crate) dek_info: Option<String>,
 }
 
 /// Whether `data` looks like PEM rather than DER.
@@ -40,7 +42,7 @@ pub(crate) fn parse(data: &[u8]) -> Result<Vec<Block>, String> {
         let body_end = find(body_start, end_marker.as_bytes())
             .ok_or_else(|| format!("block {} ({label}) has no END line", blocks.len() + 1))?;
         let body = &body_start[..body_end];
-        let (b64, legacy_encrypted) = strip_headers(body);
+        let (b64, legacy_encrypted, dek_info) = strip_headers(body);
         let der = base64::engine::general_purpose::STANDARD
             .decode(&*b64)
             .map_err(|_| format!("block {} ({label}) has invalid base64", blocks.len() + 1))?;
@@ -51,6 +53,7 @@ pub(crate) fn parse(data: &[u8]) -> Result<Vec<Block>, String> {
             label,
             der: Zeroizing::new(der),
             legacy_encrypted,
+            dek_info,
         });
         rest = &body_start[body_end + end_marker.len()..];
     }
@@ -58,17 +61,23 @@ pub(crate) fn parse(data: &[u8]) -> Result<Vec<Block>, String> {
 }
 
 /// Drops RFC 1421 header lines (`Name: value`) and all whitespace, returning the base64 text.
-fn strip_headers(body: &[u8]) -> (Zeroizing<Vec<u8>>, bool) {
+fn strip_headers(body: &[u8]) -> (Zeroizing<Vec<u8>>, bool, Option<String>) {
     let mut legacy_encrypted = false;
+    let mut dek_info = None;
     let mut b64 = Zeroizing::new(Vec::with_capacity(body.len()));
     for line in body.split(|&b| b == b'\n') {
         if line.contains(&b':') {
             legacy_encrypted |= find(line, b"ENCRYPTED").is_some();
+            if let Some(value) = line.strip_prefix(b"DEK-Info:") {
+                dek_info = std::str::from_utf8(value)
+                    .ok()
+                    .map(|v| v.trim().to_string());
+            }
             continue;
         }
         b64.extend(line.iter().filter(|b| !b.is_ascii_whitespace()));
     }
-    (b64, legacy_encrypted)
+    (b64, legacy_encrypted, dek_info)
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

@@ -26,7 +26,7 @@ pub(crate) fn open(path: &Path, data: &[u8], password: Option<&Secret>) -> Resul
         Some(password) => parse(path, data, password)?,
         // The official helper's case: no password. If that fails for a protected bundle, ask.
         None => match parse(path, data, "") {
-            Err(Error::WrongPassword { .. }) => prompt_until(
+            Err(Error::Pkcs12Password { .. }) => prompt_until(
                 path,
                 "Please enter your PKCS#12 bundle password:",
                 |password| parse(path, data, password),
@@ -79,7 +79,7 @@ pub(crate) fn open(path: &Path, data: &[u8], password: Option<&Secret>) -> Resul
 
 fn parse(path: &Path, data: &[u8], password: &str) -> Result<Pkcs12Archive> {
     Pkcs12Archive::from_pkcs12(data, password).map_err(|e| match e {
-        p12_keystore::error::Error::MacError(_) => Error::WrongPassword {
+        p12_keystore::error::Error::MacError(_) => Error::Pkcs12Password {
             path: path.to_path_buf(),
         },
         other => Error::Pkcs12 {

@@ -7,11 +7,13 @@
 
 use std::path::{Path, PathBuf};
 
+use super::cert_selector::CertSelector;
 use super::certificate::{read_certificates, Certificate};
 use super::error::{Error, Result};
 use super::file::FileSource;
 use super::pkcs11::{self, Pkcs11Source};
-use super::{tpm, Secret, Signer, X509Signer};
+use super::tpm::{self, TpmAuth, TpmHandleSource};
+use super::{Secret, Signer, X509Signer};
 
 /// The key-source flags shared by every command that signs (`--certificate`, `--private-key`,
 /// `--intermediates`, `--pkcs8-password`, ...), still unvalidated.
@@ -27,10 +29,14 @@ pub struct SourceArgs {
     pub password: Option<Secret>,
     /// `--pkcs11-lib`.
     pub pkcs11_lib: Option<String>,
-    /// `--cert-selector` was given.
+    /// `--cert-selector`, as given.
     pub cert_selector: Option<String>,
     /// `--reuse-pin`.
     pub reuse_pin: bool,
+    /// `--tpm-key-password`.
+    pub tpm_key_password: Option<Secret>,
+    /// `--no-tpm-key-password`.
+    pub no_tpm_key_password: bool,
 }
 
 /// Where the signing identity comes from, decided once from the flags. Cloneable so `serve` and
@@ -41,8 +47,8 @@ pub enum Source {
     Files(FileSource),
     /// A key (and maybe its certificate) in a PKCS#11 token.
     Pkcs11(Box<Pkcs11Source>),
-    /// A key in a TPM 2.0, by persistent handle.
-    TpmHandle,
+    /// A key in a TPM 2.0, by persistent handle, and its certificate files.
+    TpmHandle(Box<TpmHandleSource>),
     /// A platform certificate store (`--cert-selector`).
     CertStore,
 }
@@ -65,24 +71,41 @@ impl Source {
     }
 
     fn sniff(args: SourceArgs, need_certificate: bool) -> Result<Source> {
+        // The official helper parses the selector before anything else.
+        let selector = match args.cert_selector.as_deref() {
+            Some(s) if !s.is_empty() => Some(CertSelector::parse(s)?),
+            _ => None,
+        };
         let is_pkcs11 = |v: &Option<String>| v.as_deref().is_some_and(|v| v.starts_with("pkcs11:"));
         if is_pkcs11(&args.certificate) || is_pkcs11(&args.private_key) {
             return Pkcs11Source::from_args(args, need_certificate)
                 .map(|p| Source::Pkcs11(Box::new(p)));
         }
-        if args
+        let tpm = TpmAuth::new(args.tpm_key_password, args.no_tpm_key_password);
+        if let Some(handle) = args
             .private_key
             .as_deref()
-            .is_some_and(|k| k.starts_with(tpm::HANDLE_PREFIX))
+            .filter(|k| k.starts_with(tpm::HANDLE_PREFIX))
         {
-            return Ok(Source::TpmHandle);
+            if need_certificate && args.certificate.is_none() {
+                return Err(Error::NoCertificateGiven);
+            }
+            return Ok(Source::TpmHandle(Box::new(TpmHandleSource {
+                handle: handle.to_string(),
+                certificate: args.certificate.map(PathBuf::from),
+                intermediates: args.intermediates.map(PathBuf::from),
+                auth: tpm,
+            })));
         }
         if args.certificate.is_none() {
-            if args.cert_selector.is_some() {
+            if selector.is_some() {
                 return Ok(Source::CertStore);
             }
-            if need_certificate || args.private_key.is_none() {
+            if need_certificate {
                 return Err(Error::NoCertificateGiven);
+            }
+            if args.private_key.is_none() {
+                return Err(Error::NoKeyGiven);
             }
         }
         Ok(Source::Files(FileSource {
@@ -90,6 +113,7 @@ impl Source {
             private_key: args.private_key.map(PathBuf::from),
             intermediates: args.intermediates.map(PathBuf::from),
             password: args.password,
+            tpm,
         }))
     }
 
@@ -102,7 +126,7 @@ impl Source {
         match self {
             Source::Files(files) => Ok(Box::new(files.open()?)),
             Source::Pkcs11(token) => token.open(),
-            Source::TpmHandle => tpm::open_handle(),
+            Source::TpmHandle(key) => key.open(),
             Source::CertStore => Err(Error::CertStore),
         }
     }
@@ -116,6 +140,7 @@ impl Source {
         match self {
             Source::Files(files) if files.certificate.is_none() => files.open_key(),
             Source::Pkcs11(token) => token.open_key(),
+            Source::TpmHandle(key) => key.open_key(),
             other => Ok(as_signer(other.open()?)),
         }
     }
@@ -132,6 +157,7 @@ impl Source {
             .into_iter()
             .flatten()
             .collect(),
+            Source::TpmHandle(key) => key.files(),
             _ => Vec::new(),
         }
     }
@@ -179,16 +205,19 @@ mod tests {
         let kind = |s: Result<Source>| match s {
             Ok(Source::Files(f)) => format!("files cert={:?}", f.certificate.is_some()),
             Ok(Source::Pkcs11(_)) => "pkcs11".into(),
-            Ok(Source::TpmHandle) => "tpm".into(),
+            Ok(Source::TpmHandle(_)) => "tpm".into(),
             Ok(Source::CertStore) => "store".into(),
             Err(e) => format!("error: {e}"),
         };
+        let no_certificate = format!("error: {}", Error::NoCertificateGiven);
         let table: &[(Option<&str>, Option<&str>, bool, &str)] = &[
             (Some("c.pem"), Some("k.pem"), true, "files cert=true"),
             (Some("c.p12"), None, true, "files cert=true"),
             (Some("pkcs11:token=a"), None, true, "pkcs11"),
             (Some("c.pem"), Some("pkcs11:token=a"), true, "pkcs11"),
             (Some("c.pem"), Some("handle:0x81000001"), true, "tpm"),
+            (None, Some("handle:0x81000001"), false, "tpm"),
+            (None, Some("handle:0x81000001"), true, &no_certificate),
             (None, Some("k.pem"), false, "files cert=false"),
             (None, Some("pkcs11:token=a"), false, "pkcs11"),
         ];
@@ -197,14 +226,14 @@ mod tests {
             assert_eq!(&kind(sniffed), want, "{certificate:?} {key:?}");
         }
         let store = SourceArgs {
-            cert_selector: Some("Key=x,Value=y".into()),
+            cert_selector: Some("Key=x509Subject,Value=CN=y".into()),
             ..SourceArgs::default()
         };
         assert_eq!(kind(Source::from_args(store)), "store");
-        for need in [true, false] {
-            let none = Source::sniff(args(None, None), need);
-            assert!(kind(none).starts_with("error: no certificate given"));
-        }
+        let none = Source::sniff(args(None, None), true);
+        assert!(kind(none).starts_with("error: no certificate given"));
+        let none = Source::sniff(args(None, None), false);
+        assert!(kind(none).starts_with("error: no private key given"));
         let key_alone = Source::from_args(args(None, Some("k.pem")));
         assert!(kind(key_alone).starts_with("error: no certificate given"));
     }

@@ -56,6 +56,12 @@ pub const TOKEN_PATH: &str = "/latest/api/token";
 pub const CREDENTIALS_PATH: &str = "/latest/meta-data/iam/security-credentials";
 /// `GET` here with `Authorization` for container credentials.
 pub const CONTAINER_PATH: &str = "/creds";
+/// `GET` here for the region (the Java and Rust SDKs read this).
+pub const REGION_PATH: &str = "/latest/meta-data/placement/region";
+/// `GET` here for the availability zone (botocore reads this and drops the last letter).
+pub const ZONE_PATH: &str = "/latest/meta-data/placement/availability-zone";
+/// `GET` here for the instance identity document (the Go SDK reads its `region`).
+pub const IDENTITY_DOCUMENT_PATH: &str = "/latest/dynamic/instance-identity/document";
 
 /// IMDSv2 session token request/response header.
 pub const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
@@ -77,6 +83,7 @@ const TOKEN_BYTES: usize = 75;
 pub struct State {
     role_name: String,
     role_arn: String,
+    region: Option<String>,
     tokens: TokenStore,
     credentials: watch::Receiver<Option<Arc<Issued>>>,
     container_token: ContainerToken,
@@ -93,10 +100,18 @@ impl State {
         State {
             role_name: role_name(role_arn).to_string(),
             role_arn: role_arn.to_string(),
+            region: None,
             tokens: TokenStore::default(),
             credentials,
             container_token,
         }
+    }
+
+    /// Answers the IMDS region documents with `region`, so SDKs reading credentials from
+    /// `serve` need no `AWS_REGION` either.
+    pub fn with_region(mut self, region: &str) -> State {
+        self.region = Some(region.to_string());
+        self
     }
 }
 
@@ -111,6 +126,10 @@ pub fn app(state: Arc<State>) -> Router {
         .route(&credentials, get(role_credentials))
         .route(&format!("{credentials}/"), get(role_credentials))
         .route(CONTAINER_PATH, get(container_credentials))
+        .route(REGION_PATH, get(region))
+        .route(ZONE_PATH, get(availability_zone))
+        .route(&format!("{ZONE_PATH}/"), get(availability_zone))
+        .route(IDENTITY_DOCUMENT_PATH, get(identity_document))
         .with_state(state)
 }
 
@@ -138,18 +157,21 @@ pub async fn run(options: Options, port: u16, hop_limit: u8) -> Result<()> {
         .set_ttl(ttl)
         .map_err(|source| Error::Listen { address, source })?;
 
+    // Installed before the first CreateSession: a SIGHUP's default action is to end the process.
+    let wake = refresh::Wake::on_sighup()?;
     let container_token = ContainerToken::from_env()?;
     let role_arn = options.request.role.as_str().to_string();
+    let region = options.request.endpoint.signing_region.clone();
     let mut source = RolesAnywhere::new(options, Reload::OnChange)?;
     let first = Arc::new(source.fetch().await?);
     let (publish, credentials) = watch::channel(Some(Arc::clone(&first)));
-    let state = Arc::new(State::new(&role_arn, credentials, container_token));
-    announce(address.port(), &state.container_token);
+    let state = Arc::new(State::new(&role_arn, credentials, container_token).with_region(&region));
+    announce(address.port(), &state.container_token, &region);
 
     let window = refresh::window_from_env();
     let refresher = tokio::spawn(async move {
         let mut delivery = Publish(publish);
-        refresh::keep_fresh(&mut source, first, window, &mut delivery).await;
+        refresh::keep_fresh(&mut source, first, window, &mut delivery, &wake).await;
     });
     let listener = listener.tap_io(move |tcp| {
         if let Err(e) = tcp.set_ttl(ttl) {
@@ -180,9 +202,13 @@ pub fn role_name(role_arn: &str) -> &str {
     role_arn.rsplit(['/', ':']).next().unwrap_or(role_arn)
 }
 
-fn announce(port: u16, token: &ContainerToken) {
+fn announce(port: u16, token: &ContainerToken, region: &str) {
     let base = format!("http://{LISTEN_ADDRESS}:{port}");
     crate::notice!("serving credentials on {base}");
+    // Some SDKs read the region from IMDS; botocore and the AWS CLI v1 do not.
+    crate::notice!(
+        "for clients that need a region: export AWS_REGION={region} AWS_DEFAULT_REGION={region}"
+    );
     crate::notice!("for SDKs reading IMDS: export AWS_EC2_METADATA_SERVICE_ENDPOINT={base}/");
     crate::notice!(
         "for SDKs reading container credentials: export AWS_CONTAINER_CREDENTIALS_FULL_URI={base}{CONTAINER_PATH}"
@@ -265,6 +291,7 @@ enum Refusal {
     MissingToken,
     InvalidToken,
     UnknownRole,
+    NotFound,
     MissingAuthorization,
     WrongAuthorization,
     NoCredentials,
@@ -282,6 +309,7 @@ impl IntoResponse for Refusal {
             Refusal::MissingToken => (StatusCode::UNAUTHORIZED, "no session token provided"),
             Refusal::InvalidToken => (StatusCode::UNAUTHORIZED, "session token unknown or expired"),
             Refusal::UnknownRole => (StatusCode::NOT_FOUND, "no such role"),
+            Refusal::NotFound => (StatusCode::NOT_FOUND, "not found"),
             Refusal::MissingAuthorization => {
                 (StatusCode::UNAUTHORIZED, "no authorization token provided")
             }
@@ -331,6 +359,70 @@ async fn role_list(
     Ok((
         [(ttl_header(), HeaderValue::from(ttl))],
         state.role_name.clone(),
+    )
+        .into_response())
+}
+
+/// `GET /latest/meta-data/placement/region`: the region credentials are issued in.
+async fn region(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    let ttl = state.tokens.check(&headers)?;
+    let region = state.region.clone().ok_or(Refusal::NotFound)?;
+    Ok(([(ttl_header(), HeaderValue::from(ttl))], region).into_response())
+}
+
+/// `GET /latest/meta-data/placement/availability-zone`: the region's first zone, since the
+/// helper runs in no zone at all; clients only take the region from it.
+async fn availability_zone(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    let ttl = state.tokens.check(&headers)?;
+    let region = state.region.as_deref().ok_or(Refusal::NotFound)?;
+    Ok((
+        [(ttl_header(), HeaderValue::from(ttl))],
+        format!("{region}a"),
+    )
+        .into_response())
+}
+
+/// The parts of the instance identity document that make sense off EC2.
+#[derive(Serialize)]
+struct IdentityDocument<'a> {
+    #[serde(rename = "accountId")]
+    account_id: &'a str,
+    #[serde(rename = "availabilityZone")]
+    availability_zone: String,
+    region: &'a str,
+    version: &'static str,
+}
+
+/// `GET /latest/dynamic/instance-identity/document`.
+async fn identity_document(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    let ttl = state.tokens.check(&headers)?;
+    let region = state.region.as_deref().ok_or(Refusal::NotFound)?;
+    // arn:aws:iam::ACCOUNT:role/NAME
+    let account_id = state.role_arn.split(':').nth(4).unwrap_or_default();
+    let body = json(&IdentityDocument {
+        account_id,
+        availability_zone: format!("{region}a"),
+        region,
+        version: "2017-09-30",
+    });
+    Ok((
+        [
+            (ttl_header(), HeaderValue::from(ttl)),
+            (
+                axum::http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+        ],
+        body,
     )
         .into_response())
 }

@@ -28,7 +28,13 @@ pub struct Local {
 impl Local {
     /// Starts the endpoint with the test configuration and `extra` flags.
     pub fn start(extra: &[&str]) -> Local {
-        let config = config_text(&testdata("pki/ca/root.pem"));
+        Self::start_trusting(&testdata("pki/ca/root.pem"), extra)
+    }
+
+    /// Like [`Local::start`], with the trust anchors' CA bundle at `ca_bundle` (a CA made
+    /// during the test, such as certmonger's).
+    pub fn start_trusting(ca_bundle: &Path, extra: &[&str]) -> Local {
+        let config = config_text(ca_bundle);
         let endpoint = Endpoint::start(super::local_binary(), &config, extra);
         Local {
             ca: endpoint.ca(),

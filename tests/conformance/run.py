@@ -553,7 +553,9 @@ class Runner:
             port = s.getsockname()[1]
         args = [a.replace("{PORT}", str(port)) for a in args]
         log = open(os.path.join(home, "serve.stderr"), "wb")
-        proc = subprocess.Popen(self.command(args), env=env, stdin=subprocess.DEVNULL,
+        # A new session (no controlling terminal) whose group the cleanup below signals: not
+        # through setsid(1), which forks into a session of its own that killpg would miss.
+        proc = subprocess.Popen([self.opts.bin, *args], env=env, stdin=subprocess.DEVNULL,
                                 stdout=log, stderr=log, start_new_session=True)
         try:
             deadline = time.time() + 20

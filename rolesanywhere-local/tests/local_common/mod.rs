@@ -33,6 +33,8 @@ pub fn profile_arn(region: &str) -> String {
 pub struct ConfigSpec {
     pub region: String,
     pub ca_bundle: PathBuf,
+    /// CRL files imported into the trust anchor.
+    pub crls: Vec<PathBuf>,
     pub anchor_enabled: bool,
     pub profile_enabled: bool,
     pub max_duration: u32,
@@ -46,6 +48,7 @@ impl Default for ConfigSpec {
         ConfigSpec {
             region: "us-east-1".into(),
             ca_bundle: testdata("pki/ca/root.pem"),
+            crls: Vec::new(),
             anchor_enabled: true,
             profile_enabled: true,
             max_duration: 3600,
@@ -64,9 +67,15 @@ impl ConfigSpec {
             .map(|r| format!("\"{r}\""))
             .collect::<Vec<_>>()
             .join(", ");
+        let crls = self
+            .crls
+            .iter()
+            .map(|c| format!("\"{}\"", c.display()))
+            .collect::<Vec<_>>()
+            .join(", ");
         format!(
             "region = \"{region}\"\naccount = \"{ACCOUNT}\"\n\n[[trust_anchor]]\narn = \"{ta}\"\n\
-             ca_bundle = \"{bundle}\"\nenabled = {ae}\n\n[[profile]]\narn = \"{pr}\"\n\
+             ca_bundle = \"{bundle}\"\ncrls = [{crls}]\nenabled = {ae}\n\n[[profile]]\narn = \"{pr}\"\n\
              role_arns = [{roles}]\nduration_seconds = {max}\nenabled = {pe}\n\
              accept_role_session_name = {accept}\n{extra}",
             region = self.region,

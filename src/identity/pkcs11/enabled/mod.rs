@@ -29,6 +29,9 @@ mod device;
 mod login;
 mod search;
 mod sign;
+// The product's only unsafe code: one C_Sign call (see its documentation).
+#[allow(unsafe_code)]
+mod single_sign;
 mod uri;
 
 use std::path::PathBuf;

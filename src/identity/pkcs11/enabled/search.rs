@@ -5,7 +5,6 @@
 use std::sync::Mutex;
 
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
-use sha2::{Digest as _, Sha256};
 
 use super::device::Device;
 use super::login::Auth;
@@ -258,9 +257,10 @@ impl Device {
             pin_refused: false,
             context_refused: false,
         };
+        let module = self.module.clone();
         let session = self.session(token)?;
-        let signature = sign_in(session, key, &mut auth, message, Digest::Sha256)?;
-        let matches = verify(public, message, &signature);
+        let signature = sign_in(session, &module, key, &mut auth, message, Digest::Sha256)?;
+        let matches = crate::identity::validate::signature_verifies(public, message, &signature);
         if matches {
             // Keep a context-specific PIN typed for the test signature, as the official helper
             // does, so the first real signature does not ask for it again.
@@ -381,43 +381,6 @@ pub(super) fn public_from(attributes: &[Attribute]) -> Option<PublicKey> {
         other => other,
     };
     PublicKey::ec(curve, raw)
-}
-
-/// Verifies a test signature over SHA-256(`message`) with `public`.
-pub(super) fn verify(public: &PublicKey, message: &[u8], signature: &[u8]) -> bool {
-    use p256::ecdsa::signature::hazmat::PrehashVerifier;
-
-    let digest = Sha256::digest(message);
-    match public {
-        PublicKey::Rsa { modulus, exponent } => rsa::RsaPublicKey::new_unchecked(
-            rsa::BigUint::from_bytes_be(modulus),
-            rsa::BigUint::from_bytes_be(exponent),
-        )
-        .verify(rsa::Pkcs1v15Sign::new::<Sha256>(), &digest, signature)
-        .is_ok(),
-        PublicKey::Ec { curve, point } => match curve {
-            Curve::P256 => p256::ecdsa::VerifyingKey::from_sec1_bytes(point)
-                .ok()
-                .zip(p256::ecdsa::Signature::from_der(signature).ok())
-                .is_some_and(|(k, s)| k.verify_prehash(&digest, &s).is_ok()),
-            Curve::P384 => p384::ecdsa::VerifyingKey::from_sec1_bytes(point)
-                .ok()
-                .zip(p384::ecdsa::Signature::from_der(signature).ok())
-                .is_some_and(|(k, s)| k.verify_prehash(&digest, &s).is_ok()),
-            Curve::P521 => {
-                // The ecdsa crate wants a digest of at least half the field: left-pad with zeros,
-                // which is the same integer ECDSA derives from the 32-byte digest.
-                let mut padded = [0u8; 66];
-                padded[66 - digest.len()..].copy_from_slice(&digest);
-                p521::ecdsa::VerifyingKey::from_sec1_bytes(point)
-                    .ok()
-                    .zip(p521::ecdsa::Signature::from_der(signature).ok())
-                    .is_some_and(|(k, s)| k.verify_prehash(&padded, &s).is_ok())
-            }
-        },
-        // Tokens hold no ML-DSA keys (`key_matches` never gets here with one).
-        PublicKey::MlDsa { .. } => false,
-    }
 }
 
 #[cfg(test)]

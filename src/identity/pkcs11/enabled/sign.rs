@@ -15,6 +15,7 @@ use super::describe::{describe, describe_rv};
 use super::device::{initialize, Device};
 use super::login::{context_login, Auth};
 use super::search::FoundKey;
+use super::single_sign::{self, SignError};
 use super::uri::Uri;
 use crate::identity::certificate::{ecdsa_raw_to_der, PublicKey};
 use crate::identity::error::{Error, Result};
@@ -55,8 +56,14 @@ impl Signer for Pkcs11Key {
         })?;
         let state = &mut *state;
         let lost_by = match &state.live {
-            Some(live) => match sign_in(&live.session, &live.key, &mut state.auth, message, digest)
-            {
+            Some(live) => match sign_in(
+                &live.session,
+                &self.again.module,
+                &live.key,
+                &mut state.auth,
+                message,
+                digest,
+            ) {
                 Ok(signature) => return Ok(signature),
                 Err(Failed {
                     rv: Some(rv),
@@ -74,6 +81,7 @@ impl Signer for Pkcs11Key {
             .expect("a reconnection that succeeds leaves a session");
         Ok(sign_in(
             &live.session,
+            &self.again.module,
             &live.key,
             &mut state.auth,
             message,
@@ -200,6 +208,7 @@ impl FindAgain {
 /// Signs with `key` in `session`, logging in for the key again when it asks for that.
 pub(super) fn sign_in(
     session: &Session,
+    module: &str,
     key: &FoundKey,
     auth: &mut Auth,
     message: &[u8],
@@ -213,49 +222,39 @@ pub(super) fn sign_in(
         error: Error::Sign(format!("{call} with {} failed: {}", key.uri, describe(&e))),
     };
     let rsa = key.key_type == KeyType::RSA;
+    // RSA keys hash and sign in the token; EC keys sign our digest with raw CKM_ECDSA, the one
+    // ECDSA mechanism every token offers (as the official helper).
+    let (mechanism, data) = if rsa {
+        (rsa_mechanism(digest), message.to_vec())
+    } else {
+        (Mechanism::Ecdsa, hash(message, digest))
+    };
     let signature = if !key.always_auth {
-        let (mechanism, data) = if rsa {
-            (rsa_mechanism(digest), message.to_vec())
-        } else {
-            (Mechanism::Ecdsa, hash(message, digest))
-        };
         session
             .sign(&mechanism, key.handle, &data)
             .map_err(|e| failed("C_Sign", e))?
     } else {
-        // The PIN must be given between C_SignInit and C_Sign. The binding (cryptoki 0.12) only
-        // offers that order for multi-part signing, so EC keys use the hash-and-sign mechanisms
-        // here, where the official helper signs its own digest with CKM_ECDSA. Tokens without
-        // them cannot be served: SoftHSM2 2.6 offers CKM_ECDSA alone, which is single-part (its
-        // C_SignUpdate answers CKR_OPERATION_NOT_INITIALIZED), and calling `Session::sign` after
-        // the login starts a second C_SignInit (CKR_OPERATION_ACTIVE). Calling C_Sign on its own
-        // would need our own FFI, which `forbid(unsafe_code)` rules out.
-        let mechanism = match (rsa, digest) {
-            (true, d) => rsa_mechanism(d),
-            (false, Digest::Sha256) => Mechanism::EcdsaSha256,
-            (false, Digest::Sha384) => Mechanism::EcdsaSha384,
-            (false, Digest::Sha512) => Mechanism::EcdsaSha512,
-        };
+        // The PIN must be given between C_SignInit and a single-part C_Sign, a sequence the
+        // binding cannot make: `single_sign` makes the last call.
         session
             .sign_init(&mechanism, key.handle)
-            .map_err(|e| match e {
-                CkError::Pkcs11(RvError::MechanismInvalid, _) if !rsa => Failed::from(Error::Sign(format!(
-                    "{} has CKA_ALWAYS_AUTHENTICATE and its token does not offer {}, the only way this helper can sign with such an EC key; use an EC key without CKA_ALWAYS_AUTHENTICATE, or an RSA key",
-                    key.uri,
-                    mechanism_name(digest)
-                ))),
-                e => failed("C_SignInit", e),
-            })?;
+            .map_err(|e| failed("C_SignInit", e))?;
         if let Err(e) = context_login(session, key, auth) {
             // End the operation C_SignInit started, or the next one finds it still active: a
-            // failing C_SignFinal terminates it.
-            let _ = session.sign_final();
+            // failing C_Sign terminates it (without the login, the key refuses to sign).
+            let _ = single_sign::sign(session, module, &data);
             return Err(e.into());
         }
-        session
-            .sign_update(message)
-            .map_err(|e| failed("C_SignUpdate", e))?;
-        session.sign_final().map_err(|e| failed("C_SignFinal", e))?
+        match single_sign::sign(session, module, &data) {
+            Ok(signature) => signature,
+            Err(SignError::Sign(e)) => return Err(failed("C_Sign", e)),
+            Err(SignError::Module(detail)) => {
+                return Err(Failed::from(Error::Sign(format!(
+                    "signing with {} needs the module's C_Sign: {detail}",
+                    key.uri
+                ))))
+            }
+        }
     };
     if rsa {
         Ok(signature)
@@ -325,15 +324,6 @@ pub(super) fn rsa_mechanism(digest: Digest) -> Mechanism<'static> {
         Digest::Sha256 => Mechanism::Sha256RsaPkcs,
         Digest::Sha384 => Mechanism::Sha384RsaPkcs,
         Digest::Sha512 => Mechanism::Sha512RsaPkcs,
-    }
-}
-
-/// The hash-and-sign ECDSA mechanism for `digest`, as the standard names it.
-pub(super) fn mechanism_name(digest: Digest) -> &'static str {
-    match digest {
-        Digest::Sha256 => "CKM_ECDSA_SHA256",
-        Digest::Sha384 => "CKM_ECDSA_SHA384",
-        Digest::Sha512 => "CKM_ECDSA_SHA512",
     }
 }
 

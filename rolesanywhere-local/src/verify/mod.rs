@@ -21,28 +21,30 @@
 //! 5. `X-Amz-X509` is a DER certificate, the credential serial (decimal) is its serial, the
 //!    algorithm matches its key type, and the signature over the rebuilt string to sign verifies
 //!    with its key → `AccessDeniedException`.
-//! 6. The leaf is valid now, is not a CA, and has `digitalSignature` if it has a key usage; the
-//!    leaf plus `X-Amz-X509-Chain` lead to a CA certificate of the trust anchor, every signature
+//! 6. The leaf is valid now and follows the trust model's end-entity rules (X.509 v3;
+//!    basicConstraints present, CA:FALSE; keyUsage present, with digitalSignature; signed with
+//!    SHA-256 or stronger: `path::check_leaf`); the leaf plus `X-Amz-X509-Chain` lead to a CA certificate of the trust anchor, every signature
 //!    verifying (SHA-1/MD5 signatures refused), every issuer valid now, a CA, allowed to sign
-//!    certificates and within its path length → `AccessDeniedException`.
+//!    certificates and within its path length; no certificate of the path listed in a CRL
+//!    imported into the trust anchor (`revocation`) → `AccessDeniedException`.
 //! 7. The role is one of the profile's → `AccessDeniedException`; the duration is within the
 //!    profile's maximum and a session name is only given if the profile accepts one →
 //!    `ValidationException`.
+
+mod key;
+mod path;
+mod revocation;
 
 use std::collections::HashMap;
 use std::time::SystemTime;
 
 use axum::http::HeaderMap;
 use base64::Engine;
-use sha2::{Digest, Sha256, Sha384, Sha512};
-use x509_parser::oid_registry::{
-    Oid, OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_NIST_EC_P521,
-    OID_PKCS1_RSAENCRYPTION, OID_PKCS1_RSASSAPSS, OID_PKCS1_SHA256WITHRSA, OID_PKCS1_SHA384WITHRSA,
-    OID_PKCS1_SHA512WITHRSA, OID_SIG_ECDSA_WITH_SHA256, OID_SIG_ECDSA_WITH_SHA384,
-    OID_SIG_ECDSA_WITH_SHA512, OID_SIG_ED25519,
-};
-use x509_parser::prelude::{ASN1Time, FromDer, SubjectPublicKeyInfo, X509Certificate, X509Error};
-use x509_parser::public_key::PublicKey as ParsedKey;
+use sha2::{Digest, Sha256};
+use x509_parser::prelude::{ASN1Time, FromDer, X509Certificate};
+
+use key::LeafKey;
+use path::{check_leaf, PathSearch};
 
 use crate::arn::{self, Arn, Kind};
 use crate::canonical::{self, Authorization};
@@ -58,9 +60,9 @@ pub const MAX_SKEW_SECONDS: i64 = 300;
 /// Most intermediates accepted in `X-Amz-X509-Chain`.
 const MAX_CHAIN_CERTS: usize = 10;
 /// Longest certificate path considered (intermediates between leaf and anchor).
-const MAX_PATH_DEPTH: usize = 8;
+pub(crate) const MAX_PATH_DEPTH: usize = 8;
 /// Largest RSA modulus accepted for a request signature, in bits.
-const MAX_RSA_BITS: usize = 16_384;
+pub(crate) const MAX_RSA_BITS: usize = 16_384;
 
 /// A request as received by the endpoint.
 #[derive(Clone, Copy, Debug)]
@@ -426,6 +428,20 @@ pub fn verify_create_session(
             anchor.arn
         )));
     }
+    if !anchor.crls.is_empty() {
+        let mut on_path = vec![&leaf];
+        on_path.extend(
+            chain
+                .iter()
+                .zip(&path.used)
+                .filter(|(_, u)| **u)
+                .map(|(c, _)| c),
+        );
+        let issuers: Vec<&X509Certificate<'_>> = chain.iter().chain(&anchors).collect();
+        if let Some(why) = revocation::revoked(&on_path, &issuers, &anchor.crls) {
+            return Err(ApiError::access_denied(why));
+        }
+    }
 
     // 7. Profile rules.
     if !profile.role_arns.iter().any(|r| r == &role_arn) {
@@ -665,314 +681,6 @@ fn parse_cert(der: &[u8]) -> Option<X509Certificate<'_>> {
         Ok(([], cert)) => Some(cert),
         _ => None,
     }
-}
-
-fn check_leaf(leaf: &X509Certificate<'_>, now: i64, at: ASN1Time) -> Result<(), ApiError> {
-    let validity = leaf.validity();
-    if at < validity.not_before {
-        return Err(ApiError::access_denied(format!(
-            "Signing certificate is not yet valid: notBefore is {}, server time is {}",
-            iso8601(validity.not_before.timestamp()),
-            iso8601(now)
-        )));
-    }
-    if at > validity.not_after {
-        return Err(ApiError::access_denied(format!(
-            "Signing certificate is expired: notAfter was {}, server time is {}",
-            iso8601(validity.not_after.timestamp()),
-            iso8601(now)
-        )));
-    }
-    let basic = leaf.basic_constraints().map_err(|_| {
-        ApiError::access_denied("Signing certificate has a malformed basicConstraints extension")
-    })?;
-    if basic.is_some_and(|b| b.value.ca) {
-        return Err(ApiError::access_denied(
-            "Signing certificate is a CA certificate (basicConstraints CA:TRUE); the signing \
-             certificate must be an end-entity certificate",
-        ));
-    }
-    let key_usage = leaf.key_usage().map_err(|_| {
-        ApiError::access_denied("Signing certificate has a malformed keyUsage extension")
-    })?;
-    if key_usage.is_some_and(|ku| !ku.value.digital_signature()) {
-        return Err(ApiError::access_denied(
-            "Signing certificate's keyUsage does not include digitalSignature",
-        ));
-    }
-    Ok(())
-}
-
-/// Depth-first search for a path from a certificate to a trust anchor CA.
-struct PathSearch<'a, 'c> {
-    chain: &'a [X509Certificate<'c>],
-    anchors: &'a [X509Certificate<'c>],
-    used: Vec<bool>,
-    at: ASN1Time,
-    /// The most recent reason a candidate issuer was refused, for the error message.
-    problem: Option<String>,
-}
-
-impl PathSearch<'_, '_> {
-    /// Whether `cert` (with `below` intermediates under it) leads to an anchor.
-    fn extend(&mut self, cert: &X509Certificate<'_>, below: usize) -> bool {
-        if below > MAX_PATH_DEPTH {
-            self.problem = Some(format!("path longer than {MAX_PATH_DEPTH} intermediates"));
-            return false;
-        }
-        for anchor in self.anchors {
-            if same_name(anchor, cert) {
-                match check_issued_by(cert, anchor, below, self.at) {
-                    Ok(()) => return true,
-                    Err(e) => self.problem = Some(e),
-                }
-            }
-        }
-        for i in 0..self.chain.len() {
-            let candidate = &self.chain[i];
-            if self.used[i] || !same_name(candidate, cert) {
-                continue;
-            }
-            if let Err(e) = check_issued_by(cert, candidate, below, self.at) {
-                self.problem = Some(e);
-                continue;
-            }
-            self.used[i] = true;
-            if self.extend(candidate, below + 1) {
-                return true;
-            }
-            self.used[i] = false;
-        }
-        false
-    }
-}
-
-/// Whether `issuer`'s subject is `cert`'s issuer name.
-fn same_name(issuer: &X509Certificate<'_>, cert: &X509Certificate<'_>) -> bool {
-    issuer.subject().as_raw() == cert.issuer().as_raw()
-        || issuer.subject().to_string() == cert.issuer().to_string()
-}
-
-/// Checks that `issuer` may have issued `cert` and did: valid now, a CA allowed to sign
-/// certificates with room in its path length, and `cert`'s signature verifies with its key.
-fn check_issued_by(
-    cert: &X509Certificate<'_>,
-    issuer: &X509Certificate<'_>,
-    below: usize,
-    at: ASN1Time,
-) -> Result<(), String> {
-    let name = issuer.subject();
-    if !issuer.validity().is_valid_at(at) {
-        return Err(format!(
-            "issuer '{name}' is not valid at the server time (valid {} to {})",
-            iso8601(issuer.validity().not_before.timestamp()),
-            iso8601(issuer.validity().not_after.timestamp())
-        ));
-    }
-    let basic = issuer
-        .basic_constraints()
-        .map_err(|_| format!("issuer '{name}' has a malformed basicConstraints extension"))?;
-    let Some(basic) = basic.filter(|b| b.value.ca) else {
-        return Err(format!(
-            "issuer '{name}' is not a CA certificate (basicConstraints CA:TRUE missing)"
-        ));
-    };
-    if let Some(limit) = basic.value.path_len_constraint {
-        if below > usize::try_from(limit).unwrap_or(usize::MAX) {
-            return Err(format!(
-                "issuer '{name}' has pathLenConstraint {limit} but {below} intermediates follow it"
-            ));
-        }
-    }
-    let key_usage = issuer
-        .key_usage()
-        .map_err(|_| format!("issuer '{name}' has a malformed keyUsage extension"))?;
-    if key_usage.is_some_and(|ku| !ku.value.key_cert_sign()) {
-        return Err(format!(
-            "issuer '{name}' keyUsage does not include keyCertSign"
-        ));
-    }
-    let alg = &cert.signature_algorithm.algorithm;
-    if !accepted_certificate_signature(alg) {
-        return Err(format!(
-            "certificate '{}' is signed with algorithm {alg}, which is not accepted (SHA-1 and \
-             MD5 signatures are refused)",
-            cert.subject()
-        ));
-    }
-    if let Some(verified) = crate::mldsa::verify_issued(cert, issuer) {
-        return if verified {
-            Ok(())
-        } else {
-            Err(format!(
-                "the ML-DSA signature on '{}' does not verify with the key of '{name}'",
-                cert.subject()
-            ))
-        };
-    }
-    match cert.verify_signature(Some(issuer.public_key())) {
-        Ok(()) => Ok(()),
-        Err(X509Error::SignatureUnsupportedAlgorithm) if verify_p521_issued(cert, issuer) => Ok(()),
-        Err(_) => Err(format!(
-            "the signature on '{}' does not verify with the key of '{name}'",
-            cert.subject()
-        )),
-    }
-}
-
-fn accepted_certificate_signature(alg: &Oid<'_>) -> bool {
-    [
-        OID_PKCS1_SHA256WITHRSA,
-        OID_PKCS1_SHA384WITHRSA,
-        OID_PKCS1_SHA512WITHRSA,
-        OID_PKCS1_RSASSAPSS,
-        OID_SIG_ECDSA_WITH_SHA256,
-        OID_SIG_ECDSA_WITH_SHA384,
-        OID_SIG_ECDSA_WITH_SHA512,
-    ]
-    .contains(alg)
-        || crate::mldsa::is_signature_oid(alg)
-}
-
-/// `ring` (behind x509-parser) has no P-521; verify such issuers' signatures with `p521`.
-fn verify_p521_issued(cert: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> bool {
-    let Ok(LeafKey::P521(key)) = LeafKey::from_spki(issuer.public_key()) else {
-        return false;
-    };
-    let tbs = cert.tbs_certificate.as_ref();
-    let alg = &cert.signature_algorithm.algorithm;
-    let digest = if *alg == OID_SIG_ECDSA_WITH_SHA256 {
-        Sha256::digest(tbs).to_vec()
-    } else if *alg == OID_SIG_ECDSA_WITH_SHA384 {
-        Sha384::digest(tbs).to_vec()
-    } else if *alg == OID_SIG_ECDSA_WITH_SHA512 {
-        Sha512::digest(tbs).to_vec()
-    } else {
-        return false;
-    };
-    verify_p521_prehash(&key, &digest, &cert.signature_value.data)
-}
-
-/// The public key of a signing certificate, in a form that can verify request signatures.
-enum LeafKey {
-    P256(p256::ecdsa::VerifyingKey),
-    P384(p384::ecdsa::VerifyingKey),
-    P521(p521::ecdsa::VerifyingKey),
-    Rsa(rsa::RsaPublicKey),
-    MlDsa(crate::mldsa::MlDsaKey),
-}
-
-impl LeafKey {
-    /// The key, or a description of its unsupported type.
-    fn from_spki(spki: &SubjectPublicKeyInfo<'_>) -> Result<LeafKey, String> {
-        if let Some(key) = crate::mldsa::MlDsaKey::from_spki(spki) {
-            return key.map(LeafKey::MlDsa);
-        }
-        let alg = &spki.algorithm.algorithm;
-        if *alg == OID_PKCS1_RSAENCRYPTION {
-            let Ok(ParsedKey::RSA(rsa_key)) = spki.parsed() else {
-                return Err("malformed RSA".into());
-            };
-            let n = rsa::BigUint::from_bytes_be(rsa_key.modulus);
-            let e = rsa::BigUint::from_bytes_be(rsa_key.exponent);
-            return rsa::RsaPublicKey::new_with_max_size(n, e, MAX_RSA_BITS)
-                .map(LeafKey::Rsa)
-                .map_err(|e| format!("RSA ({e})"));
-        }
-        if *alg == OID_KEY_TYPE_EC_PUBLIC_KEY {
-            let curve = spki
-                .algorithm
-                .parameters
-                .as_ref()
-                .and_then(|p| p.as_oid().ok());
-            let point = spki.subject_public_key.data.as_ref();
-            let malformed = |_| "malformed EC".to_string();
-            return match curve {
-                Some(c) if c == OID_EC_P256 => p256::ecdsa::VerifyingKey::from_sec1_bytes(point)
-                    .map(LeafKey::P256)
-                    .map_err(malformed),
-                Some(c) if c == OID_NIST_EC_P384 => {
-                    p384::ecdsa::VerifyingKey::from_sec1_bytes(point)
-                        .map(LeafKey::P384)
-                        .map_err(malformed)
-                }
-                Some(c) if c == OID_NIST_EC_P521 => {
-                    p521::ecdsa::VerifyingKey::from_sec1_bytes(point)
-                        .map(LeafKey::P521)
-                        .map_err(malformed)
-                }
-                Some(c) => Err(format!("EC on curve {c}")),
-                None => Err("EC with explicit curve parameters".into()),
-            };
-        }
-        if *alg == OID_SIG_ED25519 {
-            return Err("Ed25519".into());
-        }
-        Err(format!("public key algorithm {alg}"))
-    }
-
-    fn algorithm(&self) -> Algorithm {
-        match self {
-            LeafKey::Rsa(_) => Algorithm::Rsa,
-            LeafKey::P256(_) | LeafKey::P384(_) | LeafKey::P521(_) => Algorithm::Ecdsa,
-            LeafKey::MlDsa(_) => Algorithm::MlDsa,
-        }
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            LeafKey::P256(_) => "EC P-256".into(),
-            LeafKey::P384(_) => "EC P-384".into(),
-            LeafKey::P521(_) => "EC P-521".into(),
-            LeafKey::MlDsa(k) => k.describe().into(),
-            LeafKey::Rsa(k) => {
-                use rsa::traits::PublicKeyParts;
-                format!("RSA-{}", k.n().bits())
-            }
-        }
-    }
-
-    /// Verifies `signature` over SHA-256(`message`): PKCS#1 v1.5 for RSA, a DER
-    /// `ECDSA-Sig-Value` for EC (SHA-256 on every curve, as the AWS4-X509 algorithms specify);
-    /// over `message` itself for ML-DSA.
-    fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        use p256::ecdsa::signature::hazmat::PrehashVerifier;
-
-        if let LeafKey::MlDsa(key) = self {
-            return key.verify(message, signature);
-        }
-        let digest = Sha256::digest(message);
-        match self {
-            LeafKey::Rsa(key) => key
-                .verify(rsa::Pkcs1v15Sign::new::<Sha256>(), &digest, signature)
-                .is_ok(),
-            LeafKey::P256(key) => p256::ecdsa::Signature::from_der(signature)
-                .is_ok_and(|sig| key.verify_prehash(&digest, &sig).is_ok()),
-            LeafKey::P384(key) => p384::ecdsa::Signature::from_der(signature)
-                .is_ok_and(|sig| key.verify_prehash(&digest, &sig).is_ok()),
-            LeafKey::P521(key) => verify_p521_prehash(key, &digest, signature),
-            // Verified above, without a digest.
-            LeafKey::MlDsa(_) => false,
-        }
-    }
-}
-
-/// ECDSA P-521 over a digest shorter than the curve: the `ecdsa` crate refuses digests under
-/// half the field size, so left-pad with zeros to the 66-byte field. That is the same integer the
-/// ECDSA standard derives from a short digest (no truncation applies below 521 bits).
-fn verify_p521_prehash(key: &p521::ecdsa::VerifyingKey, digest: &[u8], signature: &[u8]) -> bool {
-    use p521::ecdsa::signature::hazmat::PrehashVerifier;
-
-    const FIELD_BYTES: usize = 66;
-    let Ok(sig) = p521::ecdsa::Signature::from_der(signature) else {
-        return false;
-    };
-    let mut padded = [0u8; FIELD_BYTES];
-    let Some(start) = FIELD_BYTES.checked_sub(digest.len()) else {
-        return false;
-    };
-    padded[start..].copy_from_slice(digest);
-    key.verify_prehash(&padded, &sig).is_ok()
 }
 
 /// Formats the first 16 bytes of `hash` as a version-4-shaped UUID.
