@@ -7,6 +7,7 @@
 #
 #   benches/cold_start.sh            # 300 runs of each, in 10 interleaved rounds
 #   RUNS=50 benches/cold_start.sh
+#   KINDS="mldsa65" benches/cold_start.sh        # default: rsa-2048 ec-p256 mldsa65
 #   HELPER=/path/to/another/build benches/cold_start.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,12 +27,15 @@ for line in sys.stdin:
 port=$endpoint_port
 export AWS_CA_BUNDLE="$work/ca.pem"
 
-for kind in rsa-2048 ec-p256; do
-    dir=testdata/pki/$kind
+for kind in ${KINDS:-rsa-2048 ec-p256 mldsa65}; do
+    dir=testdata/pki/$kind key=$dir/key-pkcs8.pem yard_kind=${kind%%-*}
+    if [ "$kind" = mldsa65 ]; then
+        dir=testdata/mldsa/mldsa65 key=testdata/mldsa/mldsa65/key-seed.pem yard_kind=mldsa
+    fi
     helper="${HELPER:-target/release/aws_signing_helper} credential-process --certificate $dir/fullchain.pem \
---private-key $dir/key-pkcs8.pem --trust-anchor-arn $ta --profile-arn $profile --role-arn $role \
+--private-key $key --trust-anchor-arn $ta --profile-arn $profile --role-arn $role \
 --endpoint https://localhost:$port"
-    yard="$yardstick localhost:$port $work/ca.pem $dir/fullchain.pem $dir/key-pkcs8.pem ${kind%%-*} $ta $profile $role"
+    yard="$yardstick localhost:$port $work/ca.pem $dir/fullchain.pem $key $yard_kind $ta $profile $role"
     $helper > /dev/null   # fail loudly now rather than inside hyperfine
     $yard
     # Interleaved rounds: on a shared machine, load that comes and goes hits both contestants

@@ -6,7 +6,8 @@
 //! The POST is a real CreateSession request (hard-coded headers, the signature over its canonical
 //! request), so the endpoint does the same verification work for both contestants.
 //!
-//! Usage: yardstick <host:port> <ca.pem> <fullchain.pem> <key-pkcs8.pem> <rsa|ec> <ta> <profile> <role>
+//! Usage: yardstick <host:port> <ca.pem> <fullchain.pem> <key-pkcs8.pem> <rsa|ec|mldsa> <ta> <profile> <role>
+//! (`mldsa`: an ML-DSA-65 key in the PKCS#8 seed form.)
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -18,7 +19,7 @@ use rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer, ServerName};
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let [_, addr, ca, certs, key, kind, ta, profile, role] = &args[..] else {
-        eprintln!("usage: yardstick <host:port> <ca.pem> <fullchain.pem> <key-pkcs8.pem> <rsa|ec> <ta> <profile> <role>");
+        eprintln!("usage: yardstick <host:port> <ca.pem> <fullchain.pem> <key-pkcs8.pem> <rsa|ec|mldsa> <ta> <profile> <role>");
         std::process::exit(2);
     };
 
@@ -83,10 +84,10 @@ fn main() {
          content-type;host;x-amz-date;x-amz-x509;x-amz-x509-chain\n{}",
         sha(body.as_bytes())
     );
-    let algorithm = if kind == "rsa" {
-        "AWS4-X509-RSA-SHA256"
-    } else {
-        "AWS4-X509-ECDSA-SHA256"
+    let algorithm = match kind.as_str() {
+        "rsa" => "AWS4-X509-RSA-SHA256",
+        "mldsa" => "AWS4-X509-MLDSA",
+        _ => "AWS4-X509-ECDSA-SHA256",
     };
     let scope = format!("{date}/us-east-1/rolesanywhere/aws4_request");
     let string_to_sign = format!(
@@ -98,7 +99,16 @@ fn main() {
     let key = PrivatePkcs8KeyDer::from_pem_file(key).expect("read key");
     let rng = ring::rand::SystemRandom::new();
     let message = string_to_sign.as_bytes();
-    let signature = if kind == "rsa" {
+    let signature = if kind == "mldsa" {
+        // The seed is the last 32 bytes of the seed form (`80 20 <seed>`).
+        let der = key.secret_pkcs8_der();
+        let seed = ml_dsa::Seed::try_from(&der[der.len() - 32..]).expect("seed");
+        ml_dsa::ExpandedSigningKey::<ml_dsa::MlDsa65>::from_seed(&seed)
+            .sign_deterministic(message, &[])
+            .expect("sign")
+            .encode()
+            .to_vec()
+    } else if kind == "rsa" {
         let pair = ring::signature::RsaKeyPair::from_pkcs8(key.secret_pkcs8_der()).expect("rsa");
         let mut sig = vec![0; pair.public().modulus_len()];
         pair.sign(&ring::signature::RSA_PKCS1_SHA256, &rng, message, &mut sig)

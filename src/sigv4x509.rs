@@ -31,13 +31,17 @@ pub mod header {
     pub const CONTENT_TYPE: &str = "Content-Type";
 }
 
-/// The signature algorithm, chosen by the key type. Both hash with SHA-256, whatever the curve.
+/// The signature algorithm, chosen by the key type. RSA and ECDSA hash the string to sign with
+/// SHA-256, whatever the curve; ML-DSA signs the string to sign itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Algorithm {
     /// RSA keys: PKCS#1 v1.5 with SHA-256.
     RsaSha256,
     /// EC keys: ECDSA with SHA-256, DER-encoded.
     EcdsaSha256,
+    /// ML-DSA-44, -65 and -87 keys: pure ML-DSA over the string to sign, empty context,
+    /// deterministic (as the official helper v1.8 signs).
+    MlDsa,
 }
 
 impl Algorithm {
@@ -46,6 +50,7 @@ impl Algorithm {
         match key {
             PublicKey::Rsa { .. } => Algorithm::RsaSha256,
             PublicKey::Ec { .. } => Algorithm::EcdsaSha256,
+            PublicKey::MlDsa { .. } => Algorithm::MlDsa,
         }
     }
 
@@ -54,6 +59,7 @@ impl Algorithm {
         match self {
             Algorithm::RsaSha256 => "AWS4-X509-RSA-SHA256",
             Algorithm::EcdsaSha256 => "AWS4-X509-ECDSA-SHA256",
+            Algorithm::MlDsa => "AWS4-X509-MLDSA",
         }
     }
 }
@@ -267,6 +273,7 @@ pub fn sign(
     };
     let canonical_request = CanonicalRequest::new(&request);
     let string_to_sign = StringToSign::new(algorithm, &time, region, &canonical_request);
+    // SHA-256 for RSA and ECDSA; ML-DSA keys sign the string itself (see `identity::Signer`).
     let signature = signer.sign(string_to_sign.to_string().as_bytes(), Digest::Sha256)?;
     headers.push((
         header::AUTHORIZATION.into(),

@@ -23,7 +23,9 @@ fn binaries() -> (PathBuf, PathBuf) {
 fn official_tables() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let (helper, local) = binaries();
-    let out = Command::new("python3")
+    // The project venv's python when there is one: the ML-DSA cases verify with its
+    // `cryptography` (tests/interop/requirements.txt), which OpenSSL 3.0 cannot replace.
+    let out = Command::new(common::python())
         .arg(root.join("tests/conformance/run.py"))
         .arg("--bin")
         .arg(&helper)

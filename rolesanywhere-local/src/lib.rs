@@ -38,6 +38,7 @@ mod clock;
 mod config;
 pub mod demo;
 mod error;
+mod mldsa;
 pub mod pki;
 mod server;
 mod session;

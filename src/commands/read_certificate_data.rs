@@ -42,15 +42,21 @@ pub(super) fn run(args: ReadCertificateDataArgs) -> Result<()> {
         Certificates::Token(found) => return list(&found),
     };
     // Like the official helper, an unsupported key type is reported with an empty key type.
-    let key_type = leaf.public_key().map(|k| k.key_type()).unwrap_or("");
+    let key = leaf.public_key().ok();
+    let key_type = key.map(|k| k.key_type()).unwrap_or("");
+    let supported_algorithms = match key {
+        // ML-DSA has no digest to choose: its one algorithm is the parameter set.
+        Some(k) if !k.hashes_message() => vec![key_type.to_string()],
+        _ => ["SHA256", "SHA384", "SHA512"]
+            .iter()
+            .map(|d| format!("{key_type}{d}"))
+            .collect(),
+    };
     let data = CertificateData {
         key_type: key_type.to_string(),
         certificate_data: leaf.to_base64(),
         serial_number: leaf.serial_decimal().to_string(),
-        supported_algorithms: ["SHA256", "SHA384", "SHA512"]
-            .iter()
-            .map(|d| format!("{key_type}{d}"))
-            .collect(),
+        supported_algorithms,
     };
     // A struct of strings always serialises.
     let json = serde_json::to_string(&data).expect("strings serialise");

@@ -20,7 +20,15 @@ pub(super) fn run(args: SignStringArgs) -> Result<()> {
     // A key on its own is enough to sign; with a certificate, the key must match it.
     let signer =
         Source::key_from_args(crate::options::source_args(args.identity, None))?.open_key()?;
-    let message = if with_suffix {
+    let message = if !signer.public_key().hashes_message() {
+        // As the official helper: no key hash in the string, and no digest (pure ML-DSA).
+        crate::debug!(
+            "signing the fixed string \"AWS Roles Anywhere Credential Helper Signing Test\" || \
+             SIGN_STRING_TEST_VERSION with {} (no digest: --digest does not apply)",
+            signer.public_key()
+        );
+        fixed_prefix()
+    } else if with_suffix {
         crate::debug!(
             "signing the fixed string \"AWS Roles Anywhere Credential Helper Signing Test\" || \
              SIGN_STRING_TEST_VERSION || SHA256(\"IAM RA\" || PUBLIC_KEY_BYTE_ARRAY)"
@@ -51,13 +59,16 @@ pub(super) fn run(args: SignStringArgs) -> Result<()> {
     .map_err(Error::Output)
 }
 
-/// `"AWS Roles Anywhere Credential Helper Signing Test" || "1" || SHA256("IAM RA" || key)`.
+/// `"AWS Roles Anywhere Credential Helper Signing Test" || "1" || SHA256("IAM RA" || key)`, or
+/// without the key hash for ML-DSA keys, as the official v1.8 builds it.
 pub(crate) fn fixed_string(key: &PublicKey) -> Vec<u8> {
-    let mut hasher = Sha256::new();
-    hasher.update(b"IAM RA");
-    hasher.update(key.sign_string_encoding());
     let mut message = fixed_prefix();
-    message.extend_from_slice(&hasher.finalize());
+    if let Some(encoding) = key.sign_string_encoding() {
+        let mut hasher = Sha256::new();
+        hasher.update(b"IAM RA");
+        hasher.update(encoding);
+        message.extend_from_slice(&hasher.finalize());
+    }
     message
 }
 

@@ -15,6 +15,9 @@ use super::pem;
 const OID_P256: &str = "1.2.840.10045.3.1.7";
 const OID_P384: &str = "1.3.132.0.34";
 const OID_P521: &str = "1.3.132.0.35";
+const OID_ML_DSA_44: &str = "2.16.840.1.101.3.4.3.17";
+const OID_ML_DSA_65: &str = "2.16.840.1.101.3.4.3.18";
+const OID_ML_DSA_87: &str = "2.16.840.1.101.3.4.3.19";
 
 /// An elliptic curve IAM Roles Anywhere accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +61,54 @@ impl fmt::Display for Curve {
     }
 }
 
+/// An ML-DSA parameter set (FIPS 204), named as the official helper names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MlDsaLevel {
+    /// ML-DSA-44 (NIST security category 2).
+    MlDsa44,
+    /// ML-DSA-65 (category 3).
+    MlDsa65,
+    /// ML-DSA-87 (category 5).
+    MlDsa87,
+}
+
+impl MlDsaLevel {
+    /// The parameter set named by an algorithm OID in dotted form (RFC 9881: `id-ml-dsa-44`,
+    /// `-65`, `-87`, the same OID for the key and for signatures made with it).
+    pub fn from_oid(oid: &str) -> Option<MlDsaLevel> {
+        match oid {
+            OID_ML_DSA_44 => Some(MlDsaLevel::MlDsa44),
+            OID_ML_DSA_65 => Some(MlDsaLevel::MlDsa65),
+            OID_ML_DSA_87 => Some(MlDsaLevel::MlDsa87),
+            _ => None,
+        }
+    }
+
+    /// `"ML-DSA-44"`, `"ML-DSA-65"` or `"ML-DSA-87"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            MlDsaLevel::MlDsa44 => "ML-DSA-44",
+            MlDsaLevel::MlDsa65 => "ML-DSA-65",
+            MlDsaLevel::MlDsa87 => "ML-DSA-87",
+        }
+    }
+
+    /// Size of an encoded public key in bytes.
+    pub fn public_key_len(self) -> usize {
+        match self {
+            MlDsaLevel::MlDsa44 => 1312,
+            MlDsaLevel::MlDsa65 => 1952,
+            MlDsaLevel::MlDsa87 => 2592,
+        }
+    }
+}
+
+impl fmt::Display for MlDsaLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// A public key, normalised so that keys from certificates, files and tokens compare equal.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PublicKey {
@@ -74,6 +125,13 @@ pub enum PublicKey {
         curve: Curve,
         /// The uncompressed point.
         point: Vec<u8>,
+    },
+    /// An ML-DSA public key: its FIPS 204 encoding (`pkEncode`), as the SPKI carries it.
+    MlDsa {
+        /// The parameter set.
+        level: MlDsaLevel,
+        /// The encoded key (1312, 1952 or 2592 bytes).
+        key: Vec<u8>,
     },
 }
 
@@ -108,15 +166,24 @@ impl PublicKey {
         })
     }
 
-    /// `"RSA"` or `"EC"`, as `read-certificate-data` reports it.
+    /// `"RSA"`, `"EC"` or the ML-DSA parameter set (`"ML-DSA-65"`), as `read-certificate-data`
+    /// reports it.
     pub fn key_type(&self) -> &'static str {
         match self {
             PublicKey::Rsa { .. } => "RSA",
             PublicKey::Ec { .. } => "EC",
+            PublicKey::MlDsa { level, .. } => level.name(),
         }
     }
 
-    /// Size of the key in bits (modulus size for RSA, curve size for EC).
+    /// Whether signing hashes the message with a chosen SHA-2 digest first (RSA, ECDSA), rather
+    /// than signing the message itself (ML-DSA, which has no digest to choose).
+    pub fn hashes_message(&self) -> bool {
+        !matches!(self, PublicKey::MlDsa { .. })
+    }
+
+    /// Size of the key in bits (modulus size for RSA, curve size for EC, the encoded key for
+    /// ML-DSA).
     pub fn bits(&self) -> usize {
         match self {
             PublicKey::Rsa { modulus, .. } => {
@@ -127,18 +194,21 @@ impl PublicKey {
                 Curve::P384 => 384,
                 Curve::P521 => 521,
             },
+            PublicKey::MlDsa { key, .. } => key.len() * 8,
         }
     }
 
     /// The encoding the official helper hashes into `sign-string`'s fixed test string: the
-    /// uncompressed point for EC keys, the DER `RSAPublicKey` (PKCS#1) for RSA keys.
-    pub fn sign_string_encoding(&self) -> Vec<u8> {
+    /// uncompressed point for EC keys, the DER `RSAPublicKey` (PKCS#1) for RSA keys, and nothing
+    /// for ML-DSA keys (the official v1.8 adds no key hash to their test string).
+    pub fn sign_string_encoding(&self) -> Option<Vec<u8>> {
         match self {
-            PublicKey::Ec { point, .. } => point.clone(),
+            PublicKey::Ec { point, .. } => Some(point.clone()),
             PublicKey::Rsa { modulus, exponent } => {
                 let body = [der_uint(modulus), der_uint(exponent)].concat();
-                der_tlv(0x30, &body)
+                Some(der_tlv(0x30, &body))
             }
+            PublicKey::MlDsa { .. } => None,
         }
     }
 }
@@ -148,6 +218,7 @@ impl fmt::Display for PublicKey {
         match self {
             PublicKey::Rsa { .. } => write!(f, "RSA-{}", self.bits()),
             PublicKey::Ec { curve, .. } => write!(f, "EC {curve}"),
+            PublicKey::MlDsa { level, .. } => write!(f, "{level}"),
         }
     }
 }
@@ -282,6 +353,10 @@ impl Name {
 
 fn public_key_of(cert: &X509Certificate<'_>) -> std::result::Result<PublicKey, String> {
     let spki = cert.public_key();
+    let oid = spki.algorithm.algorithm.to_id_string();
+    if let Some(level) = MlDsaLevel::from_oid(&oid) {
+        return ml_dsa_public_key(level, spki);
+    }
     match spki.parsed() {
         Ok(SpkiKey::RSA(rsa)) => Ok(PublicKey::rsa(rsa.modulus, rsa.exponent)),
         Ok(SpkiKey::EC(point)) => {
@@ -302,6 +377,30 @@ fn public_key_of(cert: &X509Certificate<'_>) -> std::result::Result<PublicKey, S
             spki.algorithm.algorithm.to_id_string()
         )),
     }
+}
+
+/// An ML-DSA SPKI (RFC 9881): no algorithm parameters, and the encoded key as the BIT STRING.
+fn ml_dsa_public_key(
+    level: MlDsaLevel,
+    spki: &x509_parser::x509::SubjectPublicKeyInfo<'_>,
+) -> std::result::Result<PublicKey, String> {
+    if spki.algorithm.parameters.is_some() {
+        return Err(format!(
+            "{level} with algorithm parameters (RFC 9881 forbids them)"
+        ));
+    }
+    let key = spki.subject_public_key.data.as_ref();
+    if key.len() != level.public_key_len() || spki.subject_public_key.unused_bits != 0 {
+        return Err(format!(
+            "{level} with a {}-byte public key (expected {})",
+            key.len(),
+            level.public_key_len()
+        ));
+    }
+    Ok(PublicKey::MlDsa {
+        level,
+        key: key.to_vec(),
+    })
 }
 
 fn key_name(key: &SpkiKey<'_>) -> &'static str {

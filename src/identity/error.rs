@@ -153,7 +153,7 @@ pub enum Error {
     },
 
     /// A key or certificate of a type IAM Roles Anywhere cannot use.
-    #[error("{}: unsupported key type {what}; IAM Roles Anywhere accepts RSA and EC P-256, P-384 or P-521 keys", path.display())]
+    #[error("{}: unsupported key type {what}; IAM Roles Anywhere accepts RSA, EC P-256, P-384 or P-521, and ML-DSA-44, -65 or -87 keys", path.display())]
     UnsupportedKey {
         /// The file.
         path: PathBuf,

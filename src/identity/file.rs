@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use pkcs8::der::Decode;
+use zeroize::Zeroizing;
 
 use super::certificate::{certificates_from_bytes, Certificate, PublicKey};
 use super::error::{Error, Result};
@@ -70,7 +71,8 @@ impl FileSource {
         let Some(path) = &self.private_key else {
             return Err(Error::NoCertificateGiven);
         };
-        let data = read_file(path, "a private key")?;
+        // Key files are secrets, PEM text or DER alike: wiped once parsed.
+        let data = Zeroizing::new(read_file(path, "a private key")?);
         read_key(path, &data, self.password.as_ref(), &self.tpm)
     }
 
@@ -79,11 +81,12 @@ impl FileSource {
         let Some(cert_path) = &self.certificate else {
             return Err(Error::NoCertificateGiven);
         };
-        let cert_data = read_file(cert_path, "a certificate")?;
+        // It may hold the key too (combined PEM, PKCS#12).
+        let cert_data = Zeroizing::new(read_file(cert_path, "a certificate")?);
         let (certificates, key, key_path) = match &self.private_key {
             Some(key_path) => {
                 let certificates = certificates_from_bytes(cert_path, &cert_data)?;
-                let key_data = read_file(key_path, "a private key")?;
+                let key_data = Zeroizing::new(read_file(key_path, "a private key")?);
                 let key = read_key(key_path, &key_data, self.password.as_ref(), &self.tpm)?;
                 (certificates, key, key_path.as_path())
             }
@@ -304,6 +307,13 @@ fn decrypt(path: &Path, der: &[u8], password: Option<&Secret>) -> Result<Softwar
             },
         })?;
         SoftwareKey::from_der(KeyFormat::Pkcs8, document.as_bytes()).map_err(|e| match e {
+            // A key that decrypts to well-formed PKCS#8 was decrypted right: the key itself is bad
+            // (an ML-DSA key whose halves disagree, say).
+            KeyError::Malformed(detail)
+                if pkcs8::PrivateKeyInfo::from_der(document.as_bytes()).is_ok() =>
+            {
+                Error::private_key(path, detail)
+            }
             // Garbage after a wrong password can survive the padding check.
             KeyError::Malformed(_) => Error::WrongPassword {
                 path: path.to_path_buf(),

@@ -3,7 +3,8 @@
 //! `ring` signs wherever it supports the key and digest (RSA 2048–4096 bits with any SHA-2,
 //! ECDSA P-256 with SHA-256 and P-384 with SHA-384). RustCrypto's `rsa`, `p256`, `p384` and
 //! `p521` cover the rest: RSA 1024 and over 4096 bits, P-384 with SHA-256 (what AWS4-X509 uses for
-//! every curve), P-521, and the other `sign-string --digest` combinations.
+//! every curve), P-521, and the other `sign-string --digest` combinations. ML-DSA keys (FIPS 204)
+//! are RustCrypto's `ml-dsa`; see [`mldsa`](super::mldsa) for the key encodings.
 
 use std::fmt;
 
@@ -11,7 +12,8 @@ use pkcs8::der::Decode;
 use sha2::Digest as _;
 use zeroize::Zeroizing;
 
-use super::certificate::{curve_name, Curve, PublicKey};
+use super::certificate::{curve_name, Curve, MlDsaLevel, PublicKey};
+use super::mldsa::MlDsaKey;
 use super::{Digest, Signer};
 
 const OID_RSA: &str = "1.2.840.113549.1.1.1";
@@ -61,6 +63,8 @@ enum Inner {
         /// P-256 with SHA-256 (every AWS4-X509 request): ring, validated at load time.
         p256_ring: Option<ring::signature::EcdsaKeyPair>,
     },
+    /// ML-DSA-44, -65 or -87 (zeroized on drop by `ml-dsa`).
+    MlDsa(MlDsaKey),
 }
 
 impl fmt::Debug for SoftwareKey {
@@ -90,7 +94,10 @@ impl SoftwareKey {
                             .unwrap_or_default();
                         Self::ec_from_sec1(info.private_key, Some(curve))
                     }
-                    other => Err(KeyError::Unsupported(algorithm_name(other))),
+                    other => match MlDsaLevel::from_oid(other) {
+                        Some(level) => Self::ml_dsa_from_pkcs8(level, &info),
+                        None => Err(KeyError::Unsupported(algorithm_name(other))),
+                    },
                 }
             }
         }
@@ -110,6 +117,33 @@ impl SoftwareKey {
         Err(KeyError::Malformed(
             "not a PKCS#8, PKCS#1 or SEC1 private key".into(),
         ))
+    }
+
+    fn ml_dsa_from_pkcs8(
+        level: MlDsaLevel,
+        info: &pkcs8::PrivateKeyInfo<'_>,
+    ) -> Result<SoftwareKey, KeyError> {
+        if info.algorithm.parameters.is_some() {
+            return Err(KeyError::Malformed(format!(
+                "{level} key with algorithm parameters (RFC 9881 forbids them)"
+            )));
+        }
+        let key = MlDsaKey::from_private_key(level, info.private_key)?;
+        if let Some(stored) = info.public_key {
+            if stored != key.public_key() {
+                return Err(KeyError::Malformed(format!(
+                    "the public key stored with the {level} private key is not its public key"
+                )));
+            }
+        }
+        let public = PublicKey::MlDsa {
+            level,
+            key: key.public_key().to_vec(),
+        };
+        Ok(SoftwareKey {
+            inner: Inner::MlDsa(key),
+            public,
+        })
     }
 
     fn rsa_from_pkcs1(der: &[u8]) -> Result<SoftwareKey, KeyError> {
@@ -205,11 +239,13 @@ impl Signer for SoftwareKey {
 }
 
 impl SoftwareKey {
-    /// Signs `message` (unhashed): PKCS#1 v1.5 for RSA, DER `ECDSA-Sig-Value` for EC.
+    /// Signs `message` (unhashed): PKCS#1 v1.5 for RSA, DER `ECDSA-Sig-Value` for EC, and for
+    /// ML-DSA the message itself (no digest), deterministically with an empty context.
     fn sign_inner(&self, message: &[u8], digest: Digest) -> Result<Vec<u8>, String> {
         use ring::signature as rs;
         let rng = ring::rand::SystemRandom::new();
         match &self.inner {
+            Inner::MlDsa(key) => key.sign(message),
             Inner::RingRsa(pair) => {
                 let padding: &'static dyn rs::RsaEncoding = match digest {
                     Digest::Sha256 => &rs::RSA_PKCS1_SHA256,

@@ -19,6 +19,7 @@ mod error;
 pub mod file;
 mod key;
 mod legacy_pem;
+mod mldsa;
 mod pem;
 pub mod pkcs11;
 mod pkcs12;
@@ -32,12 +33,14 @@ use std::fmt::Debug;
 use zeroize::Zeroizing;
 
 pub use cert_selector::{CertSelector, SelectorError};
-pub use certificate::{ecdsa_raw_to_der, read_certificates, Certificate, Curve, PublicKey};
+pub use certificate::{
+    ecdsa_raw_to_der, read_certificates, Certificate, Curve, MlDsaLevel, PublicKey,
+};
 pub use error::{Error, Result};
 pub use source::{certificates, Certificates, Source, SourceArgs};
 pub use tpm::{quiet_library_logs as quiet_tpm_library_logs, TpmAuth, TpmHandleSource};
 
-/// A SHA-2 digest to sign with.
+/// A SHA-2 digest to sign with, for the keys that hash the message first (RSA, ECDSA).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Digest {
     /// SHA-256: what AWS4-X509 uses for every key type.
@@ -51,15 +54,22 @@ pub enum Digest {
 /// A private key, wherever it lives, that can sign.
 ///
 /// # Contract
-/// * [`sign`](Self::sign) receives the *unhashed* message. The implementation hashes it with
-///   `digest` and returns a PKCS#1 v1.5 signature for RSA keys, or a DER `ECDSA-Sig-Value` for EC
-///   keys (backends that produce raw `r || s` convert with [`ecdsa_raw_to_der`]).
+/// * [`sign`](Self::sign) receives the *unhashed* message.
+/// * RSA and EC keys hash it with `digest` and return a PKCS#1 v1.5 signature (RSA) or a DER
+///   `ECDSA-Sig-Value` (EC; backends that produce raw `r || s` convert with
+///   [`ecdsa_raw_to_der`]).
+/// * ML-DSA keys ([`PublicKey::hashes_message`] is false) have no digest to choose: they sign the
+///   message itself with pure ML-DSA (FIPS 204), an empty context and the deterministic variant,
+///   and return the raw FIPS 204 signature; `digest` does not apply to them. This is what the
+///   official helper does (AWS4-X509-MLDSA signs the string to sign, and `sign-string --digest`
+///   makes no difference), and it keeps every caller's `sign(message, Digest::Sha256)` right for
+///   every key type.
 /// * Signing is fallible because tokens and TPMs can refuse (PIN, removal, policy).
 pub trait Signer: Debug + Send + Sync {
     /// The public half of the key.
     fn public_key(&self) -> &PublicKey;
 
-    /// Signs `message` after hashing it with `digest`.
+    /// Signs `message`: after hashing it with `digest` (RSA, EC), or as it is (ML-DSA).
     ///
     /// # Errors
     /// When the key (or the device holding it) refuses or fails to sign.

@@ -28,7 +28,7 @@ use sha2::Digest as _;
 use x509_parser::prelude::{FromDer, X509Certificate, X509Version};
 use x509_parser::revocation_list::CertificateRevocationList;
 
-use super::certificate::{Certificate, Curve, PublicKey};
+use super::certificate::{Certificate, Curve, MlDsaLevel, PublicKey};
 use super::error::{Error, Result};
 use super::pem;
 
@@ -165,6 +165,15 @@ fn signature_algorithm(cert: &X509Certificate<'_>) -> Verdict {
         "1.2.840.10045.4.3.2" => strong("ecdsa-with-SHA256"),
         "1.2.840.10045.4.3.3" => strong("ecdsa-with-SHA384"),
         "1.2.840.10045.4.3.4" => strong("ecdsa-with-SHA512"),
+        // ML-DSA (FIPS 204, RFC 9881) has no separate digest; parameters must be absent.
+        "2.16.840.1.101.3.4.3.17" | "2.16.840.1.101.3.4.3.18" | "2.16.840.1.101.3.4.3.19"
+            if cert.signature_algorithm.parameters.is_some() =>
+        {
+            Err("signed with ML-DSA with algorithm parameters, which RFC 9881 forbids".into())
+        }
+        "2.16.840.1.101.3.4.3.17" => strong("ML-DSA-44"),
+        "2.16.840.1.101.3.4.3.18" => strong("ML-DSA-65"),
+        "2.16.840.1.101.3.4.3.19" => strong("ML-DSA-87"),
         "1.2.840.113549.1.1.10" => match SignatureAlgorithm::try_from(&cert.signature_algorithm) {
             Ok(SignatureAlgorithm::RSASSA_PSS(params)) => {
                 match params.hash_algorithm_oid().to_id_string().as_str() {
@@ -189,7 +198,7 @@ fn signature_algorithm(cert: &X509Certificate<'_>) -> Verdict {
         ),
         other => Err(format!(
             "signed with algorithm {other}, which IAM Roles Anywhere does not accept (RSA or \
-             ECDSA with SHA-256 or stronger)"
+             ECDSA with SHA-256 or stronger, or ML-DSA)"
         )),
     }
 }
@@ -197,8 +206,8 @@ fn signature_algorithm(cert: &X509Certificate<'_>) -> Verdict {
 fn public_key(certificate: &Certificate) -> Verdict {
     match certificate.public_key() {
         Err(what) => Err(format!(
-            "unsupported key type {what}; IAM Roles Anywhere accepts RSA and EC P-256, P-384 or \
-             P-521 keys"
+            "unsupported key type {what}; IAM Roles Anywhere accepts RSA, EC P-256, P-384 or \
+             P-521, and ML-DSA-44, -65 or -87 keys"
         )),
         Ok(key @ PublicKey::Rsa { .. }) => match key.bits() {
             bits if !(RSA_MIN_BITS..=RSA_MAX_BITS).contains(&bits) => Err(format!(
@@ -621,7 +630,42 @@ static SUPPORTED: &[&dyn SignatureVerificationAlgorithm] = &[
     &P521 {
         hash: alg_id::ECDSA_SHA512,
     },
+    &MlDsa(MlDsaLevel::MlDsa44),
+    &MlDsa(MlDsaLevel::MlDsa65),
+    &MlDsa(MlDsaLevel::MlDsa87),
 ];
+
+/// ML-DSA certificate signatures (pure, empty context: RFC 9881), for webpki, with RustCrypto's
+/// `ml-dsa`; the key and the signature name the same parameter set.
+#[derive(Debug)]
+struct MlDsa(MlDsaLevel);
+
+impl SignatureVerificationAlgorithm for MlDsa {
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> std::result::Result<(), InvalidSignature> {
+        if super::mldsa::signature_verifies(self.0, public_key, message, signature) {
+            Ok(())
+        } else {
+            Err(InvalidSignature)
+        }
+    }
+
+    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
+        self.signature_alg_id()
+    }
+
+    fn signature_alg_id(&self) -> AlgorithmIdentifier {
+        match self.0 {
+            MlDsaLevel::MlDsa44 => alg_id::ML_DSA_44,
+            MlDsaLevel::MlDsa65 => alg_id::ML_DSA_65,
+            MlDsaLevel::MlDsa87 => alg_id::ML_DSA_87,
+        }
+    }
+}
 
 /// ECDSA P-521 certificate signatures, for webpki, with RustCrypto's `p521`.
 #[derive(Debug)]
@@ -660,8 +704,8 @@ impl SignatureVerificationAlgorithm for P521 {
     }
 }
 
-/// Whether `signature` (PKCS#1 v1.5 for RSA, DER `ECDSA-Sig-Value` for EC) over SHA-256 of
-/// `message` verifies with `public`: how a key made to sign through the signer abstraction
+/// Whether `signature` (PKCS#1 v1.5 for RSA, DER `ECDSA-Sig-Value` for EC, over SHA-256 of
+/// `message`; pure ML-DSA over `message` itself) verifies with `public`: how a key made to sign through the signer abstraction
 /// proves it is the certificate's.
 pub fn signature_verifies(public: &PublicKey, message: &[u8], signature: &[u8]) -> bool {
     use p256::ecdsa::signature::hazmat::PrehashVerifier;
@@ -685,6 +729,10 @@ pub fn signature_verifies(public: &PublicKey, message: &[u8], signature: &[u8]) 
                 .is_some_and(|(k, s)| k.verify_prehash(&digest, &s).is_ok()),
             Curve::P521 => p521_verifies_prehash(public, &digest, signature),
         },
+        // ML-DSA signs the message itself (see `Signer`).
+        PublicKey::MlDsa { level, key } => {
+            super::mldsa::signature_verifies(*level, key, message, signature)
+        }
     }
 }
 

@@ -54,6 +54,16 @@ impl Local {
         }
     }
 
+    /// Starts the endpoint with the test configuration, its trust anchors holding the CA
+    /// certificates of `ca_bundle` instead of the test root, and `extra` flags.
+    pub fn start_with_anchors(ca_bundle: &Path, extra: &[&str]) -> Local {
+        let endpoint = Endpoint::start(super::local_binary(), &config_text(ca_bundle), extra);
+        Local {
+            ca: endpoint.ca(),
+            endpoint,
+        }
+    }
+
     /// The endpoint URL to give `--endpoint`.
     pub fn url(&self) -> String {
         self.endpoint.url()

@@ -137,6 +137,17 @@ pub fn helper(args: &[&str]) -> Output {
         .expect("spawn aws_signing_helper")
 }
 
+/// The project venv's python (`.ci/run` installs tests/interop/requirements.txt there: the AWS
+/// CLI, boto3, and `cryptography` for ML-DSA), else `python3` on PATH.
+pub fn python() -> PathBuf {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    }
+}
+
 /// Asserts a run failed the way every bad input must: exit 1, one line on stderr that names
 /// `needle`, nothing on stdout, no panic.
 pub fn assert_one_line_error(out: &Output, needle: &str) -> String {

@@ -1,5 +1,6 @@
 //! The signing certificate's public key, as independent verifiers of request signatures (the
-//! `rsa`, `p256`, `p384` and `p521` crates, never the product's signing code).
+//! `rsa`, `p256`, `p384` and `p521` crates, and `fips204` for ML-DSA: never the product's
+//! signing code).
 
 use sha2::{Digest, Sha256};
 use x509_parser::oid_registry::{
@@ -17,11 +18,15 @@ pub(crate) enum LeafKey {
     P384(p384::ecdsa::VerifyingKey),
     P521(p521::ecdsa::VerifyingKey),
     Rsa(rsa::RsaPublicKey),
+    MlDsa(crate::mldsa::MlDsaKey),
 }
 
 impl LeafKey {
     /// The key, or a description of its unsupported type.
     pub(crate) fn from_spki(spki: &SubjectPublicKeyInfo<'_>) -> Result<LeafKey, String> {
+        if let Some(key) = crate::mldsa::MlDsaKey::from_spki(spki) {
+            return key.map(LeafKey::MlDsa);
+        }
         let alg = &spki.algorithm.algorithm;
         if *alg == OID_PKCS1_RSAENCRYPTION {
             let Ok(ParsedKey::RSA(rsa_key)) = spki.parsed() else {
@@ -69,6 +74,7 @@ impl LeafKey {
         match self {
             LeafKey::Rsa(_) => Algorithm::Rsa,
             LeafKey::P256(_) | LeafKey::P384(_) | LeafKey::P521(_) => Algorithm::Ecdsa,
+            LeafKey::MlDsa(_) => Algorithm::MlDsa,
         }
     }
 
@@ -77,6 +83,7 @@ impl LeafKey {
             LeafKey::P256(_) => "EC P-256".into(),
             LeafKey::P384(_) => "EC P-384".into(),
             LeafKey::P521(_) => "EC P-521".into(),
+            LeafKey::MlDsa(k) => k.describe().into(),
             LeafKey::Rsa(k) => {
                 use rsa::traits::PublicKeyParts;
                 format!("RSA-{}", k.n().bits())
@@ -85,10 +92,14 @@ impl LeafKey {
     }
 
     /// Verifies `signature` over SHA-256(`message`): PKCS#1 v1.5 for RSA, a DER
-    /// `ECDSA-Sig-Value` for EC (SHA-256 on every curve, as the AWS4-X509 algorithms specify).
+    /// `ECDSA-Sig-Value` for EC (SHA-256 on every curve, as the AWS4-X509 algorithms specify);
+    /// over `message` itself for ML-DSA.
     pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         use p256::ecdsa::signature::hazmat::PrehashVerifier;
 
+        if let LeafKey::MlDsa(key) = self {
+            return key.verify(message, signature);
+        }
         let digest = Sha256::digest(message);
         match self {
             LeafKey::Rsa(key) => key
@@ -99,6 +110,8 @@ impl LeafKey {
             LeafKey::P384(key) => p384::ecdsa::Signature::from_der(signature)
                 .is_ok_and(|sig| key.verify_prehash(&digest, &sig).is_ok()),
             LeafKey::P521(key) => verify_p521_prehash(key, &digest, signature),
+            // Verified above, without a digest.
+            LeafKey::MlDsa(_) => false,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Verification of a Roles Anywhere `CreateSession` request, as strictly as the real service:
 //! request shape, the AWS4-X509 signature (independently implemented: RSA PKCS#1 v1.5 with the
-//! `rsa` crate, ECDSA with the `p256`/`p384`/`p521` crates, always over SHA-256), the certificate
-//! path to an enabled trust anchor, and the profile's rules.
+//! `rsa` crate, ECDSA with the `p256`/`p384`/`p521` crates, always over SHA-256; ML-DSA with the
+//! `fips204` crate over the string to sign itself, see [`crate::mldsa`]), the certificate path to
+//! an enabled trust anchor (RSA, ECDSA and ML-DSA issuers), and the profile's rules.
 //!
 //! [`verify_create_session`] is pure: the configuration, the request as received and the time
 //! are passed in, so the OpenSSL-signed vectors (dated in the past) can be checked with a fixed
@@ -78,11 +79,13 @@ pub struct Request<'a> {
     pub body: &'a [u8],
 }
 
-/// The two AWS4-X509 signing algorithms.
+/// The AWS4-X509 signing algorithms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Algorithm {
     /// `AWS4-X509-ECDSA-SHA256`: EC keys on P-256, P-384 or P-521.
     Ecdsa,
+    /// `AWS4-X509-MLDSA`: ML-DSA-44, -65 or -87 keys, pure ML-DSA over the string to sign.
+    MlDsa,
     /// `AWS4-X509-RSA-SHA256`: RSA keys, PKCS#1 v1.5 signatures.
     Rsa,
 }
@@ -92,6 +95,7 @@ impl Algorithm {
     pub fn name(self) -> &'static str {
         match self {
             Algorithm::Ecdsa => "AWS4-X509-ECDSA-SHA256",
+            Algorithm::MlDsa => "AWS4-X509-MLDSA",
             Algorithm::Rsa => "AWS4-X509-RSA-SHA256",
         }
     }
@@ -99,6 +103,7 @@ impl Algorithm {
     fn from_name(name: &str) -> Option<Algorithm> {
         match name {
             "AWS4-X509-ECDSA-SHA256" => Some(Algorithm::Ecdsa),
+            "AWS4-X509-MLDSA" => Some(Algorithm::MlDsa),
             "AWS4-X509-RSA-SHA256" => Some(Algorithm::Rsa),
             _ => None,
         }
@@ -281,8 +286,8 @@ pub fn verify_create_session(
     let auth = canonical::parse_authorization(auth_value).map_err(ApiError::validation)?;
     let algorithm = Algorithm::from_name(auth.algorithm).ok_or_else(|| {
         ApiError::access_denied(format!(
-            "Unsupported signing algorithm '{}': Roles Anywhere accepts AWS4-X509-RSA-SHA256 and \
-             AWS4-X509-ECDSA-SHA256",
+            "Unsupported signing algorithm '{}': Roles Anywhere accepts AWS4-X509-RSA-SHA256, \
+             AWS4-X509-ECDSA-SHA256 and AWS4-X509-MLDSA",
             auth.algorithm
         ))
     })?;
@@ -352,8 +357,8 @@ pub fn verify_create_session(
     }
     let key = LeafKey::from_spki(leaf.public_key()).map_err(|kind| {
         ApiError::access_denied(format!(
-            "Signing certificate's key type ({kind}) is not supported: use an RSA key or an EC \
-             key on P-256, P-384 or P-521"
+            "Signing certificate's key type ({kind}) is not supported: use an RSA key, an EC \
+             key on P-256, P-384 or P-521, or an ML-DSA-44, -65 or -87 key"
         ))
     })?;
     if key.algorithm() != algorithm {

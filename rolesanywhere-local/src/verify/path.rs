@@ -187,6 +187,16 @@ fn check_issued_by(
             cert.subject()
         ));
     }
+    if let Some(verified) = crate::mldsa::verify_issued(cert, issuer) {
+        return if verified {
+            Ok(())
+        } else {
+            Err(format!(
+                "the ML-DSA signature on '{}' does not verify with the key of '{name}'",
+                cert.subject()
+            ))
+        };
+    }
     match cert.verify_signature(Some(issuer.public_key())) {
         Ok(()) => Ok(()),
         Err(X509Error::SignatureUnsupportedAlgorithm) if verify_p521_issued(cert, issuer) => Ok(()),
@@ -208,6 +218,7 @@ fn accepted_certificate_signature(alg: &Oid<'_>) -> bool {
         OID_SIG_ECDSA_WITH_SHA512,
     ]
     .contains(alg)
+        || crate::mldsa::is_signature_oid(alg)
 }
 
 /// `ring` (behind x509-parser) has no P-521; verify such issuers' signatures with `p521`.

@@ -257,6 +257,36 @@ impl Signed {
     }
 }
 
+impl Signed {
+    /// A recorded request: the headers and query of its canonical request, plus `authorization`.
+    pub fn recorded(
+        canonical: &str,
+        authorization: &str,
+        body: &str,
+        string_to_sign: &str,
+    ) -> Signed {
+        let lines: Vec<&str> = canonical.split('\n').collect();
+        let mut headers: Vec<(String, String)> = lines[3..]
+            .iter()
+            .take_while(|l| !l.is_empty())
+            .map(|l| {
+                let (n, v) = l.split_once(':').expect("header line");
+                (n.to_string(), v.to_string())
+            })
+            .collect();
+        headers.push(("authorization".into(), authorization.trim().to_string()));
+        Signed {
+            method: "POST".into(),
+            path: "/sessions".into(),
+            query: lines[2].to_string(),
+            headers,
+            body: body.to_string(),
+            canonical_request: canonical.to_string(),
+            string_to_sign: string_to_sign.to_string(),
+        }
+    }
+}
+
 impl CreateSession {
     /// A request for the leaf in `testdata/pki/<kind>` (or any cert/key pair), with the standard
     /// test ARNs in the query and `{"durationSeconds":3600}` as body.
