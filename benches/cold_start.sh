@@ -8,14 +8,16 @@
 #   benches/cold_start.sh            # 300 runs of each, in 10 interleaved rounds
 #   RUNS=50 benches/cold_start.sh
 #   HELPER=/path/to/another/build benches/cold_start.sh
+#   PROFILE=release benches/cold_start.sh   # default: dist, the profile packages ship
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-300}
 ROUNDS=${ROUNDS:-10}
 command -v hyperfine >/dev/null || { echo "install hyperfine (apt-get install hyperfine)" >&2; exit 1; }
 
-cargo build --release --bins -q
-yardstick=$(cargo bench --no-run --bench yardstick --message-format=json 2>/dev/null |
+PROFILE=${PROFILE:-dist}
+cargo build --profile "$PROFILE" --bins -q
+yardstick=$(cargo bench --profile "$PROFILE" --no-run --bench yardstick --message-format=json 2>/dev/null |
     python3 -c 'import json,sys
 for line in sys.stdin:
     m = json.loads(line)
@@ -28,7 +30,7 @@ export AWS_CA_BUNDLE="$work/ca.pem"
 
 for kind in rsa-2048 ec-p256; do
     dir=testdata/pki/$kind
-    helper="${HELPER:-target/release/aws_signing_helper} credential-process --certificate $dir/fullchain.pem \
+    helper="${HELPER:-target/$PROFILE/aws_signing_helper} credential-process --certificate $dir/fullchain.pem \
 --private-key $dir/key-pkcs8.pem --trust-anchor-arn $ta --profile-arn $profile --role-arn $role \
 --endpoint https://localhost:$port"
     yard="$yardstick localhost:$port $work/ca.pem $dir/fullchain.pem $dir/key-pkcs8.pem ${kind%%-*} $ta $profile $role"
