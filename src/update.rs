@@ -43,6 +43,7 @@ pub async fn run(options: Options, profile: &str, once: bool) -> Result<()> {
     let first = Arc::new(source.fetch().await?);
     let mut delivery = WriteProfile { path, profile };
     delivery.deliver(&first)?;
+    crate::systemd::ready(&format!("profile [{profile}] written"));
     if once {
         return Ok(());
     }
@@ -78,7 +79,7 @@ impl Deliver for WriteProfile<'_> {
     }
 
     fn failed(&mut self, error: &Error, current: &Issued, retry_in: Duration) {
-        crate::notice!(
+        crate::warning!(
             "cannot refresh profile [{}]: {}; the file keeps the credentials expiring at {}; retrying in {} s",
             self.profile,
             error.report(),
