@@ -51,8 +51,16 @@ stage=target/package-stage
 rm -rf "$stage"
 mkdir -p "$stage/bin"
 cp "$bin_dir/aws_signing_helper" "$bin_dir/rolesanywhere-local" "$stage/bin/"
+# The dist profile strips already; a dev build's debug information would make packages of
+# hundreds of megabytes (the portable binaries are dist builds for other machines' strip).
+[ -n "$portable" ] || strip "$stage"/bin/*
 cargo xtask assets "$stage" > /dev/null
 gzip -9n "$stage"/man/*.1
+
+# cargo-generate-rpm takes the scriptlets' text in its metadata.
+for part in post_install:post pre_uninstall:preun post_uninstall:postun; do
+    printf "%s_script = '''\n%s\n'''\n" "${part%%:*}" "$(cat "packaging/rpm/${part#*:}.sh")"
+done > "$stage/rpm-scripts.toml"
 
 mkdir -p target/packages
 version=$(cargo metadata --no-deps --format-version 1 |
@@ -63,11 +71,11 @@ if [ -n "$portable" ]; then
     cargo deb --no-build --no-strip --variant portable -p aws_signing_helper \
         --deb-revision 1portable --target "$portable" \
         -o "target/packages/aws-signing-helper_${version}-1portable_${debarch}.deb"
-    cargo generate-rpm -p aws_signing_helper -a "$arch" --auto-req no \
+    cargo generate-rpm -a "$arch" --auto-req no --metadata-overwrite "$stage/rpm-scripts.toml" \
         -s 'release = "1.portable"' -s 'requires = { "glibc" = ">= 2.17" }' \
         -o "target/packages/aws-signing-helper-${version}-1.portable.${arch}.rpm"
 else
     cargo deb --no-build --no-strip -p aws_signing_helper -o target/packages/
-    cargo generate-rpm -p aws_signing_helper -o target/packages/
+    cargo generate-rpm --metadata-overwrite "$stage/rpm-scripts.toml" -o target/packages/
 fi
 ls -l target/packages/
