@@ -15,7 +15,11 @@ fn generate() -> tempfile::TempDir {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     dir
 }
 
@@ -30,7 +34,11 @@ fn render(page: &Path) -> String {
         .output()
         .expect("run man (man-db)");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && stderr.is_empty(), "{}: {stderr}", page.display());
+    assert!(
+        out.status.success() && stderr.is_empty(),
+        "{}: {stderr}",
+        page.display()
+    );
     // Bold and underlined text come as overstrikes (`X\x08X`, `_\x08X`): keep the last.
     let mut text = String::new();
     for c in String::from_utf8(out.stdout).unwrap().chars() {
@@ -47,17 +55,30 @@ fn render(page: &Path) -> String {
 fn every_page_renders_and_names_every_flag() {
     let dir = generate();
     let main = render(&dir.path().join("man/aws_signing_helper.1"));
-    for heading in ["NAME", "SYNOPSIS", "SUBCOMMANDS", "EXIT STATUS", "ENVIRONMENT", "FILES"] {
+    for heading in [
+        "NAME",
+        "SYNOPSIS",
+        "SUBCOMMANDS",
+        "EXIT STATUS",
+        "ENVIRONMENT",
+        "FILES",
+    ] {
         assert!(main.contains(heading), "{heading} missing:\n{main}");
     }
     let cli = Cli::command();
     for sub in cli.get_subcommands() {
         let name = sub.get_name();
-        assert!(main.contains(&format!("aws_signing_helper-{name}(1)")), "{name}");
+        assert!(
+            main.contains(&format!("aws_signing_helper-{name}(1)")),
+            "{name}"
+        );
         let page = render(&dir.path().join(format!("man/aws_signing_helper-{name}.1")));
         for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
             if let Some(long) = arg.get_long() {
-                assert!(page.contains(&format!("--{long}")), "{name}: --{long} missing");
+                assert!(
+                    page.contains(&format!("--{long}")),
+                    "{name}: --{long} missing"
+                );
             }
         }
         // The environment the command's --help lists is on its page too.
@@ -96,7 +117,11 @@ printf '%s\n' "${{COMPREPLY[@]}}""#,
         .args(["--norc", "-c", &program])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -131,19 +156,29 @@ fn zsh_and_fish_accept_their_scripts() {
         .arg(dir.path().join("completions/_aws_signing_helper"))
         .output()
         .expect("run zsh (apt-get install zsh)");
-    assert!(zsh.status.success(), "{}", String::from_utf8_lossy(&zsh.stderr));
+    assert!(
+        zsh.status.success(),
+        "{}",
+        String::from_utf8_lossy(&zsh.stderr)
+    );
     let fish = Command::new("fish")
         .arg("--no-execute")
         .arg(dir.path().join("completions/aws_signing_helper.fish"))
         .output()
         .expect("run fish (apt-get install fish)");
-    assert!(fish.status.success(), "{}", String::from_utf8_lossy(&fish.stderr));
+    assert!(
+        fish.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fish.stderr)
+    );
     // fish lists the flags it learned from the script.
     let out = Command::new("fish")
         .args(["--no-config", "-c"])
         .arg(format!(
             "source '{}'; complete -C 'aws_signing_helper serve --addr'",
-            dir.path().join("completions/aws_signing_helper.fish").display()
+            dir.path()
+                .join("completions/aws_signing_helper.fish")
+                .display()
         ))
         .output()
         .unwrap();
