@@ -9,14 +9,16 @@
 #   RUNS=50 benches/cold_start.sh
 #   KINDS="mldsa65" benches/cold_start.sh        # default: rsa-2048 ec-p256 mldsa65
 #   HELPER=/path/to/another/build benches/cold_start.sh
+#   PROFILE=release benches/cold_start.sh   # default: dist, the profile packages ship
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-300}
 ROUNDS=${ROUNDS:-10}
 command -v hyperfine >/dev/null || { echo "install hyperfine (apt-get install hyperfine)" >&2; exit 1; }
 
-cargo build --release --bins -q
-yardstick=$(cargo bench --no-run --bench yardstick --message-format=json 2>/dev/null |
+PROFILE=${PROFILE:-dist}
+cargo build --profile "$PROFILE" --bins -q
+yardstick=$(cargo bench --profile "$PROFILE" --no-run --bench yardstick --message-format=json 2>/dev/null |
     python3 -c 'import json,sys
 for line in sys.stdin:
     m = json.loads(line)
@@ -32,7 +34,7 @@ for kind in ${KINDS:-rsa-2048 ec-p256 mldsa65}; do
     if [ "$kind" = mldsa65 ]; then
         dir=testdata/mldsa/mldsa65 key=testdata/mldsa/mldsa65/key-seed.pem yard_kind=mldsa
     fi
-    helper="${HELPER:-target/release/aws_signing_helper} credential-process --certificate $dir/fullchain.pem \
+    helper="${HELPER:-target/$PROFILE/aws_signing_helper} credential-process --certificate $dir/fullchain.pem \
 --private-key $key --trust-anchor-arn $ta --profile-arn $profile --role-arn $role \
 --endpoint https://localhost:$port"
     yard="$yardstick localhost:$port $work/ca.pem $dir/fullchain.pem $key $yard_kind $ta $profile $role"

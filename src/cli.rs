@@ -206,6 +206,19 @@ macro_rules! refresh_env {
     };
 }
 
+/// The environment variables of the long-running commands (`serve`, `update`).
+macro_rules! daemon_env {
+    () => {
+        "  AWS_SIGNING_HELPER_LOG_LEVEL
+      The --log-level, when the flag is not given.
+  NOTIFY_SOCKET
+      Where to send readiness notifications (set by systemd for Type=notify).
+  JOURNAL_STREAM
+      Set by systemd: log lines then carry their syslog priority.
+"
+    };
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -256,7 +269,12 @@ pub enum Command {
   AWS_CONTAINER_AUTHORIZATION_TOKEN
       The token, when no file is named (default: a random one, printed once).
 ",
-            refresh_env!()
+            refresh_env!(),
+            daemon_env!(),
+            "  LISTEN_FDS, LISTEN_PID
+      A listening socket passed by systemd (socket activation), used instead
+      of --address and --port.
+"
         )
     )]
     Serve(ServeArgs),
@@ -274,7 +292,8 @@ pub enum Command {
             "  AWS_SHARED_CREDENTIALS_FILE
       The credentials file to write (default: ~/.aws/credentials).
 ",
-            refresh_env!()
+            refresh_env!(),
+            daemon_env!()
         )
     )]
     Update(UpdateArgs),
@@ -292,6 +311,11 @@ pub enum Command {
     Validate(ValidateArgs),
 
     /// Print the version number of the credential helper
+    #[command(
+        long_about = "Print the version number of the credential helper, then, in parentheses, \
+                      the official aws_signing_helper version whose commands, flags and outputs \
+                      it matches. The first word is the plain version number."
+    )]
     Version,
 
     /// Remove every credential cached by credential-process --cache
@@ -534,15 +558,80 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PORT", default_value_t = crate::serve::DEFAULT_PORT)]
     pub port: u16,
 
-    /// The IP TTL to set on responses (1 matches EC2's IMDSv2)
+    /// The IP TTL to set on responses (1 matches EC2's IMDSv2) [default: 64, or 1 with a
+    /// non-loopback --address]
     #[arg(
         long,
         value_name = "HOPS",
-        default_value_t = crate::serve::DEFAULT_HOP_LIMIT,
         allow_negative_numbers = true,
         value_parser = clap::value_parser!(u8).range(1..)
     )]
-    pub hop_limit: u8,
+    pub hop_limit: Option<u8>,
+
+    /// The IP address to listen on (IPv4 or IPv6); a loopback one unless
+    /// --allow-non-loopback
+    #[arg(long, value_name = "ADDRESS", default_value = "127.0.0.1", value_parser = parse_address)]
+    pub address: std::net::IpAddr,
+
+    /// Let --address be a non-loopback address, serving credentials to whoever can reach it
+    /// (other containers, a pod network); the hop limit then defaults to 1
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub allow_non_loopback: bool,
+
+    /// How much to log on stderr, one line per event (--debug is debug)
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+/// `--log-level`, for the long-running commands.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// How much to log on stderr, one line per event (--debug means debug)
+    #[arg(
+        long,
+        value_enum,
+        value_name = "LEVEL",
+        env = "AWS_SIGNING_HELPER_LOG_LEVEL",
+        default_value_t = LogLevel::Info,
+        hide_env = true
+    )]
+    pub log_level: LogLevel,
+}
+
+/// `--log-level`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    /// Only errors that stop the command.
+    Error,
+    /// Also failures it recovers from (a refresh that failed).
+    Warn,
+    /// Also what it does: where it listens, each refresh, reloads.
+    Info,
+    /// Also debug lines, as --debug.
+    Debug,
+}
+
+impl From<LogLevel> for crate::log::Level {
+    fn from(level: LogLevel) -> Self {
+        match level {
+            LogLevel::Error => crate::log::Level::Error,
+            LogLevel::Warn => crate::log::Level::Warning,
+            LogLevel::Info => crate::log::Level::Info,
+            LogLevel::Debug => crate::log::Level::Debug,
+        }
+    }
+}
+
+/// An IP address, IPv6 with or without brackets (`::1`, `[::1]`).
+fn parse_address(value: &str) -> Result<std::net::IpAddr, String> {
+    let bare = value
+        .strip_prefix('[')
+        .and_then(|v| v.strip_suffix(']'))
+        .unwrap_or(value);
+    bare.parse().map_err(|_| {
+        "not an IP address (such as 127.0.0.1, ::1 or 0.0.0.0); host names are not accepted"
+            .to_string()
+    })
 }
 
 /// `update` flags.
@@ -559,6 +648,10 @@ pub struct UpdateArgs {
     /// Update the credentials file once and exit
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub once: bool,
+
+    /// How much to log on stderr.
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 /// `validate` flags.
@@ -912,11 +1005,52 @@ mod tests {
         let Some(Command::Serve(s)) = parse(&["serve"]).unwrap().command else {
             panic!("wrong command")
         };
-        assert_eq!((s.port, s.hop_limit), (9911, 64));
+        assert_eq!((s.port, s.hop_limit), (9911, None));
+        assert_eq!(s.address, std::net::Ipv4Addr::LOCALHOST);
+        assert!(!s.allow_non_loopback);
+        assert_eq!(s.log.log_level, LogLevel::Info);
         let Some(Command::Update(u)) = parse(&["update"]).unwrap().command else {
             panic!("wrong command")
         };
         assert_eq!(u.profile, "default");
         assert!(!u.once);
+    }
+
+    #[test]
+    fn serve_address_takes_ipv4_and_ipv6_with_or_without_brackets() {
+        for (value, want) in [
+            ("127.0.0.1", "127.0.0.1"),
+            ("::1", "::1"),
+            ("[::1]", "::1"),
+            ("0.0.0.0", "0.0.0.0"),
+            ("fd00::5", "fd00::5"),
+        ] {
+            let Some(Command::Serve(s)) = parse(&["serve", "--address", value]).unwrap().command
+            else {
+                panic!("wrong command")
+            };
+            assert_eq!(s.address.to_string(), want, "{value}");
+        }
+        for bad in ["localhost", "127.0.0.1:9911", "[::1", ""] {
+            assert!(parse(&["serve", "--address", bad]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn log_level_takes_the_four_levels() {
+        for (value, want) in [
+            ("error", LogLevel::Error),
+            ("warn", LogLevel::Warn),
+            ("info", LogLevel::Info),
+            ("debug", LogLevel::Debug),
+        ] {
+            let Some(Command::Update(u)) =
+                parse(&["update", "--log-level", value]).unwrap().command
+            else {
+                panic!("wrong command")
+            };
+            assert_eq!(u.log.log_level, want);
+        }
+        assert!(parse(&["serve", "--log-level", "verbose"]).is_err());
     }
 }

@@ -149,6 +149,19 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// `serve` was asked to listen on a non-loopback address without `--allow-non-loopback`.
+    #[error("{} is not {}a loopback address: serve would hand credentials to anyone who can reach it", if *inherited { format!("the socket passed by the service manager ({address})") } else { format!("--address {}", address.ip()) }, if *inherited { "on " } else { "" })]
+    NonLoopback {
+        /// The address.
+        address: SocketAddr,
+        /// Whether it is the socket the service manager passed (socket activation).
+        inherited: bool,
+    },
+
+    /// The socket the service manager passed (socket activation) cannot be served on.
+    #[error(transparent)]
+    SocketActivation(crate::systemd::ActivationError),
+
     /// The server stopped with an I/O error after it started.
     #[error("the server on {address} stopped")]
     ServerStopped {
@@ -493,6 +506,9 @@ impl Error {
             Error::Service { hint, .. } => return hint.as_ref().map(ToString::to_string),
             Error::Listen { .. } => "pass another --port (ports below 1024 need root)",
             Error::ServerStopped { .. } => "start serve again",
+            Error::NonLoopback { inherited: false, .. } => "pass --allow-non-loopback too if that is intended (the hop limit then defaults to 1), or listen on 127.0.0.1 or ::1",
+            Error::NonLoopback { inherited: true, .. } => "pass --allow-non-loopback if that is intended (the hop limit then defaults to 1), or make ListenStream= in the .socket unit a loopback address such as 127.0.0.1:9911",
+            Error::SocketActivation(_) => "make the .socket unit list one TCP ListenStream=, such as 127.0.0.1:9911",
             Error::WriteCredentials { .. } => "check that its directory is writable, or set AWS_SHARED_CREDENTIALS_FILE to another file",
             Error::Runtime(_) => "check the process limits (ulimit -n, -u)",
             Error::Connect { cause, .. } => match cause {

@@ -28,5 +28,6 @@ pub mod options;
 pub mod report;
 pub mod serve;
 pub mod sigv4x509;
+pub mod systemd;
 pub mod tls;
 pub mod update;

@@ -74,7 +74,18 @@ impl Deliver for WriteProfile<'_> {
                 path: self.path.clone(),
                 source,
             }
-        })
+        })?;
+        // Ends a reload systemd may be waiting for (RELOADING=1), and is ignored otherwise.
+        crate::systemd::ready(&format!(
+            "profile [{}] written; the credentials expire at {}",
+            self.profile, issued.credentials.expiration
+        ));
+        Ok(())
+    }
+
+    fn reloading(&mut self) {
+        crate::notice!("reload requested: reading the certificate and key again and refreshing");
+        crate::systemd::reloading("reloading the certificate and key");
     }
 
     fn waiting(&mut self, current: &Issued, delay: Duration) {
@@ -88,13 +99,18 @@ impl Deliver for WriteProfile<'_> {
     }
 
     fn failed(&mut self, error: &Error, current: &Issued, retry_in: Duration) {
-        crate::notice!(
+        crate::warning!(
             "cannot refresh profile [{}]: {}; the file keeps the credentials expiring at {}; retrying in {} s",
             self.profile,
             error.report(),
             current.credentials.expiration,
             retry_in.as_secs().max(1)
         );
+        crate::systemd::ready(&format!(
+            "refresh failed, retrying in {} s; the file keeps the credentials expiring at {}",
+            retry_in.as_secs().max(1),
+            current.credentials.expiration
+        ));
     }
 }
 

@@ -13,3 +13,5 @@ cargo test --no-fail-fast
 cargo test --features tpm --test tpm
 # A build without the PKCS#11 backend answers pkcs11: URIs with one line naming the feature.
 cargo test --no-default-features --test without_pkcs11
+# Man pages and completions (xtask is not a default member).
+cargo test -p xtask

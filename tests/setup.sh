@@ -40,6 +40,18 @@ want flock util-linux
 want certmonger certmonger
 want dbus-daemon dbus
 python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
+# Packaging (xtask/tests, tests/units.rs, packaging/*.sh): man-db renders the man pages, bash,
+# zsh and fish load the completions, systemd-analyze and systemd-socket-activate check the units
+# and socket activation without a running systemd, dpkg-shlibdeps computes the .deb's
+# dependencies, rpm reads the .rpm, objdump (binutils) reads symbol versions.
+want man man-db
+want zsh zsh
+want fish fish
+want systemd-analyze systemd
+want systemd-socket-activate systemd
+want dpkg-shlibdeps dpkg-dev
+want rpm rpm
+want objdump binutils
 if [ ${#need[@]} -gt 0 ]; then
     $sudo apt-get update -qq
     $sudo apt-get install -y -qq "${need[@]}"

@@ -15,8 +15,18 @@ use clap::CommandFactory;
 use crate::cli::{Cli, Command};
 use crate::error::{Error, Result};
 
-/// The version `version` prints.
+/// This helper's version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The official `aws_signing_helper` release whose commands, flags and outputs this one matches.
+pub const COMPATIBLE_WITH: &str = "1.8.0";
+
+/// What `version` (and `--version`) prints: one line whose first word is this helper's plain
+/// version, as the official helper's whole line is its version, so scripts that take the first
+/// word (`awk '{print $1}'`, `cut -d' ' -f1`) keep working.
+pub fn version_line() -> String {
+    format!("{VERSION} (compatible with aws_signing_helper {COMPATIBLE_WITH})")
+}
 
 /// Runs the parsed command line.
 ///
@@ -27,7 +37,7 @@ pub fn run(cli: Cli) -> Result<()> {
     crate::identity::quiet_tpm_library_logs();
     if cli.version {
         let mut out = std::io::stdout().lock();
-        return writeln!(out, "{VERSION}").map_err(Error::Output);
+        return writeln!(out, "{}", version_line()).map_err(Error::Output);
     }
     match cli.command {
         None => {
@@ -37,7 +47,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Some(Command::Version) => {
             let mut out = std::io::stdout().lock();
-            writeln!(out, "{VERSION}").map_err(Error::Output)
+            writeln!(out, "{}", version_line()).map_err(Error::Output)
         }
         Some(Command::SignString(args)) => sign_string::run(args),
         Some(Command::ReadCertificateData(args)) => read_certificate_data::run(args),

@@ -7,7 +7,7 @@ use crate::update;
 
 /// Runs `update`.
 pub(super) fn run(args: UpdateArgs) -> Result<()> {
-    crate::log::set_enabled(args.credentials.identity.debug);
+    super::serve::set_log_level(args.credentials.identity.debug, args.log.log_level);
     if args.profile.is_empty() || args.profile.contains(['[', ']', '\n', '\r']) {
         return Err(Error::Usage(format!(
             "--profile '{}' cannot be a section name in the credentials file",
@@ -19,5 +19,16 @@ pub(super) fn run(args: UpdateArgs) -> Result<()> {
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
-    runtime.block_on(update::run(options, &args.profile, args.once))
+    runtime.block_on(async {
+        // SIGINT and SIGTERM end the refresh loop between writes (each write is synchronous and
+        // atomic, so none is cut short) and exit 0, as serve does.
+        tokio::select! {
+            updated = update::run(options, &args.profile, args.once) => updated,
+            () = crate::serve::shutdown_signal() => {
+                crate::systemd::stopping();
+                crate::notice!("stopping: signal received");
+                Ok(())
+            }
+        }
+    })
 }

@@ -2,15 +2,18 @@
 //! the container credentials protocol (`AWS_CONTAINER_CREDENTIALS_FULL_URI`).
 //!
 //! [`app`] is the whole HTTP surface as an axum `Router`, so it can be tested without a socket;
-//! [`run`] binds it to 127.0.0.1 and keeps the credentials fresh in a background task
-//! ([`refresh::keep_fresh`] over the credential source). Handlers only read the latest
+//! [`run`] binds it (to 127.0.0.1 unless told otherwise, or on a socket systemd passed: see
+//! [`listen`]) and keeps the credentials fresh in a background task ([`refresh::keep_fresh`]
+//! over the credential source), telling systemd when it is ready ([`crate::systemd`]). Handlers only read the latest
 //! credentials from a `watch` channel, so a slow refresh never blocks a client; when the last
 //! credentials expired and no refresh succeeded, they answer 503 rather than hand out expired
 //! credentials. The container endpoint's token is [`ContainerToken`].
 
 mod container_token;
+pub mod listen;
 
 pub use container_token::{ContainerToken, TokenFile};
+pub use listen::{Listen, DEFAULT_HOP_LIMIT, NON_LOOPBACK_HOP_LIMIT};
 
 use std::collections::HashMap;
 use std::future::IntoFuture;
@@ -27,7 +30,6 @@ use axum::Router;
 use base64::Engine;
 use rand::RngCore;
 use serde::Serialize;
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use zeroize::Zeroizing;
 
@@ -37,12 +39,10 @@ use crate::credentials::{iso8601, pipeline, Issued};
 use crate::error::{Error, Result};
 use crate::options::Options;
 
-/// Address `serve` listens on: loopback only, never configurable, as in the official helper.
+/// Address `serve` listens on by default, as the official helper always does (`--address`).
 pub const LISTEN_ADDRESS: Ipv4Addr = Ipv4Addr::LOCALHOST;
 /// Default `--port`.
 pub const DEFAULT_PORT: u16 = 9911;
-/// Default `--hop-limit` (IP TTL of responses).
-pub const DEFAULT_HOP_LIMIT: u8 = 64;
 /// Longest session token lifetime a client may ask for (six hours), also the default.
 pub const MAX_TOKEN_TTL_SECONDS: u64 = 21_600;
 /// How long requests in flight may take to finish after SIGINT or SIGTERM.
@@ -62,6 +62,8 @@ pub const REGION_PATH: &str = "/latest/meta-data/placement/region";
 pub const ZONE_PATH: &str = "/latest/meta-data/placement/availability-zone";
 /// `GET` here for the instance identity document (the Go SDK reads its `region`).
 pub const IDENTITY_DOCUMENT_PATH: &str = "/latest/dynamic/instance-identity/document";
+/// `GET` here, without a token, for probes: 200 while valid credentials are served, else 503.
+pub const HEALTH_PATH: &str = "/healthz";
 
 /// IMDSv2 session token request/response header.
 pub const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
@@ -130,32 +132,28 @@ pub fn app(state: Arc<State>) -> Router {
         .route(ZONE_PATH, get(availability_zone))
         .route(&format!("{ZONE_PATH}/"), get(availability_zone))
         .route(IDENTITY_DOCUMENT_PATH, get(identity_document))
+        .route(HEALTH_PATH, get(health))
         .with_state(state)
 }
 
-/// Serves credentials until SIGINT or SIGTERM.
+/// Serves credentials until SIGINT or SIGTERM, on `listen` (see [`listen::bind`] for the hop
+/// limit and the loopback rule). Tells systemd `READY=1` once the first credentials are in hand.
 ///
 /// # Errors
 /// When the identity cannot be opened, the first CreateSession fails, or the port cannot be
 /// bound: all fatal, before anything is served.
-pub async fn run(options: Options, port: u16, hop_limit: u8) -> Result<()> {
+pub async fn run(
+    options: Options,
+    listen: Listen,
+    hop_limit: Option<u8>,
+    allow_non_loopback: bool,
+) -> Result<()> {
     // Bind first: a busy port is reported before anything is asked of the service.
-    let address = SocketAddr::from((LISTEN_ADDRESS, port));
-    let listener = TcpListener::bind(address).await.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AddrInUse {
-            Error::PortInUse { address }
-        } else {
-            Error::Listen { address, source: e }
-        }
-    })?;
-    let address = listener.local_addr().unwrap_or(address);
-    let ttl = u32::from(hop_limit);
-    // Connections accepted on Linux inherit the listening socket's TTL, so even the SYN-ACK
-    // carries it; each accepted connection is set again below, as the official helper does,
-    // for platforms where it is not inherited.
-    listener
-        .set_ttl(ttl)
-        .map_err(|source| Error::Listen { address, source })?;
+    let bound = listen::bind(listen, hop_limit, allow_non_loopback).await?;
+    let (listener, address, hop_limit) = (bound.listener, bound.address, bound.hop_limit);
+    if bound.inherited {
+        crate::notice!("listening on {address}, the socket passed by the service manager");
+    }
 
     // Installed before the first CreateSession: a SIGHUP's default action is to end the process.
     let wake = refresh::Wake::on_sighup()?;
@@ -171,22 +169,21 @@ pub async fn run(options: Options, port: u16, hop_limit: u8) -> Result<()> {
     let first = Arc::new(source.fetch().await?);
     let (publish, credentials) = watch::channel(Some(Arc::clone(&first)));
     let state = Arc::new(State::new(&role_arn, credentials, container_token).with_region(&region));
-    announce(address.port(), &state.container_token, &region);
+    announce(address, &state.container_token, &region);
+    crate::systemd::ready(&serving_status(address, &first));
 
     let window = refresh::window_from_env();
     let refresher = tokio::spawn(async move {
-        let mut delivery = Publish(publish);
+        let mut delivery = Publish { publish, address };
         refresh::keep_fresh(source.as_mut(), first, window, &mut delivery, &wake).await;
     });
-    let listener = listener.tap_io(move |tcp| {
-        if let Err(e) = tcp.set_ttl(ttl) {
-            crate::debug!("cannot set the IP TTL of a connection to {ttl}: {e}");
-        }
-    });
+    let listener = listener.tap_io(move |tcp| listen::set_connection_hop_limit(tcp, hop_limit));
     let stopping = Arc::new(tokio::sync::Notify::new());
     let signalled = Arc::clone(&stopping);
     let server = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
         shutdown_signal().await;
+        crate::systemd::stopping();
+        crate::notice!("stopping: signal received");
         signalled.notify_one();
     });
     // After a signal, requests in flight get SHUTDOWN_GRACE to finish; a client that keeps a
@@ -207,9 +204,24 @@ pub fn role_name(role_arn: &str) -> &str {
     role_arn.rsplit(['/', ':']).next().unwrap_or(role_arn)
 }
 
-fn announce(port: u16, token: &ContainerToken, region: &str) {
-    let base = format!("http://{LISTEN_ADDRESS}:{port}");
+/// The `STATUS=` line systemd shows for a server on `address` serving `issued`.
+fn serving_status(address: SocketAddr, issued: &Issued) -> String {
+    format!(
+        "serving credentials on http://{address}; they expire at {}",
+        issued.credentials.expiration
+    )
+}
+
+fn announce(address: SocketAddr, token: &ContainerToken, region: &str) {
+    // `SocketAddr` writes IPv6 addresses in brackets, as URLs want them.
+    let base = format!("http://{address}");
     crate::notice!("serving credentials on {base}");
+    if !listen::is_loopback(address.ip()) {
+        crate::notice!(
+            "{} is not a loopback address: anyone who can reach it gets these credentials",
+            address.ip()
+        );
+    }
     // Some SDKs read the region from IMDS; botocore and the AWS CLI v1 do not.
     crate::notice!(
         "for clients that need a region: export AWS_REGION={region} AWS_DEFAULT_REGION={region}"
@@ -238,16 +250,28 @@ fn announce(port: u16, token: &ContainerToken, region: &str) {
 }
 
 /// Refreshed credentials go to the handlers through the `watch` channel.
-struct Publish(watch::Sender<Option<Arc<Issued>>>);
+struct Publish {
+    publish: watch::Sender<Option<Arc<Issued>>>,
+    address: SocketAddr,
+}
 
 impl Deliver for Publish {
     fn deliver(&mut self, issued: &Arc<Issued>) -> Result<()> {
-        self.0.send_replace(Some(Arc::clone(issued)));
-        crate::debug!(
+        self.publish.send_replace(Some(Arc::clone(issued)));
+        crate::notice!(
             "credentials refreshed; they expire at {}",
             issued.credentials.expiration
         );
+        // READY=1 again: it ends a reload systemd may be waiting for (RELOADING=1, sent when a
+        // reload starts), and is ignored otherwise.
+        crate::systemd::ready(&serving_status(self.address, issued));
         Ok(())
+    }
+
+    fn reloading(&mut self) {
+        crate::notice!("reload requested: reading the certificate and key again and refreshing");
+        // systemd waits for the READY=1 that deliver() or failed() sends next.
+        crate::systemd::reloading("reloading the certificate and key");
     }
 
     fn failed(&mut self, error: &Error, current: &Issued, retry_in: Duration) {
@@ -256,16 +280,23 @@ impl Deliver for Publish {
         } else {
             "no valid credentials to serve; the last ones expired at"
         };
-        crate::notice!(
+        crate::warning!(
             "cannot refresh credentials: {}; {state} {}; retrying in {} s",
             error.report(),
             current.credentials.expiration,
             retry_in.as_secs().max(1)
         );
+        // Ends a reload systemd may be waiting for, with the failure as the status line.
+        crate::systemd::ready(&format!(
+            "refresh failed, retrying in {} s; {state} {}",
+            retry_in.as_secs().max(1),
+            current.credentials.expiration
+        ));
     }
 }
 
-async fn shutdown_signal() {
+/// Resolves at the first SIGINT or SIGTERM.
+pub(crate) async fn shutdown_signal() {
     let interrupt = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
@@ -430,6 +461,45 @@ async fn identity_document(
         body,
     )
         .into_response())
+}
+
+/// What `GET /healthz` answers.
+#[derive(Serialize)]
+struct Health<'a> {
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expiration: Option<&'a str>,
+    #[serde(rename = "lastUpdated", skip_serializing_if = "Option::is_none")]
+    last_updated: Option<String>,
+}
+
+/// `GET /healthz`: for container probes and load balancers, so without a token. 200 while the
+/// credentials served are valid, 503 once none are; the body says which and until when (times
+/// only, never the credentials).
+async fn health(AxumState(state): AxumState<Arc<State>>) -> Response {
+    let latest = state.credentials.borrow().clone();
+    let valid = latest
+        .as_ref()
+        .is_some_and(|issued| issued.valid_at(SystemTime::now()));
+    let body = json(&Health {
+        status: if valid { "ok" } else { "no valid credentials" },
+        expiration: latest.as_ref().map(|i| i.credentials.expiration.as_str()),
+        last_updated: latest.as_ref().map(|i| iso8601(i.last_updated)),
+    });
+    let status = if valid {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// The IMDS credentials document.
