@@ -90,6 +90,15 @@ pub enum Error {
         detail: String,
     },
 
+    /// The endpoint's answer broke off before its end.
+    #[error("the answer from {url} broke off: {detail}; check the network and, behind a proxy, --with-proxy")]
+    Truncated {
+        /// Where it came from.
+        url: String,
+        /// What the connection said.
+        detail: String,
+    },
+
     /// The endpoint did not answer in time.
     #[error("no answer from {url} within {seconds} s; check --endpoint and the network")]
     Timeout {

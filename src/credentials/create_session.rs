@@ -5,6 +5,7 @@
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
 use zeroize::Zeroizing;
 
 use super::retry::{self, Failure, Policy};
@@ -12,11 +13,13 @@ use super::Credentials;
 use crate::arn::Arn;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Operation, Result, ServiceHint};
+use crate::http::{read_limited, BodyError};
 use crate::identity::X509Signer;
 use crate::sigv4x509::{self, header, uri_encode, Request};
 
-/// Larger answers are not CreateSession responses.
-const MAX_RESPONSE_BYTES: usize = 1 << 20;
+/// Larger answers are not CreateSession responses (a real one is about 2 KiB: a session token
+/// of up to about 1 KiB and a few short fields).
+pub const MAX_RESPONSE_BYTES: usize = 64 << 10;
 
 /// One CreateSession call's parameters.
 #[derive(Clone, Debug)]
@@ -89,6 +92,9 @@ async fn attempt_once(
     request: &SessionRequest,
     timeout: Duration,
 ) -> std::result::Result<Credentials, Failure> {
+    // The whole attempt, body included, ends by then (the client's own timeout says the same;
+    // this one does not depend on how the client was built).
+    let deadline = Instant::now() + timeout;
     let endpoint = &request.endpoint;
     let host = endpoint.host_header();
     let path = endpoint.path("/sessions");
@@ -161,20 +167,31 @@ async fn attempt_once(
         .get("x-amzn-errortype")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| transport(&url, e, timeout))?;
-    if bytes.len() > MAX_RESPONSE_BYTES {
-        return Err(Failure::fatal(Error::BadResponse {
-            url,
-            detail: format!("{} bytes is too large", bytes.len()),
-        }));
-    }
-    let body = Zeroizing::new(bytes.to_vec());
+    let success = (200..300).contains(&status);
+    let body = match read_limited(response, MAX_RESPONSE_BYTES, deadline).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge { limit }) if success => {
+            return Err(Failure::fatal(Error::BadResponse {
+                url,
+                detail: format!(
+                    "a body larger than {} KiB, more than any CreateSession answer",
+                    limit >> 10
+                ),
+            }))
+        }
+        // An error status says enough (a proxy's big error page, say): classify it by status.
+        Err(BodyError::TooLarge { .. }) => Zeroizing::new(Vec::new()),
+        Err(BodyError::TimedOut) => {
+            return Err(Failure::retry(Error::Timeout {
+                url,
+                seconds: timeout.as_secs(),
+            }))
+        }
+        Err(BodyError::Transport(e)) => return Err(cut_off(&url, e, timeout)),
+    };
     crate::debug!("response: HTTP {status} {}", redacted(&body));
 
-    if (200..300).contains(&status) {
+    if success {
         return parse_success(&url, &body).map_err(Failure::fatal);
     }
     let (error_type, message) = parse_error(error_type_header.as_deref(), &body);
@@ -198,17 +215,45 @@ fn transport(url: &str, error: reqwest::Error, timeout: Duration) -> Failure {
             seconds: timeout.as_secs(),
         });
     }
-    // The outermost message is reqwest's "error sending request"; the cause says why.
-    let mut detail = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        detail = cause.to_string();
-        source = cause.source();
+    let (detail, malformed) = innermost(&error);
+    if malformed {
+        // Not HTTP, or a head larger than hyper's limit: the same again next time.
+        return Failure::fatal(Error::BadResponse {
+            url: url.to_string(),
+            detail: format!("not an HTTP answer ({detail})"),
+        });
     }
     Failure::retry(Error::Connect {
         url: url.to_string(),
         detail,
     })
+}
+
+/// A failure while the body arrived: the head was fine, so the connection broke.
+fn cut_off(url: &str, error: reqwest::Error, timeout: Duration) -> Failure {
+    if error.is_timeout() {
+        return transport(url, error, timeout);
+    }
+    Failure::retry(Error::Truncated {
+        url: url.to_string(),
+        detail: innermost(&error).0,
+    })
+}
+
+/// The innermost cause's message (the outermost is reqwest's "error sending request"), and
+/// whether hyper found the answer malformed.
+fn innermost(error: &reqwest::Error) -> (String, bool) {
+    let mut detail = error.to_string();
+    let mut malformed = false;
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(hyper) = cause.downcast_ref::<hyper::Error>() {
+            malformed |= hyper.is_parse() || hyper.is_parse_too_large() || hyper.is_parse_status();
+        }
+        detail = cause.to_string();
+        source = cause.source();
+    }
+    (detail, malformed)
 }
 
 fn parse_success(url: &str, body: &[u8]) -> Result<Credentials> {

@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 #[allow(unused_imports)]
 pub use test_support::{pki, testdata, EC_KINDS, RSA_KINDS};
 
+pub mod hostile;
 pub mod local;
 pub mod serve;
 

@@ -1,0 +1,239 @@
+//! The helper against an endpoint that misbehaves on purpose (`common::hostile`): bodies that
+//! never end, huge bodies and heads, trickles, truncated JSON. Each run must end within a bound,
+//! with one line saying what is wrong, nothing on stdout, and a peak resident set (read from
+//! /proc while it runs) in the tens of MB whatever the endpoint sends.
+
+mod common;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::hostile::{self, run_measured, Hostile, Measured};
+use common::local::{helper_command, PROFILE, ROLE, TRUST_ANCHOR};
+use common::pki;
+
+/// A debug build of the helper runs in about 10 MB; anything that buffers what a peer sends
+/// shows up far above this.
+const MAX_PEAK_KIB: u64 = 48 * 1024;
+
+/// `credential-process` against `url`, with a per-attempt timeout of `timeout` seconds.
+fn credential_process(url: &str, timeout: &str) -> Command {
+    let cert = pki("ec-p256", "cert.pem");
+    let key = pki("ec-p256", "key-pkcs8.pem");
+    let mut cmd = helper_command(&[
+        "credential-process",
+        "--certificate",
+        &cert,
+        "--private-key",
+        &key,
+        "--trust-anchor-arn",
+        TRUST_ANCHOR,
+        "--profile-arn",
+        PROFILE,
+        "--role-arn",
+        ROLE,
+        "--endpoint",
+        url,
+    ]);
+    cmd.env("AWS_SIGNING_HELPER_HTTP_TIMEOUT", timeout);
+    cmd
+}
+
+/// Asserts the run failed cleanly within `seconds`, in bounded memory, saying `needle`.
+fn assert_refused(run: &Measured, seconds: u64, needle: &str) {
+    let stderr = String::from_utf8_lossy(&run.output.stderr);
+    eprintln!(
+        "peak {} KiB, {} ms: {}",
+        run.peak_kib,
+        run.elapsed.as_millis(),
+        stderr.trim_end()
+    );
+    assert_eq!(run.output.status.code(), Some(1), "stderr: {stderr}");
+    assert!(
+        run.output.stdout.is_empty(),
+        "stdout: {:?}",
+        String::from_utf8_lossy(&run.output.stdout)
+    );
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "not one line: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains(needle), "{needle:?} not in: {stderr}");
+    assert!(
+        run.elapsed < Duration::from_secs(seconds),
+        "took {:?}: {stderr}",
+        run.elapsed
+    );
+    assert!(
+        run.peak_kib < MAX_PEAK_KIB,
+        "peak RSS {} KiB: {stderr}",
+        run.peak_kib
+    );
+}
+
+/// Writes `head`, then `chunk` again and again until the client goes away (or `total` bytes).
+fn endless(head: &'static str, chunk: Vec<u8>, total: usize) -> Hostile {
+    Hostile::start(Arc::new(move |stream: &mut TcpStream| {
+        if stream.write_all(head.as_bytes()).is_err() {
+            return;
+        }
+        let mut sent = 0;
+        while sent < total && stream.write_all(&chunk).is_ok() {
+            sent += chunk.len();
+        }
+    }))
+}
+
+#[test]
+fn a_chunked_body_that_never_ends() {
+    let chunk = format!("10000\r\n{}\r\n", "A".repeat(0x10000)).into_bytes();
+    let server = endless(
+        "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+        chunk,
+        usize::MAX,
+    );
+    let run = run_measured(
+        credential_process(&server.url(), "30"),
+        Duration::from_secs(60),
+    );
+    assert_refused(&run, 10, "larger than 64 KiB");
+    // Too large is not worth another attempt.
+    assert_eq!(server.requests(), 1);
+}
+
+#[test]
+fn a_body_read_until_the_connection_closes() {
+    let server = endless(
+        "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n",
+        vec![b'{'; 1 << 16],
+        usize::MAX,
+    );
+    let run = run_measured(
+        credential_process(&server.url(), "30"),
+        Duration::from_secs(60),
+    );
+    assert_refused(&run, 10, "larger than 64 KiB");
+}
+
+#[test]
+fn a_declared_huge_body_is_refused_before_it_is_read() {
+    let server = endless(
+        "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 10737418240\r\n\r\n",
+        vec![b' '; 1 << 16],
+        usize::MAX,
+    );
+    let run = run_measured(
+        credential_process(&server.url(), "30"),
+        Duration::from_secs(60),
+    );
+    assert_refused(&run, 10, "larger than 64 KiB");
+}
+
+#[test]
+fn a_huge_error_body_is_classified_by_its_status() {
+    // 503 with 100 MB of HTML: a server error, retried, reported by status.
+    let server = endless(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 104857600\r\n\r\n",
+        vec![b'x'; 1 << 16],
+        100 << 20,
+    );
+    let run = run_measured(
+        credential_process(&server.url(), "30"),
+        Duration::from_secs(60),
+    );
+    assert_refused(&run, 20, "HTTP 503");
+    assert_eq!(server.requests(), 3);
+}
+
+#[test]
+fn a_head_that_never_ends() {
+    let server = endless(
+        "HTTP/1.1 201 Created\r\n",
+        b"X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n".repeat(1024),
+        usize::MAX,
+    );
+    let run = run_measured(
+        credential_process(&server.url(), "30"),
+        Duration::from_secs(60),
+    );
+    assert_refused(&run, 15, "not an HTTP answer");
+}
+
+#[test]
+fn a_body_that_trickles_hits_the_time_limit() {
+    let server = Hostile::start(Arc::new(|stream: &mut TcpStream| {
+        let head = "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n";
+        if stream.write_all(head.as_bytes()).is_err() {
+            return;
+        }
+        for _ in 0..1000 {
+            if stream.write_all(b" ").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }));
+    // Three attempts of 1 s each, and the waits between them.
+    let run = run_measured(
+        credential_process(&server.url(), "1"),
+        Duration::from_secs(60),
+    );
+    assert_refused(&run, 10, "within 1 s");
+    assert_eq!(server.requests(), 3);
+}
+
+#[test]
+fn truncated_and_malformed_json() {
+    let (id, secret, token, expiration) = hostile::good_values();
+    let good = hostile::session(&id, &secret, &token, &expiration);
+    let body_start = good.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        // The Content-Length promises more than arrives before the connection closes.
+        (
+            [
+                format!(
+                    "HTTP/1.1 201 Created\r\nContent-Length: {}\r\n\r\n",
+                    good.len() - body_start
+                )
+                .as_bytes(),
+                &good[body_start..body_start + 40],
+            ]
+            .concat(),
+            "broke off",
+        ),
+        (
+            hostile::response("201 Created", &[], b"{\"credentialSet\":[{\"credentials\":"),
+            "invalid JSON",
+        ),
+        (
+            hostile::response("201 Created", &[], b"<html>hello</html>"),
+            "invalid JSON",
+        ),
+        (hostile::response("201 Created", &[], b""), "invalid JSON"),
+        (
+            hostile::response("201 Created", &[], b"{\"credentialSet\":[]}"),
+            "empty credentialSet",
+        ),
+        (
+            hostile::response("201 Created", &[], b"{\"credentialSet\":{}}"),
+            "invalid JSON",
+        ),
+        (
+            hostile::response("201 Created", &[], &[0xff, 0xfe, 0x00, 0x01]),
+            "invalid JSON",
+        ),
+    ];
+    for (answer, needle) in cases {
+        let server = Hostile::fixed(answer);
+        let run = run_measured(
+            credential_process(&server.url(), "5"),
+            Duration::from_secs(60),
+        );
+        assert_refused(&run, 20, needle);
+    }
+}
