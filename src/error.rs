@@ -166,6 +166,15 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// `update` refuses to write credentials whose values could change the file's syntax.
+    #[error("refusing to write the credentials into {}: {detail}; the endpoint that issued them is misbehaving", path.display())]
+    UnsafeCredentials {
+        /// The credentials file.
+        path: PathBuf,
+        /// Which value is wrong, and how (never the value of a secret).
+        detail: crate::credentials::validate::Invalid,
+    },
+
     /// The async runtime could not be started (out of threads or file descriptors).
     #[error("cannot start the async runtime")]
     Runtime(#[source] io::Error),

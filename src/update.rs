@@ -18,6 +18,7 @@ use zeroize::Zeroizing;
 
 use crate::credentials::refresh::{self, Deliver};
 use crate::credentials::rolesanywhere::{Reload, RolesAnywhere};
+use crate::credentials::validate::{check_shape, Invalid};
 use crate::credentials::{CredentialSource, Credentials, Issued};
 use crate::error::{Error, Result};
 use crate::options::Options;
@@ -59,12 +60,7 @@ struct WriteProfile<'a> {
 
 impl Deliver for WriteProfile<'_> {
     fn deliver(&mut self, issued: &Arc<Issued>) -> Result<()> {
-        write_profile(&self.path, self.profile, &issued.credentials).map_err(|source| {
-            Error::WriteCredentials {
-                path: self.path.clone(),
-                source,
-            }
-        })
+        write_profile(&self.path, self.profile, &issued.credentials)
     }
 
     fn waiting(&mut self, current: &Issued, delay: Duration) {
@@ -113,8 +109,21 @@ pub fn credentials_path() -> Result<PathBuf> {
 /// Puts `credentials` into `profile` of the file at `path`, atomically and under a lock.
 ///
 /// # Errors
-/// Any I/O failure; the file is then unchanged.
-pub fn write_profile(path: &Path, profile: &str, credentials: &Credentials) -> io::Result<()> {
+/// [`Error::UnsafeCredentials`] when a value is not of the shape AWS uses (it could add lines to
+/// the file), [`Error::WriteCredentials`] for any I/O failure; the file is then unchanged.
+pub fn write_profile(path: &Path, profile: &str, credentials: &Credentials) -> Result<()> {
+    // Checked before the file is even opened; set_profile checks again, whoever calls it.
+    check_shape(credentials).map_err(|detail| Error::UnsafeCredentials {
+        path: path.to_path_buf(),
+        detail,
+    })?;
+    replace_profile(path, profile, credentials).map_err(|source| Error::WriteCredentials {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn replace_profile(path: &Path, profile: &str, credentials: &Credentials) -> io::Result<()> {
     // Write through a symlinked credentials file to its target rather than replacing the link.
     let path = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let dir = match path.parent() {
@@ -141,7 +150,8 @@ pub fn write_profile(path: &Path, profile: &str, credentials: &Credentials) -> i
     };
     let old = std::str::from_utf8(&old)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "the file is not UTF-8 text"))?;
-    let new = set_profile(old, profile, credentials);
+    let new = set_profile(old, profile, credentials)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
 
     let temp = dir.join(format!(
         ".{name}.{}.{:08x}.tmp",
@@ -209,7 +219,23 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
 }
 
 /// `text` with `profile`'s three credential keys set to `credentials`, everything else intact.
-pub fn set_profile(text: &str, profile: &str, credentials: &Credentials) -> Zeroizing<String> {
+///
+/// # Errors
+/// When a value is not of the shape AWS uses ([`check_shape`]), or the profile name could not
+/// be a section header: written as they are, they could add lines, sections or a
+/// `credential_process` to the file. Nothing is ever escaped.
+pub fn set_profile(
+    text: &str,
+    profile: &str,
+    credentials: &Credentials,
+) -> std::result::Result<Zeroizing<String>, Invalid> {
+    check_shape(credentials)?;
+    if !is_section_name(profile) {
+        return Err(Invalid::new(format!(
+            "the profile name \"{}\" cannot be a section header",
+            profile.escape_debug()
+        )));
+    }
     let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
     let values: [&str; 3] = [
         &credentials.access_key_id,
@@ -241,7 +267,7 @@ pub fn set_profile(text: &str, profile: &str, credentials: &Credentials) -> Zero
         for k in 0..KEYS.len() {
             entry(k, &mut out, eol);
         }
-        return out;
+        return Ok(out);
     };
     let end = lines[start + 1..]
         .iter()
@@ -279,7 +305,15 @@ pub fn set_profile(text: &str, profile: &str, credentials: &Credentials) -> Zero
             }
         }
     }
-    out
+    Ok(out)
+}
+
+/// Whether `[name]` is a section header that every INI reader sees as `name`: no brackets, no
+/// line breaks or other control characters, no blank ends, not empty.
+pub fn is_section_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.trim() == name
+        && !name.chars().any(|c| c.is_control() || c == '[' || c == ']')
 }
 
 /// Which of [`KEYS`] `line` assigns, if any (names compare case-insensitively, as the SDKs'
@@ -304,20 +338,20 @@ mod tests {
 
     fn creds() -> Credentials {
         Credentials {
-            access_key_id: "ASIANEW".into(),
-            secret_access_key: Zeroizing::new("newsecret".into()),
-            session_token: Zeroizing::new("newtoken".into()),
+            access_key_id: "ASIANEWKEY123456".into(),
+            secret_access_key: Zeroizing::new("newsecretnewsecret".into()),
+            session_token: Zeroizing::new("newtokennewtoken".into()),
             expiration: "2030-01-01T00:00:00Z".into(),
         }
     }
 
     const NEW: &str =
-        "aws_access_key_id = ASIANEW\naws_secret_access_key = newsecret\naws_session_token = newtoken\n";
+        "aws_access_key_id = ASIANEWKEY123456\naws_secret_access_key = newsecretnewsecret\naws_session_token = newtokennewtoken\n";
 
     #[test]
     fn empty_file_gets_the_section() {
         assert_eq!(
-            *set_profile("", "default", &creds()),
+            *set_profile("", "default", &creds()).unwrap(),
             format!("[default]\n{NEW}")
         );
     }
@@ -326,12 +360,12 @@ mod tests {
     fn missing_section_is_appended_after_a_blank_line() {
         let text = "# mine\n[other]\naws_access_key_id = X\n";
         assert_eq!(
-            *set_profile(text, "ra", &creds()),
+            *set_profile(text, "ra", &creds()).unwrap(),
             format!("{text}\n[ra]\n{NEW}")
         );
         let unterminated = "[other]\nregion = x";
         assert_eq!(
-            *set_profile(unterminated, "ra", &creds()),
+            *set_profile(unterminated, "ra", &creds()).unwrap(),
             format!("{unterminated}\n\n[ra]\n{NEW}")
         );
     }
@@ -339,10 +373,10 @@ mod tests {
     #[test]
     fn existing_keys_are_replaced_in_place_and_the_rest_kept() {
         let text = "; top comment\n[default]\nregion = eu-west-1\nAWS_ACCESS_KEY_ID=OLD\n# keep me\naws_secret_access_key = old\naws_session_token = old\n\n[other]\naws_access_key_id = OTHER\n";
-        let want = "; top comment\n[default]\nregion = eu-west-1\naws_access_key_id = ASIANEW\n# keep me\naws_secret_access_key = newsecret\naws_session_token = newtoken\n\n[other]\naws_access_key_id = OTHER\n";
-        assert_eq!(*set_profile(text, "default", &creds()), want);
+        let want = "; top comment\n[default]\nregion = eu-west-1\naws_access_key_id = ASIANEWKEY123456\n# keep me\naws_secret_access_key = newsecretnewsecret\naws_session_token = newtokennewtoken\n\n[other]\naws_access_key_id = OTHER\n";
+        assert_eq!(*set_profile(text, "default", &creds()).unwrap(), want);
         // Other profiles' keys are never touched.
-        let other = set_profile(text, "other", &creds());
+        let other = set_profile(text, "other", &creds()).unwrap();
         assert!(other
             .starts_with("; top comment\n[default]\nregion = eu-west-1\nAWS_ACCESS_KEY_ID=OLD\n"));
         assert!(other.ends_with(&format!("[other]\n{NEW}")));
@@ -352,12 +386,12 @@ mod tests {
     fn missing_keys_go_after_the_last_assignment() {
         let text = "[default]\nregion = x\n\n# about next\n[next]\nk = v\n";
         assert_eq!(
-            *set_profile(text, "default", &creds()),
+            *set_profile(text, "default", &creds()).unwrap(),
             format!("[default]\nregion = x\n{NEW}\n# about next\n[next]\nk = v\n")
         );
         let last = "[default]\nregion = x";
         assert_eq!(
-            *set_profile(last, "default", &creds()),
+            *set_profile(last, "default", &creds()).unwrap(),
             format!("[default]\nregion = x\n{NEW}")
         );
     }
@@ -365,17 +399,57 @@ mod tests {
     #[test]
     fn crlf_files_stay_crlf() {
         let text = "[a]\r\nk = v\r\n[default]\r\naws_session_token = old\r\n";
-        let out = set_profile(text, "default", &creds());
+        let out = set_profile(text, "default", &creds()).unwrap();
         assert_eq!(
             *out,
-            "[a]\r\nk = v\r\n[default]\r\naws_session_token = newtoken\r\naws_access_key_id = ASIANEW\r\naws_secret_access_key = newsecret\r\n"
+            "[a]\r\nk = v\r\n[default]\r\naws_session_token = newtokennewtoken\r\naws_access_key_id = ASIANEWKEY123456\r\naws_secret_access_key = newsecretnewsecret\r\n"
         );
     }
 
     #[test]
     fn updating_twice_is_stable() {
-        let once = set_profile("[x]\na = b\n", "default", &creds());
-        let twice = set_profile(&once, "default", &creds());
+        let once = set_profile("[x]\na = b\n", "default", &creds()).unwrap();
+        let twice = set_profile(&once, "default", &creds()).unwrap();
         assert_eq!(*once, *twice);
+    }
+
+    #[test]
+    fn values_that_would_add_lines_are_refused_not_escaped() {
+        let text = "[default]\naws_access_key_id = OLD\n[other]\nk = v\n";
+        let inject = |id: &str, secret: &str, token: &str| Credentials {
+            access_key_id: id.into(),
+            secret_access_key: Zeroizing::new(secret.into()),
+            session_token: Zeroizing::new(token.into()),
+            expiration: "2030-01-01T00:00:00Z".into(),
+        };
+        let good = creds();
+        for bad in [
+            inject(
+                "ASIANEWKEY123456\n[evil]\ncredential_process = touch PWNED\n",
+                &good.secret_access_key,
+                &good.session_token,
+            ),
+            inject(
+                &good.access_key_id,
+                "newsecretnewsecret\r\n[evil]",
+                &good.session_token,
+            ),
+            inject(
+                &good.access_key_id,
+                &good.secret_access_key,
+                "newtokennewtoken\0",
+            ),
+            inject(
+                &good.access_key_id,
+                &good.secret_access_key,
+                "newtoken\u{1b}]0;x\u{7}",
+            ),
+            inject("", &good.secret_access_key, &good.session_token),
+        ] {
+            assert!(set_profile(text, "default", &bad).is_err());
+        }
+        for profile in ["", "a]\n[b", "x\ny", " padded", "bell\u{7}"] {
+            assert!(set_profile(text, profile, &good).is_err(), "{profile:?}");
+        }
     }
 }

@@ -237,3 +237,69 @@ fn truncated_and_malformed_json() {
         assert_refused(&run, 20, needle);
     }
 }
+
+/// `update --once` against `url`, into `file`.
+fn update_once(url: &str, file: &std::path::Path) -> Command {
+    let cert = pki("ec-p256", "cert.pem");
+    let key = pki("ec-p256", "key-pkcs8.pem");
+    let mut cmd = helper_command(&[
+        "update",
+        "--once",
+        "--certificate",
+        &cert,
+        "--private-key",
+        &key,
+        "--trust-anchor-arn",
+        TRUST_ANCHOR,
+        "--profile-arn",
+        PROFILE,
+        "--role-arn",
+        ROLE,
+        "--endpoint",
+        url,
+    ]);
+    cmd.env("AWS_SHARED_CREDENTIALS_FILE", file)
+        .env("AWS_SIGNING_HELPER_HTTP_TIMEOUT", "5");
+    cmd
+}
+
+#[test]
+fn update_never_writes_ini_syntax_from_the_endpoint() {
+    let (id, secret, token, expiration) = hostile::good_values();
+    let injected = "ASIAHOSTILEENDPOINT1\n[evil]\ncredential_process = touch PWNED\n";
+    let cases = [
+        (injected.to_string(), secret.clone(), token.clone()),
+        (
+            id.clone(),
+            format!("{secret}\r\n[evil]\r\ncredential_process = touch PWNED"),
+            token.clone(),
+        ),
+        (
+            id.clone(),
+            secret.clone(),
+            format!("{token}\n[evil]\ncredential_process=touch PWNED"),
+        ),
+        (id.clone(), secret.clone(), format!("{token}\u{0}")),
+        (id.clone(), format!("\u{1b}]0;{secret}\u{7}"), token.clone()),
+        (format!("{id} ; x"), secret.clone(), token.clone()),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("credentials");
+    let before =
+        "[default]\naws_access_key_id = AKIAOLDOLDOLDOLDOLD1\n\n[other]\nregion = eu-west-1\n";
+    for (id, secret, token) in cases {
+        std::fs::write(&file, before).unwrap();
+        let server = Hostile::fixed(hostile::session(&id, &secret, &token, &expiration));
+        let mut cmd = update_once(&server.url(), &file);
+        cmd.current_dir(dir.path());
+        let run = run_measured(cmd, Duration::from_secs(60));
+        assert_refused(&run, 20, "credentials");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), before, "{id:?}");
+        assert!(!dir.path().join("PWNED").exists());
+        let stderr = String::from_utf8_lossy(&run.output.stderr);
+        assert!(
+            !stderr.contains(&secret) && !stderr.contains(&token[20..]),
+            "{stderr}"
+        );
+    }
+}

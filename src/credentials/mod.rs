@@ -8,11 +8,13 @@
 //!
 //! * [`create_session`]: the CreateSession call itself (request, retries, answer, hints).
 //! * [`retry`]: attempts and jittered backoff for remote calls.
+//! * [`validate`]: what credentials must look like before anything prints, writes or serves them.
 
 pub mod create_session;
 pub mod refresh;
 pub mod retry;
 pub mod rolesanywhere;
+pub mod validate;
 
 use std::fmt;
 use std::future::Future;
