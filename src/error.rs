@@ -117,6 +117,15 @@ pub enum Error {
         detail: String,
     },
 
+    /// The endpoint issued credentials that cannot be used (malformed, expired, or about to).
+    #[error("{url} issued unusable credentials: {detail}; the endpoint is at fault: check --endpoint, or tell whoever runs it")]
+    InvalidCredentials {
+        /// Where they came from.
+        url: String,
+        /// What is wrong with them (never the value of a secret).
+        detail: crate::credentials::validate::Invalid,
+    },
+
     /// Writing output failed.
     #[error("cannot write output")]
     Output(#[source] io::Error),

@@ -14,6 +14,7 @@ use std::time::Duration;
 use common::hostile::{self, run_measured, Hostile, Measured};
 use common::local::{helper_command, PROFILE, ROLE, TRUST_ANCHOR};
 use common::pki;
+use common::serve::{imds_credentials, Serve};
 
 /// A debug build of the helper runs in about 10 MB; anything that buffers what a peer sends
 /// shows up far above this.
@@ -302,4 +303,138 @@ fn update_never_writes_ini_syntax_from_the_endpoint() {
             "{stderr}"
         );
     }
+}
+
+/// Credentials no command may print, write or serve, and what the error says about each.
+fn unusable() -> Vec<(Vec<u8>, &'static str)> {
+    let (id, secret, token, expiration) = hostile::good_values();
+    vec![
+        (
+            hostile::session(&id, &secret, &token, &hostile::time_in(-3600)),
+            "expired at",
+        ),
+        (
+            hostile::session(&id, &secret, &token, &hostile::time_in(5)),
+            "less than the 10 s",
+        ),
+        (
+            hostile::session(&id, &secret, &token, "tomorrow"),
+            "not an ISO 8601 time",
+        ),
+        (
+            hostile::session(&id, &secret, &token, ""),
+            "not an ISO 8601 time",
+        ),
+        (
+            hostile::session("", &secret, &token, &expiration),
+            "access key id (empty)",
+        ),
+        (
+            hostile::session(&id, "", &token, &expiration),
+            "secret access key is empty",
+        ),
+        (
+            hostile::session(&id, &secret, "", &expiration),
+            "session token is empty",
+        ),
+        (
+            hostile::session("AIDAHOSTILEENDPOINT1", &secret, &token, &expiration),
+            "access key id",
+        ),
+    ]
+}
+
+#[test]
+fn unusable_credentials_are_never_printed_written_or_served() {
+    let dir = tempfile::tempdir().unwrap();
+    for (answer, needle) in unusable() {
+        let server = Hostile::fixed(answer);
+        let run = run_measured(
+            credential_process(&server.url(), "5"),
+            Duration::from_secs(30),
+        );
+        assert_refused(&run, 10, needle);
+        assert!(String::from_utf8_lossy(&run.output.stderr).contains("unusable credentials"));
+        // Not worth another attempt: the endpoint answered, with nonsense.
+        assert_eq!(server.requests(), 1);
+
+        let file = dir.path().join("credentials");
+        let run = run_measured(update_once(&server.url(), &file), Duration::from_secs(30));
+        assert_refused(&run, 10, needle);
+        assert!(!file.exists(), "update wrote {}", file.display());
+
+        let started = Serve::try_start_at(&server.url(), &[], &[]);
+        let (code, stderr) = started
+            .err()
+            .expect("serve started with unusable credentials");
+        assert_eq!(code, Some(1), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(needle), "{needle:?} not in: {stderr}");
+    }
+}
+
+/// Answers `first` once, then `then` to every later request.
+fn first_then(first: Vec<u8>, then: Vec<u8>) -> Hostile {
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    Hostile::start(Arc::new(move |stream: &mut TcpStream| {
+        let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let _ = stream.write_all(if n == 0 { &first } else { &then });
+    }))
+}
+
+#[tokio::test]
+async fn serve_backs_off_and_keeps_the_good_set_when_the_endpoint_turns_bad() {
+    let (id, secret, token, expiration) = hostile::good_values();
+    let server = first_then(
+        hostile::session(&id, &secret, &token, &expiration),
+        hostile::session(
+            "ASIAEXPIREDEXPIRED01",
+            &secret,
+            &token,
+            &hostile::time_in(-60),
+        ),
+    );
+    // A window one second short of the session: the first refresh comes after a second.
+    let serve = Serve::try_start_at(
+        &server.url(),
+        &[],
+        &[("AWS_SIGNING_HELPER_REFRESH_WINDOW", "3599")],
+    )
+    .unwrap_or_else(|(code, err)| panic!("serve did not start ({code:?}): {err}"));
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let served = imds_credentials(&serve).await;
+    assert_eq!(served["AccessKeyId"], id.as_str(), "{served}");
+    // One start, then refreshes at about 1 s, and after waits of up to 1, 2, 4 s (jittered down
+    // to half): at most four in seven seconds, where a refresh a second would make seven.
+    let calls = server.requests();
+    assert!((3..=5).contains(&calls), "{calls} CreateSession calls");
+    // One line per failed refresh, saying why and what is still served.
+    let stderr = serve.stderr();
+    let failures: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("cannot refresh credentials"))
+        .collect();
+    assert_eq!(failures.len(), calls - 1, "{stderr}");
+    for line in failures {
+        assert!(
+            line.contains("unusable credentials") && line.contains("still serving"),
+            "{line}"
+        );
+        assert!(!line.contains(&secret) && !line.contains(&token), "{line}");
+    }
+}
+
+#[test]
+fn serve_does_not_hammer_an_endpoint_that_grants_short_sessions() {
+    let (id, secret, token, _) = hostile::good_values();
+    // Valid for 100 s: past the 10 s minimum, inside the default 5-minute refresh window.
+    let server = Hostile::start(Arc::new(move |stream: &mut TcpStream| {
+        let answer = hostile::session(&id, &secret, &token, &hostile::time_in(100));
+        let _ = stream.write_all(&answer);
+    }));
+    let serve = Serve::try_start_at(&server.url(), &[], &[])
+        .unwrap_or_else(|(code, err)| panic!("serve did not start ({code:?}): {err}"));
+    std::thread::sleep(Duration::from_secs(4));
+    // Refreshed halfway through the 100 s, not every second.
+    assert_eq!(server.requests(), 1, "{}", serve.stderr());
 }

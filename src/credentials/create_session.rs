@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use zeroize::Zeroizing;
 
 use super::retry::{self, Failure, Policy};
-use super::Credentials;
+use super::{validate, Credentials};
 use crate::arn::Arn;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Operation, Result, ServiceHint};
@@ -115,7 +115,9 @@ async fn attempt_once(
         .map(|(k, v)| format!("{}={}", uri_encode(k), uri_encode(v)))
         .collect::<Vec<_>>()
         .join("&");
-    let url = format!("{}://{host}{path}?{query_string}", endpoint.scheme());
+    // Messages name the URL without its query, which only repeats the ARN flags.
+    let shown = format!("{}://{host}{path}", endpoint.scheme());
+    let url = format!("{shown}?{query_string}");
     // A number and an optional string always serialise.
     let body = serde_json::to_vec(&Body {
         duration_seconds: request.duration_seconds,
@@ -160,7 +162,7 @@ async fn attempt_once(
     let response = builder
         .send()
         .await
-        .map_err(|e| transport(&url, e, timeout))?;
+        .map_err(|e| transport(&shown, e, timeout))?;
     let status = response.status().as_u16();
     let error_type_header = response
         .headers()
@@ -172,7 +174,7 @@ async fn attempt_once(
         Ok(body) => body,
         Err(BodyError::TooLarge { limit }) if success => {
             return Err(Failure::fatal(Error::BadResponse {
-                url,
+                url: shown,
                 detail: format!(
                     "a body larger than {} KiB, more than any CreateSession answer",
                     limit >> 10
@@ -183,16 +185,16 @@ async fn attempt_once(
         Err(BodyError::TooLarge { .. }) => Zeroizing::new(Vec::new()),
         Err(BodyError::TimedOut) => {
             return Err(Failure::retry(Error::Timeout {
-                url,
+                url: shown,
                 seconds: timeout.as_secs(),
             }))
         }
-        Err(BodyError::Transport(e)) => return Err(cut_off(&url, e, timeout)),
+        Err(BodyError::Transport(e)) => return Err(cut_off(&shown, e, timeout)),
     };
     crate::debug!("response: HTTP {status} {}", redacted(&body));
 
     if success {
-        return parse_success(&url, &body).map_err(Failure::fatal);
+        return parse_success(&shown, &body).map_err(Failure::fatal);
     }
     let (error_type, message) = parse_error(error_type_header.as_deref(), &body);
     let retryable = matches!(status, 429 | 500 | 502 | 503 | 504)
@@ -272,12 +274,20 @@ fn parse_success(url: &str, body: &[u8]) -> Result<Credentials> {
                 .into(),
         });
     };
-    Ok(Credentials {
+    let credentials = Credentials {
         access_key_id: wire.access_key_id,
         secret_access_key: wire.secret_access_key,
         session_token: wire.session_token,
         expiration: wire.expiration,
-    })
+    };
+    // Before anything prints, writes or serves them.
+    validate::check(&credentials, SystemTime::now()).map_err(|detail| {
+        Error::InvalidCredentials {
+            url: url.to_string(),
+            detail,
+        }
+    })?;
+    Ok(credentials)
 }
 
 /// The error type (from `X-Amzn-ErrorType`, else the body's `__type` / `code`) and message.

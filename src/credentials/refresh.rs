@@ -27,14 +27,19 @@ const RETRY_CAP: Duration = Duration::from_secs(60);
 
 /// How long to wait before refreshing credentials that expire at `expires_at`, `window` ahead
 /// of expiry.
+///
+/// Credentials already inside the window (an endpoint granting less than the window, or a
+/// window set longer than the session) are refreshed halfway through the time they have left,
+/// not at once: an endpoint that keeps issuing short sessions is then called ever so often,
+/// rather than every second.
 pub fn refresh_delay(expires_at: SystemTime, now: SystemTime, window: Duration) -> Duration {
-    let refresh_at = expires_at
-        .checked_sub(window)
-        .unwrap_or(SystemTime::UNIX_EPOCH);
-    refresh_at
-        .duration_since(now)
-        .unwrap_or_default()
-        .max(MIN_REFRESH_INTERVAL)
+    let left = expires_at.duration_since(now).unwrap_or_default();
+    let delay = if left > window {
+        left - window
+    } else {
+        left / 2
+    };
+    delay.max(MIN_REFRESH_INTERVAL)
 }
 
 /// The refresh window: [`REFRESH_WINDOW_ENV`] when it holds a number of seconds, else
@@ -130,10 +135,23 @@ mod tests {
             refresh_delay(expires, now, Duration::from_secs(600)),
             Duration::from_secs(3000)
         );
-        // Already inside the window: soon, but not in a busy loop.
+        // Already inside the window: halfway through what is left, and never in a busy loop.
         assert_eq!(
-            refresh_delay(now + Duration::from_secs(10), now, REFRESH_WINDOW),
+            refresh_delay(now + Duration::from_secs(120), now, REFRESH_WINDOW),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            refresh_delay(now + Duration::from_secs(1), now, REFRESH_WINDOW),
             MIN_REFRESH_INTERVAL
+        );
+        assert_eq!(
+            refresh_delay(now, now, REFRESH_WINDOW),
+            MIN_REFRESH_INTERVAL
+        );
+        // Just outside it, as the tests that shorten the window rely on.
+        assert_eq!(
+            refresh_delay(expires, now, Duration::from_secs(3598)),
+            Duration::from_secs(2)
         );
     }
 

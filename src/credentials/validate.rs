@@ -12,9 +12,10 @@ use std::time::{Duration, SystemTime};
 
 use super::{parse_expiration, Credentials};
 
-/// Credentials must stay valid at least this long after they arrive: less is no use to a client,
-/// which would come straight back for more, and usually means a clock or endpoint gone wrong.
-pub const MIN_LIFETIME: Duration = Duration::from_secs(60);
+/// Credentials must stay valid at least this long after they arrive: less leaves a client no
+/// time to use them, and means a clock or an endpoint gone wrong (IAM Roles Anywhere issues
+/// sessions of 15 minutes at least, and refuses requests from clocks more than 5 minutes off).
+pub const MIN_LIFETIME: Duration = Duration::from_secs(10);
 
 /// Longest session token accepted. STS tokens are base64 and grow with session tags and
 /// policies, to a few KiB; the whole CreateSession answer is capped at 64 KiB anyway.
@@ -38,6 +39,17 @@ impl fmt::Display for Invalid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// Everything a set of credentials must satisfy before it is used: [`check_shape`] and
+/// [`check_expiration`]. Every credential source calls this on what it receives, so that every
+/// delivery (stdout, the credentials file, `serve`) only sees usable credentials.
+///
+/// # Errors
+/// [`Invalid`] naming the first field at fault.
+pub fn check(credentials: &Credentials, now: SystemTime) -> Result<SystemTime, Invalid> {
+    check_shape(credentials)?;
+    check_expiration(&credentials.expiration, now)
 }
 
 /// Checks the shape of the three values written to files and served: the access key id is
@@ -83,11 +95,14 @@ pub fn check_expiration(expiration: &str, now: SystemTime) -> Result<SystemTime,
     })?;
     if at < now + MIN_LIFETIME {
         let when = match at.duration_since(now) {
-            Ok(left) => format!("in {} s", left.as_secs()),
-            Err(e) => format!("{} s ago", e.duration().as_secs()),
+            Ok(left) => format!("they expire at {expiration}, in {} s", left.as_secs()),
+            Err(e) => format!(
+                "they expired at {expiration}, {} s ago",
+                e.duration().as_secs()
+            ),
         };
         return Err(Invalid(format!(
-            "they expire at {expiration}, {when}: less than the {} s a client needs (check this machine's clock too)",
+            "{when}, less than the {} s a client needs (check this machine's clock too)",
             MIN_LIFETIME.as_secs()
         )));
     }
@@ -218,7 +233,7 @@ mod tests {
         for (text, needle) in [
             ("tomorrow", "not an ISO 8601 time"),
             ("", "(empty)"),
-            ("2025-01-02T03:04:06Z", "in 1 s"),
+            ("2025-01-02T03:04:14Z", "in 9 s"),
             ("2025-01-02T03:00:00Z", "245 s ago"),
         ] {
             let e = check_expiration(text, now).unwrap_err().to_string();
