@@ -175,6 +175,49 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// The credentials file (or what its symlink leads to) is a device, FIFO, directory or socket.
+    #[error("{}{} is {kind}, not a regular file; set AWS_SHARED_CREDENTIALS_FILE to a regular file (or a symlink to one)", path.display(), target.as_ref().map(|t| format!(" (a symlink to {})", t.display())).unwrap_or_default())]
+    CredentialsFileKind {
+        /// The credentials file as named.
+        path: PathBuf,
+        /// Where its symlinks lead, when it is one.
+        target: Option<PathBuf>,
+        /// What it is, e.g. "a character device".
+        kind: &'static str,
+    },
+
+    /// The credentials file is larger than any credentials file.
+    #[error("{} is larger than {}, too large for a credentials file; check AWS_SHARED_CREDENTIALS_FILE", path.display(), crate::input::size(*limit))]
+    CredentialsTooLarge {
+        /// The credentials file.
+        path: PathBuf,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+
+    /// The credentials file is not text.
+    #[error("{} is not UTF-8 text, so not a credentials file; check AWS_SHARED_CREDENTIALS_FILE", path.display())]
+    CredentialsNotText {
+        /// The credentials file.
+        path: PathBuf,
+    },
+
+    /// The credentials file's directory can be written by anyone.
+    #[error("{} is writable by every user, any of whom could replace the credentials file in it; run chmod o-w on it, or set AWS_SHARED_CREDENTIALS_FILE to a file in a private directory", dir.display())]
+    CredentialsDirUnsafe {
+        /// The directory.
+        dir: PathBuf,
+    },
+
+    /// Another process holds the credentials file's lock for too long.
+    #[error("{} is still locked by another process after {waited} s; check for a hung update or aws_signing_helper (e.g. with fuser), then try again", path.display())]
+    CredentialsLocked {
+        /// The credentials file.
+        path: PathBuf,
+        /// How long we waited, in seconds.
+        waited: u64,
+    },
+
     /// `update` refuses to write credentials whose values could change the file's syntax.
     #[error("refusing to write the credentials into {}: {detail}; the endpoint that issued them is misbehaving", path.display())]
     UnsafeCredentials {

@@ -2,18 +2,15 @@
 //!
 //! Only the target section's `aws_access_key_id`, `aws_secret_access_key` and
 //! `aws_session_token` lines change; every other byte (other profiles, comments, blank lines,
-//! ordering, line endings) is kept. The section is appended when missing. The file is replaced
-//! atomically (temporary file in the same directory, fsync, rename) with mode `0o600`, under an
-//! exclusive lock on a sidecar `<name>.lock` file so concurrent updates do not lose each other's
-//! profiles.
+//! ordering, line endings) is kept. The section is appended when missing. Values are written only
+//! when they have the shape AWS gives them, so that nothing sent by an endpoint can add a line.
+//! How the file is found, locked and replaced (atomically, keeping its mode and owner, through
+//! symlinks, never over a device) is [`crate::credentials_file`].
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rand::Rng;
 use zeroize::Zeroizing;
 
 use crate::credentials::refresh::{self, Deliver};
@@ -110,112 +107,20 @@ pub fn credentials_path() -> Result<PathBuf> {
 ///
 /// # Errors
 /// [`Error::UnsafeCredentials`] when a value is not of the shape AWS uses (it could add lines to
-/// the file), [`Error::WriteCredentials`] for any I/O failure; the file is then unchanged.
+/// the file), or what [`crate::credentials_file::rewrite`] says about the file; it is then
+/// unchanged.
 pub fn write_profile(path: &Path, profile: &str, credentials: &Credentials) -> Result<()> {
     // Checked before the file is even opened; set_profile checks again, whoever calls it.
     check_shape(credentials).map_err(|detail| Error::UnsafeCredentials {
         path: path.to_path_buf(),
         detail,
     })?;
-    replace_profile(path, profile, credentials).map_err(|source| Error::WriteCredentials {
-        path: path.to_path_buf(),
-        source,
+    crate::credentials_file::rewrite(path, |old| {
+        set_profile(old, profile, credentials).map_err(|detail| Error::UnsafeCredentials {
+            path: path.to_path_buf(),
+            detail,
+        })
     })
-}
-
-fn replace_profile(path: &Path, profile: &str, credentials: &Credentials) -> io::Result<()> {
-    // Write through a symlinked credentials file to its target rather than replacing the link.
-    let path = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?
-        .to_string_lossy()
-        .into_owned();
-    create_private_dir(&dir)?;
-
-    let lock = private_file(OpenOptions::new().create(true).truncate(false).write(true))
-        .open(dir.join(format!("{name}.lock")))?;
-    // Held until `lock` is dropped at the end of this function. `File::lock` is in std since
-    // Rust 1.89; Cargo.toml's rust-version predates it.
-    lock.lock()?;
-
-    let old = match fs::read(&path) {
-        Ok(bytes) => Zeroizing::new(bytes),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Zeroizing::new(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let old = std::str::from_utf8(&old)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "the file is not UTF-8 text"))?;
-    let new = set_profile(old, profile, credentials)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
-
-    let temp = dir.join(format!(
-        ".{name}.{}.{:08x}.tmp",
-        std::process::id(),
-        rand::thread_rng().gen::<u32>()
-    ));
-    let written = write_new(&temp, new.as_bytes()).and_then(|()| fs::rename(&temp, &path));
-    if written.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    written?;
-    // Make the rename itself durable; not every platform can open a directory, so best effort.
-    if let Ok(d) = File::open(&dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
-/// Creates `path` with mode 0600, writes and fsyncs `data`.
-fn write_new(path: &Path, data: &[u8]) -> io::Result<()> {
-    let mut file = private_file(OpenOptions::new().write(true).create_new(true)).open(path)?;
-    // The umask may only remove bits, but set the mode explicitly all the same: the file holds
-    // secrets and must be readable by its owner alone.
-    set_private(&file)?;
-    file.write_all(data)?;
-    file.sync_all()
-}
-
-#[cfg(unix)]
-fn private_file(options: &mut OpenOptions) -> &mut OpenOptions {
-    use std::os::unix::fs::OpenOptionsExt;
-    // Credentials files (and their locks) are readable by the owner only: 0o600.
-    options.mode(0o600)
-}
-
-#[cfg(not(unix))]
-fn private_file(options: &mut OpenOptions) -> &mut OpenOptions {
-    options
-}
-
-#[cfg(unix)]
-fn set_private(file: &File) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    file.set_permissions(fs::Permissions::from_mode(0o600))
-}
-
-#[cfg(not(unix))]
-fn set_private(_file: &File) -> io::Result<()> {
-    Ok(())
-}
-
-#[cfg(unix)]
-fn create_private_dir(dir: &Path) -> io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    // A new ~/.aws is private to its owner: 0o700.
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
-#[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> io::Result<()> {
-    fs::create_dir_all(dir)
 }
 
 /// `text` with `profile`'s three credential keys set to `credentials`, everything else intact.

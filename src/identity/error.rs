@@ -25,6 +25,17 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// A path names a FIFO, a device, a directory or a socket where a file should be.
+    #[error("{} is {kind}, not a regular file; pass a file holding {expected}", path.display())]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is, e.g. "a FIFO (named pipe)".
+        kind: &'static str,
+        /// What should have been in it.
+        expected: &'static str,
+    },
+
     /// A file is larger than anything it could sensibly hold.
     #[error("{} is larger than {} MiB; expected {expected}", path.display(), limit >> 20)]
     FileTooLarge {
@@ -249,6 +260,13 @@ pub enum Error {
     Pkcs11PinRequired {
         /// The token.
         token: String,
+    },
+
+    /// A `pin-source` file that does not hold text.
+    #[error("{} (the URI's pin-source) is not UTF-8 text; write the PIN into it as text", path.display())]
+    PinFileText {
+        /// The file.
+        path: PathBuf,
     },
 
     /// The token refused the PIN.

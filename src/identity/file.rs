@@ -5,12 +5,14 @@
 use std::path::{Path, PathBuf};
 
 use pkcs8::der::Decode;
+use zeroize::Zeroizing;
 
 use super::certificate::{certificates_from_bytes, Certificate, PublicKey};
 use super::error::{Error, Result};
 use super::key::{KeyError, KeyFormat, SoftwareKey};
 use super::prompt::{self, Prompted, Try};
 use super::{pem, pkcs12, tpm, Digest, Secret, Signer, X509Signer};
+use crate::input::ReadError;
 
 /// Largest file we read as a certificate, key or bundle; anything bigger is a mistake.
 const MAX_FILE_BYTES: u64 = 16 << 20;
@@ -145,22 +147,22 @@ impl FileSource {
     }
 }
 
-/// Reads a whole file, refusing empty and absurdly large ones.
-pub(crate) fn read_file(path: &Path, expected: &'static str) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| Error::read(path, e))?;
-    let size = file.metadata().map_or(0, |m| m.len()).min(MAX_FILE_BYTES);
-    let mut data = Vec::with_capacity(size as usize + 1);
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut data)
-        .map_err(|e| Error::read(path, e))?;
-    if data.len() as u64 > MAX_FILE_BYTES {
-        return Err(Error::FileTooLarge {
+/// Reads a whole file, refusing anything but a regular file (without blocking on a FIFO or
+/// opening a device), empty files and absurdly large ones. The bytes are wiped when dropped.
+pub(crate) fn read_file(path: &Path, expected: &'static str) -> Result<Zeroizing<Vec<u8>>> {
+    let data = crate::input::read(path, MAX_FILE_BYTES).map_err(|e| match e {
+        ReadError::NotRegular(kind) => Error::NotAFile {
             path: path.to_path_buf(),
-            limit: MAX_FILE_BYTES,
+            kind,
             expected,
-        });
-    }
+        },
+        ReadError::TooLarge(limit) => Error::FileTooLarge {
+            path: path.to_path_buf(),
+            limit,
+            expected,
+        },
+        ReadError::Io(e) => Error::read(path, e),
+    })?;
     if data.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::EmptyFile {
             path: path.to_path_buf(),
