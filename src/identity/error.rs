@@ -129,6 +129,26 @@ pub enum Error {
         convert: &'static str,
     },
 
+    /// An encrypted key whose encryption this helper does not read, and how to convert it.
+    #[error("{} is encrypted with {what}, which this helper does not read (unsupported); convert it with `openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW`", path.display())]
+    KeyEncryption {
+        /// The file.
+        path: PathBuf,
+        /// The scheme, e.g. "PBES1 (pbeWithMD5AndDES-CBC)" or "PBES2 with DES-EDE3-CBC (3DES)".
+        what: String,
+    },
+
+    /// An encrypted key or bundle whose key derivation would cost more than the caps allow.
+    #[error("{}: {detail}; re-encrypt it with standard settings: `{convert}`", path.display())]
+    KeyDerivation {
+        /// The file.
+        path: PathBuf,
+        /// What it asks for, and the cap.
+        detail: String,
+        /// The command that re-encrypts it.
+        convert: &'static str,
+    },
+
     /// An encrypted key or bundle and no way to get its password.
     #[error("{} is encrypted and no password was given; pass it with --pkcs8-password", path.display())]
     PasswordRequired {

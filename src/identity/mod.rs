@@ -17,6 +17,7 @@ mod certificate;
 mod error;
 pub mod file;
 mod key;
+mod pbe;
 mod pem;
 pub mod pkcs11;
 mod pkcs12;
