@@ -6,14 +6,15 @@
 //! ([`refresh::keep_fresh`] over the credential source). Handlers only read the latest
 //! credentials from a `watch` channel, so a slow refresh never blocks a client; when the last
 //! credentials expired and no refresh succeeded, they answer 503 rather than hand out expired
-//! credentials. The container endpoint's token is [`ContainerToken`].
+//! credentials. The container endpoint's token is [`ContainerToken`]. What a client may cost
+//! (connections, timeouts, header sizes) is [`listen`].
 
 mod container_token;
+pub mod listen;
 
 pub use container_token::{ContainerToken, TokenFile};
 
 use std::collections::HashMap;
-use std::future::IntoFuture;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -22,7 +23,6 @@ use axum::extract::{Path, State as AxumState};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
-use axum::serve::ListenerExt;
 use axum::Router;
 use base64::Engine;
 use rand::RngCore;
@@ -45,8 +45,6 @@ pub const DEFAULT_PORT: u16 = 9911;
 pub const DEFAULT_HOP_LIMIT: u8 = 64;
 /// Longest session token lifetime a client may ask for (six hours), also the default.
 pub const MAX_TOKEN_TTL_SECONDS: u64 = 21_600;
-/// How long requests in flight may take to finish after SIGINT or SIGTERM.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// Most session tokens remembered at once; beyond it the earliest-expiring one is forgotten.
 pub const MAX_TOKENS: usize = 256;
 
@@ -151,26 +149,7 @@ pub async fn run(options: Options, port: u16, hop_limit: u8) -> Result<()> {
         let mut delivery = Publish(publish);
         refresh::keep_fresh(&mut source, first, window, &mut delivery).await;
     });
-    let listener = listener.tap_io(move |tcp| {
-        if let Err(e) = tcp.set_ttl(ttl) {
-            crate::debug!("cannot set the IP TTL of a connection to {ttl}: {e}");
-        }
-    });
-    let stopping = Arc::new(tokio::sync::Notify::new());
-    let signalled = Arc::clone(&stopping);
-    let server = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        signalled.notify_one();
-    });
-    // After a signal, requests in flight get SHUTDOWN_GRACE to finish; a client that keeps a
-    // connection open (or sends half a request) does not hold the shutdown up any longer.
-    let served = tokio::select! {
-        served = server.into_future() => served,
-        () = async {
-            stopping.notified().await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        } => Ok(()),
-    };
+    let served = listen::serve(listener, app(state), ttl, shutdown_signal()).await;
     refresher.abort();
     served.map_err(|source| Error::ServerStopped { address, source })
 }
