@@ -90,6 +90,17 @@ pub enum Error {
         detail: String,
     },
 
+    /// The endpoint's TLS certificate was refused.
+    #[error("the TLS certificate of {url} is not accepted: {detail}; {hint}")]
+    ServerCertificate {
+        /// Where we connected.
+        url: String,
+        /// rustls' verdict.
+        detail: String,
+        /// What to check for that verdict.
+        hint: &'static str,
+    },
+
     /// The endpoint's answer broke off before its end.
     #[error("the answer from {url} broke off: {detail}; check the network and, behind a proxy, --with-proxy")]
     Truncated {

@@ -37,6 +37,7 @@ const KEYS: [&str; 3] = [
 /// Later failures are reported on stderr and retried; the last good entry stays in the file.
 pub async fn run(options: Options, profile: &str, once: bool) -> Result<()> {
     let path = credentials_path()?;
+    let window = options.refresh_window;
     let mut source = RolesAnywhere::new(options, Reload::OnChange)?;
     let first = Arc::new(source.fetch().await?);
     let mut delivery = WriteProfile { path, profile };
@@ -44,7 +45,6 @@ pub async fn run(options: Options, profile: &str, once: bool) -> Result<()> {
     if once {
         return Ok(());
     }
-    let window = refresh::window_from_env();
     refresh::keep_fresh(&mut source, first, window, &mut delivery).await;
     Ok(())
 }

@@ -355,7 +355,7 @@ fn tls_verification_and_plain_http() {
     let out = helper_command(&[&args[..], &[url.as_str()]].concat())
         .output()
         .unwrap();
-    assert_one_line_error(&out, "cannot reach");
+    assert_one_line_error(&out, "is not accepted");
     // ... unless verification is switched off.
     let out = helper_command(&[&args[..], &[url.as_str(), "--no-verify-ssl"]].concat())
         .output()

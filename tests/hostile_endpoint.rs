@@ -438,3 +438,101 @@ fn serve_does_not_hammer_an_endpoint_that_grants_short_sessions() {
     // Refreshed halfway through the 100 s, not every second.
     assert_eq!(server.requests(), 1, "{}", serve.stderr());
 }
+
+/// `credential-process` against `url` with `--debug`, trusting `ca`.
+fn credential_process_debug(url: &str, ca: Option<&std::path::Path>) -> Command {
+    let mut cmd = credential_process(url, "5");
+    cmd.arg("--debug");
+    if let Some(ca) = ca {
+        cmd.env("AWS_CA_BUNDLE", ca);
+    }
+    cmd
+}
+
+#[test]
+fn certificate_failures_are_not_retried_and_say_what_to_check() {
+    // The endpoint's certificate names localhost, 127.0.0.1 and ::1; it listens on 127.0.0.2.
+    let local = common::local::Local::start(&["--listen", "127.0.0.2:0"]);
+    let wrong_name = local.url().replace("127.0.0.1", "127.0.0.2");
+    let run = run_measured(
+        credential_process_debug(&wrong_name, Some(&local.ca)),
+        Duration::from_secs(30),
+    );
+    let stderr = String::from_utf8_lossy(&run.output.stderr).into_owned();
+    let last = stderr.trim_end().lines().last().unwrap_or_default();
+    assert_eq!(run.output.status.code(), Some(1), "{stderr}");
+    assert!(run.output.stdout.is_empty());
+    assert!(
+        last.contains("is not accepted") && last.contains("not valid for name"),
+        "{stderr}"
+    );
+    assert!(last.contains("give --endpoint the host name"), "{last}");
+    assert!(!stderr.contains("retrying"), "retried: {stderr}");
+
+    // Not trusted at all (no AWS_CA_BUNDLE).
+    let run = run_measured(
+        credential_process_debug(&local.url().replace("127.0.0.1", "127.0.0.2"), None),
+        Duration::from_secs(30),
+    );
+    let stderr = String::from_utf8_lossy(&run.output.stderr).into_owned();
+    let last = stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.contains("is not accepted") && last.contains("AWS_CA_BUNDLE"),
+        "{last}"
+    );
+    assert!(!stderr.contains("retrying"), "retried: {stderr}");
+}
+
+#[test]
+fn redirects_throttling_and_endless_server_errors() {
+    // A redirect is not followed (the request is signed for this endpoint), nor retried.
+    let server = Hostile::fixed(hostile::response(
+        "302 Found",
+        &[("Location", "https://elsewhere.example/sessions\tx")],
+        b"",
+    ));
+    let run = run_measured(
+        credential_process(&server.url(), "5"),
+        Duration::from_secs(30),
+    );
+    let line = assert_refused_line(
+        &run,
+        5,
+        "redirect (HTTP 302) to 'https://elsewhere.example/sessions x'",
+    );
+    assert!(!line.contains('\t'), "{line}");
+    assert_eq!(server.requests(), 1);
+
+    // 429 asking for an hour: three attempts with the usual backoff, not an hour.
+    let server = Hostile::fixed(hostile::response(
+        "429 Too Many Requests",
+        &[
+            ("Retry-After", "3600"),
+            ("X-Amzn-ErrorType", "ThrottlingException"),
+        ],
+        br#"{"message":"slow down"}"#,
+    ));
+    let run = run_measured(
+        credential_process(&server.url(), "5"),
+        Duration::from_secs(30),
+    );
+    assert_refused_line(&run, 5, "still throttled after 3 attempts");
+    assert_eq!(server.requests(), 3);
+
+    // 500 forever: three attempts, then one line.
+    let server = Hostile::fixed(hostile::response("500 Internal Server Error", &[], b"oops"));
+    let run = run_measured(
+        credential_process(&server.url(), "5"),
+        Duration::from_secs(30),
+    );
+    assert_refused_line(&run, 5, "the service failed 3 times");
+    assert_eq!(server.requests(), 3);
+}
+
+/// [`assert_refused`], returning the line.
+fn assert_refused_line(run: &Measured, seconds: u64, needle: &str) -> String {
+    assert_refused(run, seconds, needle);
+    String::from_utf8_lossy(&run.output.stderr)
+        .trim_end()
+        .to_string()
+}

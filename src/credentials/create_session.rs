@@ -169,6 +169,20 @@ async fn attempt_once(
         .get("x-amzn-errortype")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    if (300..400).contains(&status) {
+        // Redirects are not followed (a signed request must go where it was signed for).
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .map(|v| shown_header(v.as_bytes()))
+            .unwrap_or_else(|| "nowhere".into());
+        return Err(Failure::fatal(Error::BadResponse {
+            url: shown,
+            detail: format!(
+                "a redirect (HTTP {status}) to {location}, which is not followed; give --endpoint the URL that answers"
+            ),
+        }));
+    }
     let success = (200..300).contains(&status);
     let body = match read_limited(response, MAX_RESPONSE_BYTES, deadline).await {
         Ok(body) => body,
@@ -217,6 +231,10 @@ fn transport(url: &str, error: reqwest::Error, timeout: Duration) -> Failure {
             seconds: timeout.as_secs(),
         });
     }
+    if let Some(certificate) = certificate_error(&error) {
+        // The same certificate next time: not worth another attempt.
+        return Failure::fatal(server_certificate(url, &certificate));
+    }
     let (detail, malformed) = innermost(&error);
     if malformed {
         // Not HTTP, or a head larger than hyper's limit: the same again next time.
@@ -240,6 +258,54 @@ fn cut_off(url: &str, error: reqwest::Error, timeout: Duration) -> Failure {
         url: url.to_string(),
         detail: innermost(&error).0,
     })
+}
+
+/// The certificate verification failure in `error`'s causes, if that is what it is. rustls'
+/// error sits inside `io::Error`s (one in another, by the time reqwest has it), whose
+/// `source()` skips what they wrap, so each is opened.
+fn certificate_error(error: &reqwest::Error) -> Option<rustls::CertificateError> {
+    fn unwrap_io<'a>(
+        mut error: &'a (dyn std::error::Error + 'static),
+    ) -> &'a (dyn std::error::Error + 'static) {
+        while let Some(inner) = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            error = inner;
+        }
+        error
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(rustls::Error::InvalidCertificate(e)) =
+            unwrap_io(cause).downcast_ref::<rustls::Error>()
+        {
+            return Some(e.clone());
+        }
+        source = cause.source();
+    }
+    None
+}
+
+fn server_certificate(url: &str, error: &rustls::CertificateError) -> Error {
+    use rustls::CertificateError as E;
+    let hint = match error {
+        E::UnknownIssuer => {
+            "if the endpoint's certificate comes from a private CA, set AWS_CA_BUNDLE to that CA's certificate"
+        }
+        E::NotValidForName | E::NotValidForNameContext { .. } => {
+            "the certificate is for another name: give --endpoint the host name the certificate names"
+        }
+        E::Expired | E::ExpiredContext { .. } | E::NotValidYet | E::NotValidYetContext { .. } => {
+            "check this machine's clock, or have the endpoint's certificate renewed"
+        }
+        _ => "check the endpoint's certificate and AWS_CA_BUNDLE",
+    };
+    Error::ServerCertificate {
+        url: url.to_string(),
+        detail: error.to_string(),
+        hint,
+    }
 }
 
 /// The innermost cause's message (the outermost is reqwest's "error sending request"), and
@@ -288,6 +354,16 @@ fn parse_success(url: &str, body: &[u8]) -> Result<Credentials> {
         }
     })?;
     Ok(credentials)
+}
+
+/// A header value from the endpoint, as it may be shown: one line of printable text, shortened.
+fn shown_header(value: &[u8]) -> String {
+    let text: String = String::from_utf8_lossy(value)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect();
+    format!("'{text}'")
 }
 
 /// The error type (from `X-Amzn-ErrorType`, else the body's `__type` / `code`) and message.

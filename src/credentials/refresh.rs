@@ -42,13 +42,26 @@ pub fn refresh_delay(expires_at: SystemTime, now: SystemTime, window: Duration) 
     delay.max(MIN_REFRESH_INTERVAL)
 }
 
-/// The refresh window: [`REFRESH_WINDOW_ENV`] when it holds a number of seconds, else
-/// [`REFRESH_WINDOW`].
-pub fn window_from_env() -> Duration {
-    std::env::var(REFRESH_WINDOW_ENV)
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .map_or(REFRESH_WINDOW, Duration::from_secs)
+/// Longest refresh window [`REFRESH_WINDOW_ENV`] may set: the longest session.
+const MAX_WINDOW_SECONDS: u64 = 43_200;
+
+/// The refresh window: [`REFRESH_WINDOW_ENV`] when set, else [`REFRESH_WINDOW`].
+///
+/// # Errors
+/// [`Error::Environment`] when the variable is set to anything but a whole number of seconds
+/// from 0 to 43200, as for the HTTP timeout variable.
+pub fn window_from_env() -> Result<Duration, Error> {
+    let Ok(value) = std::env::var(REFRESH_WINDOW_ENV) else {
+        return Ok(REFRESH_WINDOW);
+    };
+    match value.parse::<u64>() {
+        Ok(seconds) if seconds <= MAX_WINDOW_SECONDS => Ok(Duration::from_secs(seconds)),
+        _ => Err(Error::Environment {
+            var: REFRESH_WINDOW_ENV,
+            value,
+            expected: "must be a whole number of seconds from 0 to 43200",
+        }),
+    }
 }
 
 /// Exponential backoff with jitter between failed refreshes.

@@ -138,13 +138,13 @@ pub async fn run(options: Options, port: u16, hop_limit: u8) -> Result<()> {
 
     let container_token = ContainerToken::from_env()?;
     let role_arn = options.request.role.as_str().to_string();
+    let window = options.refresh_window;
     let mut source = RolesAnywhere::new(options, Reload::OnChange)?;
     let first = Arc::new(source.fetch().await?);
     let (publish, credentials) = watch::channel(Some(Arc::clone(&first)));
     let state = Arc::new(State::new(&role_arn, credentials, container_token));
     announce(address.port(), &state.container_token);
 
-    let window = refresh::window_from_env();
     let refresher = tokio::spawn(async move {
         let mut delivery = Publish(publish);
         refresh::keep_fresh(&mut source, first, window, &mut delivery).await;
