@@ -536,3 +536,56 @@ fn assert_refused_line(run: &Measured, seconds: u64, needle: &str) -> String {
         .trim_end()
         .to_string()
 }
+
+/// `serve` on an ephemeral port against `url`; it exits 1 when its first CreateSession fails.
+fn serve_command(url: &str) -> Command {
+    let cert = pki("ec-p256", "cert.pem");
+    let key = pki("ec-p256", "key-pkcs8.pem");
+    let mut cmd = helper_command(&[
+        "serve",
+        "--port",
+        "0",
+        "--certificate",
+        &cert,
+        "--private-key",
+        &key,
+        "--trust-anchor-arn",
+        TRUST_ANCHOR,
+        "--profile-arn",
+        PROFILE,
+        "--role-arn",
+        ROLE,
+        "--endpoint",
+        url,
+    ]);
+    cmd.env("AWS_SIGNING_HELPER_HTTP_TIMEOUT", "5");
+    cmd
+}
+
+#[test]
+fn update_and_serve_hold_no_more_than_credential_process_whatever_the_endpoint_sends() {
+    let chunk = format!("10000\r\n{}\r\n", "A".repeat(0x10000)).into_bytes();
+    let endless_body = endless(
+        "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n",
+        chunk,
+        usize::MAX,
+    );
+    let endless_head = endless(
+        "HTTP/1.1 201 Created\r\n",
+        b"X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n".repeat(1024),
+        usize::MAX,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("credentials");
+    for (server, needle) in [
+        (&endless_body, "larger than 64 KiB"),
+        (&endless_head, "not an HTTP answer"),
+    ] {
+        let run = run_measured(update_once(&server.url(), &file), Duration::from_secs(60));
+        assert_refused(&run, 10, needle);
+        assert!(!file.exists());
+        let run = run_measured(serve_command(&server.url()), Duration::from_secs(60));
+        // serve says where it will listen only once it has credentials; it has none.
+        assert_refused(&run, 10, needle);
+    }
+}
