@@ -165,8 +165,11 @@ fn parse_url(url: &str) -> Result<Url> {
     } else {
         format!("https://{url}")
     };
-    let parsed = Url::parse(&url)
-        .map_err(|e| Error::Usage(format!("--endpoint '{url}' is not a valid URL: {e}")))?;
+    let parsed = Url::parse(&url).map_err(|e| {
+        Error::Usage(format!(
+            "--endpoint '{url}' is not a valid URL: {e}; give one like https://rolesanywhere.us-east-1.amazonaws.com"
+        ))
+    })?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(Error::Usage(format!(
             "--endpoint '{url}' must be an http:// or https:// URL with a host"

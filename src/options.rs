@@ -51,14 +51,16 @@ impl Options {
         }
         let region = match args.region.as_deref() {
             Some(r) if !crate::arn::is_region(r) => {
-                return Err(Error::Usage(format!("--region '{r}' is not a region name")))
+                return Err(Error::Usage(format!(
+                    "--region '{r}' is not a region name; give one like us-east-1, or leave it out for the trust anchor's"
+                )))
             }
             Some(r) => r.to_string(),
             None => trust_anchor.region().to_string(),
         };
         if !(MIN_DURATION..=MAX_DURATION).contains(&args.session_duration) {
             return Err(Error::Usage(format!(
-                "--session-duration {} is out of range: IAM Roles Anywhere issues sessions of {MIN_DURATION} to {MAX_DURATION} seconds",
+                "--session-duration {} is out of range: IAM Roles Anywhere issues sessions of {MIN_DURATION} to {MAX_DURATION} seconds; give one in that range (the default is 3600)",
                 args.session_duration
             )));
         }
