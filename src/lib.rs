@@ -20,6 +20,8 @@ pub mod credentials_file;
 pub mod endpoint;
 pub mod error;
 pub mod filestamp;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod identity;
 pub mod input;

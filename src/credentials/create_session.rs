@@ -324,7 +324,7 @@ fn innermost(error: &reqwest::Error) -> (String, bool) {
     (detail, malformed)
 }
 
-fn parse_success(url: &str, body: &[u8]) -> Result<Credentials> {
+pub(crate) fn parse_success(url: &str, body: &[u8]) -> Result<Credentials> {
     let response: Response = serde_json::from_slice(body).map_err(|e| Error::BadResponse {
         url: url.to_string(),
         detail: format!("invalid JSON ({e})"),
@@ -367,7 +367,7 @@ fn shown_header(value: &[u8]) -> String {
 }
 
 /// The error type (from `X-Amzn-ErrorType`, else the body's `__type` / `code`) and message.
-fn parse_error(header: Option<&str>, body: &[u8]) -> (String, String) {
+pub(crate) fn parse_error(header: Option<&str>, body: &[u8]) -> (String, String) {
     let json: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
     let field = |names: &[&str]| {
         names
@@ -468,7 +468,7 @@ fn format_time(unix: i64) -> String {
 }
 
 /// A response body for `--debug`, with secrets replaced by their length.
-fn redacted(body: &[u8]) -> String {
+pub(crate) fn redacted(body: &[u8]) -> String {
     fn scrub(value: &mut serde_json::Value) {
         match value {
             serde_json::Value::Object(map) => {

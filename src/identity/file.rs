@@ -175,7 +175,7 @@ pub(crate) fn read_file(path: &Path, expected: &'static str) -> Result<Zeroizing
 }
 
 /// Finds and decodes the private key in a PEM or DER file.
-fn read_key(path: &Path, data: &[u8], password: Option<&Secret>) -> Result<SoftwareKey> {
+pub(crate) fn read_key(path: &Path, data: &[u8], password: Option<&Secret>) -> Result<SoftwareKey> {
     let convert = |e: KeyError| match e {
         KeyError::Malformed(detail) => Error::private_key(path, detail),
         KeyError::Unsupported(what) => Error::unsupported_key(path, what),

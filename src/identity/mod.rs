@@ -16,6 +16,8 @@
 mod certificate;
 mod error;
 pub mod file;
+#[doc(hidden)]
+pub mod fuzzing;
 mod key;
 mod pbe;
 mod pem;

@@ -165,12 +165,7 @@ impl Connection {
                 app.oneshot(request).await
             }
         });
-        let conn = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
-            .max_buf_size(MAX_HEADER_BYTES)
-            .max_headers(MAX_HEADERS)
-            .serve_connection(TokioIo::new(stream), service);
+        let conn = http1().serve_connection(TokioIo::new(stream), service);
         tokio::pin!(conn);
         tokio::select! {
             served = conn.as_mut() => {
@@ -186,6 +181,17 @@ impl Connection {
         }
         lock(&table).remove(&id);
     }
+}
+
+/// HTTP/1 with the limits above (also what the fuzz target of serve's requests runs).
+pub(crate) fn http1() -> http1::Builder {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(MAX_HEADER_BYTES)
+        .max_headers(MAX_HEADERS);
+    builder
 }
 
 async fn wait_until_stopped(stopped: &mut watch::Receiver<bool>) {
