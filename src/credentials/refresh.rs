@@ -28,19 +28,24 @@ const RETRY_CAP: Duration = Duration::from_secs(60);
 /// How long to wait before refreshing credentials that expire at `expires_at`, `window` ahead
 /// of expiry.
 ///
-/// Credentials already inside the window (an endpoint granting less than the window, or a
-/// window set longer than the session) are refreshed halfway through the time they have left,
-/// not at once: an endpoint that keeps issuing short sessions is then called ever so often,
-/// rather than every second.
+/// Credentials that arrive well inside the window (an endpoint granting less than the window,
+/// or a window set longer than the session) are refreshed halfway through the time they have
+/// left, not at once: an endpoint that keeps issuing short sessions is then called ever so
+/// often, rather than every second. "Well inside" allows [`WINDOW_SLACK`] for the rounding
+/// and latency between the endpoint's clock and ours, so that a window set a second or two
+/// short of the session (as tests do) still means "refresh almost at once".
 pub fn refresh_delay(expires_at: SystemTime, now: SystemTime, window: Duration) -> Duration {
     let left = expires_at.duration_since(now).unwrap_or_default();
-    let delay = if left > window {
-        left - window
+    let delay = if left + WINDOW_SLACK >= window {
+        left.saturating_sub(window)
     } else {
         left / 2
     };
     delay.max(MIN_REFRESH_INTERVAL)
 }
+
+/// How far inside the refresh window fresh credentials may be and still count as at its edge.
+const WINDOW_SLACK: Duration = Duration::from_secs(10);
 
 /// Longest refresh window [`REFRESH_WINDOW_ENV`] may set: the longest session.
 const MAX_WINDOW_SECONDS: u64 = 43_200;
@@ -161,10 +166,15 @@ mod tests {
             refresh_delay(now, now, REFRESH_WINDOW),
             MIN_REFRESH_INTERVAL
         );
-        // Just outside it, as the tests that shorten the window rely on.
+        // Just outside it, as the tests that shorten the window rely on, and just inside it
+        // (rounding and latency): at once.
         assert_eq!(
             refresh_delay(expires, now, Duration::from_secs(3598)),
             Duration::from_secs(2)
+        );
+        assert_eq!(
+            refresh_delay(expires, now, Duration::from_secs(3601)),
+            MIN_REFRESH_INTERVAL
         );
     }
 
