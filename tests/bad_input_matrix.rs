@@ -723,22 +723,23 @@ fn every_bad_input_gets_one_line_exit_1_and_changes_nothing() {
 
     // Crafted and unusual keys.
     let crafted = files.dir.path().join("des3.pem");
-    assert!(Command::new("openssl")
-        .args([
-            "pkcs8",
-            "-topk8",
-            "-in",
-            &key,
-            "-v2",
-            "des3",
-            "-passout",
-            "pass:password",
-            "-out"
-        ])
-        .arg(&crafted)
-        .status()
-        .unwrap()
-        .success());
+    common::openssl(
+        &[
+            &[
+                "pkcs8",
+                "-topk8",
+                "-in",
+                &key,
+                "-v2",
+                "des3",
+                "-passout",
+                "pass:password",
+                "-out",
+            ][..],
+            &[crafted.to_str().unwrap()],
+        ]
+        .concat(),
+    );
     add(
         vec![
             "sign-string".into(),
@@ -751,21 +752,22 @@ fn every_bad_input_gets_one_line_exit_1_and_changes_nothing() {
         "convert it with",
     );
     let explicit = files.dir.path().join("explicit.pem");
-    assert!(Command::new("openssl")
-        .args([
-            "ecparam",
-            "-name",
-            "prime256v1",
-            "-genkey",
-            "-param_enc",
-            "explicit",
-            "-noout",
-            "-out"
-        ])
-        .arg(&explicit)
-        .status()
-        .unwrap()
-        .success());
+    common::openssl(
+        &[
+            &[
+                "ecparam",
+                "-name",
+                "prime256v1",
+                "-genkey",
+                "-param_enc",
+                "explicit",
+                "-noout",
+                "-out",
+            ][..],
+            &[explicit.to_str().unwrap()],
+        ]
+        .concat(),
+    );
     add(
         vec![
             "sign-string".into(),

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::hostile::{self, run_measured, Hostile, Measured};
-use common::local::{helper_command, PROFILE, ROLE, TRUST_ANCHOR};
+use common::local::{credential_args, helper_command};
 use common::pki;
 use common::serve::{imds_credentials, Serve};
 
@@ -20,27 +20,22 @@ use common::serve::{imds_credentials, Serve};
 /// shows up far above this.
 const MAX_PEAK_KIB: u64 = 48 * 1024;
 
-/// `credential-process` against `url`, with a per-attempt timeout of `timeout` seconds.
-fn credential_process(url: &str, timeout: &str) -> Command {
-    let cert = pki("ec-p256", "cert.pem");
-    let key = pki("ec-p256", "key-pkcs8.pem");
-    let mut cmd = helper_command(&[
-        "credential-process",
-        "--certificate",
-        &cert,
-        "--private-key",
-        &key,
-        "--trust-anchor-arn",
-        TRUST_ANCHOR,
-        "--profile-arn",
-        PROFILE,
-        "--role-arn",
-        ROLE,
-        "--endpoint",
-        url,
-    ]);
+/// `command` against `url` with the ec-p256 identity, `extra` flags, and a per-attempt timeout
+/// of `timeout` seconds.
+fn helper_against(command: &str, url: &str, extra: &[&str], timeout: &str) -> Command {
+    let mut args = credential_args(command, url);
+    args.extend(["--certificate".into(), pki("ec-p256", "cert.pem")]);
+    args.extend(["--private-key".into(), pki("ec-p256", "key-pkcs8.pem")]);
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut cmd = helper_command(&args);
     cmd.env("AWS_SIGNING_HELPER_HTTP_TIMEOUT", timeout);
     cmd
+}
+
+/// `credential-process` against `url`.
+fn credential_process(url: &str, timeout: &str) -> Command {
+    helper_against("credential-process", url, &[], timeout)
 }
 
 /// Asserts the run failed cleanly within `seconds`, in bounded memory, saying `needle`.
@@ -241,26 +236,8 @@ fn truncated_and_malformed_json() {
 
 /// `update --once` against `url`, into `file`.
 fn update_once(url: &str, file: &std::path::Path) -> Command {
-    let cert = pki("ec-p256", "cert.pem");
-    let key = pki("ec-p256", "key-pkcs8.pem");
-    let mut cmd = helper_command(&[
-        "update",
-        "--once",
-        "--certificate",
-        &cert,
-        "--private-key",
-        &key,
-        "--trust-anchor-arn",
-        TRUST_ANCHOR,
-        "--profile-arn",
-        PROFILE,
-        "--role-arn",
-        ROLE,
-        "--endpoint",
-        url,
-    ]);
-    cmd.env("AWS_SHARED_CREDENTIALS_FILE", file)
-        .env("AWS_SIGNING_HELPER_HTTP_TIMEOUT", "5");
+    let mut cmd = helper_against("update", url, &["--once"], "5");
+    cmd.env("AWS_SHARED_CREDENTIALS_FILE", file);
     cmd
 }
 
@@ -539,27 +516,7 @@ fn assert_refused_line(run: &Measured, seconds: u64, needle: &str) -> String {
 
 /// `serve` on an ephemeral port against `url`; it exits 1 when its first CreateSession fails.
 fn serve_command(url: &str) -> Command {
-    let cert = pki("ec-p256", "cert.pem");
-    let key = pki("ec-p256", "key-pkcs8.pem");
-    let mut cmd = helper_command(&[
-        "serve",
-        "--port",
-        "0",
-        "--certificate",
-        &cert,
-        "--private-key",
-        &key,
-        "--trust-anchor-arn",
-        TRUST_ANCHOR,
-        "--profile-arn",
-        PROFILE,
-        "--role-arn",
-        ROLE,
-        "--endpoint",
-        url,
-    ]);
-    cmd.env("AWS_SIGNING_HELPER_HTTP_TIMEOUT", "5");
-    cmd
+    helper_against("serve", url, &["--port", "0"], "5")
 }
 
 #[test]

@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use common::local::{helper_command, Local, PROFILE, ROLE, TRUST_ANCHOR};
-use common::pki;
+use common::local::{helper_command, Local};
 use common::serve::{send, Serve, CREDS, TOKEN, TOKEN_HEADER, TTL};
+use common::{openssl, pki};
 use reqwest::Method;
 
 const PASSWORD: &str = "Corr3ct-H0rse-Pw-9431";
@@ -94,19 +94,6 @@ impl Secrets {
     }
 }
 
-fn openssl(args: &[&str]) -> Vec<u8> {
-    let out = Command::new("openssl")
-        .args(args)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
 fn run(cmd: &mut Command) {
     let out = cmd.output().expect("spawn");
     assert!(
@@ -141,22 +128,9 @@ fn softhsm_module() -> String {
     .to_string()
 }
 
-/// The standard ARNs and endpoint for `command`.
+/// The standard ARNs and endpoint for `command`, with `--debug`.
 fn credential_args(command: &str, local: &Local) -> Vec<String> {
-    let mut args: Vec<String> = [
-        command,
-        "--trust-anchor-arn",
-        TRUST_ANCHOR,
-        "--profile-arn",
-        PROFILE,
-        "--role-arn",
-        ROLE,
-        "--endpoint",
-    ]
-    .iter()
-    .map(|a| a.to_string())
-    .collect();
-    args.push(local.url());
+    let mut args = common::local::credential_args(command, &local.url());
     args.push("--debug".into());
     args
 }

@@ -154,6 +154,20 @@ pub fn assert_one_line_error(out: &Output, needle: &str) -> String {
     stderr
 }
 
+/// Runs OpenSSL's command line (the independent tool tests build inputs with); its stdout.
+pub fn openssl(args: &[&str]) -> Vec<u8> {
+    let out = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// Verifies `signature` over `message` with `openssl dgst -<digest> -verify <pubkey>`.
 pub fn openssl_verify(pubkey: &str, digest: &str, message: &[u8], signature: &[u8]) -> bool {
     let dir = tempfile::tempdir().unwrap();
