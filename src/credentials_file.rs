@@ -529,6 +529,22 @@ mod tests {
     }
 
     #[test]
+    fn the_owner_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("credentials");
+        fs::write(&file, "a\n").unwrap();
+        if fs::metadata(&file).unwrap().uid() != 0 {
+            // Giving a file to another user takes root (CI runs as root).
+            return;
+        }
+        std::os::unix::fs::chown(&file, Some(4321), Some(4321)).unwrap();
+        rewrite(&file, put("b\n")).unwrap();
+        let meta = fs::metadata(&file).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (4321, 4321));
+        assert_eq!(fs::read_to_string(&file).unwrap(), "a\nb\n");
+    }
+
+    #[test]
     fn a_world_writable_directory_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
