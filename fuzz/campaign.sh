@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every fuzz target in turn, each until 10 million executions or an hour, whichever comes
-# first, at the lowest priority and on one core (the machine is shared), growing
+# first (FUZZ_SECONDS overrides the hour), at the lowest priority and on one core (the machine is shared), growing
 # fuzz/corpus/<target> from itself and fuzz/seeds/<target> (make-seeds.sh), then minimises the
 # corpus (libFuzzer's -merge). Logs go to fuzz/logs/<target>.log; the last line of each says how
 # many executions it ran and for how long. Usage: fuzz/campaign.sh [target...]
@@ -13,7 +13,7 @@ mkdir -p logs
 bin=target/x86_64-unknown-linux-gnu/release
 for t in "${targets[@]}"; do
     mkdir -p "corpus/$t" "seeds/$t" "artifacts/$t"
-    nice -n 19 "$bin/$t" -runs=10000000 -max_total_time=3600 -timeout=10 -rss_limit_mb=2048 \
+    nice -n 19 "$bin/$t" -runs=10000000 -max_total_time="${FUZZ_SECONDS:-3600}" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="artifacts/$t/" "corpus/$t" "seeds/$t" \
         > "logs/$t.log" 2>&1
     echo "$t: exit $?" >> logs/campaign.log
