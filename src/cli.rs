@@ -56,21 +56,33 @@ impl Cli {
         Cli::try_parse_from(args)
     }
 
-    /// [`Cli::try_parse_args`], with `credential-process`'s usage errors turned into one line:
-    /// it runs inside SDKs and tools that show its stderr, if at all, as one message, where a
-    /// usage dump only hides what went wrong.
+    /// [`Cli::try_parse_args`], with usage errors turned into one line, as every other error:
+    /// `credential-process` runs inside SDKs and tools that show its stderr, if at all, as one
+    /// message, and for every command a usage dump only hides what went wrong.
     ///
     /// # Errors
-    /// [`CommandLineError::Clap`] for help and other commands' usage errors (clap prints
-    /// them), [`CommandLineError::OneLine`] for credential-process's.
+    /// [`CommandLineError::Clap`] for help and version (clap prints them: to stdout, or to
+    /// stderr for the help a missing command shows), [`CommandLineError::OneLine`] for usage
+    /// errors.
     pub fn parse_command_line(args: Vec<std::ffi::OsString>) -> Result<Cli, CommandLineError> {
-        let is_credential_process = args
+        const COMMANDS: [&str; 7] = [
+            "credential-process",
+            "sign-string",
+            "read-certificate-data",
+            "serve",
+            "update",
+            "validate",
+            "version",
+        ];
+        let command = args
             .get(1)
             .and_then(|a| a.to_str())
-            .is_some_and(|a| a.trim_start() == "credential-process");
+            .map(str::trim_start)
+            .and_then(|a| COMMANDS.iter().find(|c| **c == a).copied());
         Cli::try_parse_args(args).map_err(|e| {
-            if is_credential_process && e.use_stderr() {
-                CommandLineError::OneLine(one_line_usage_error(&e))
+            let help = e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand;
+            if e.use_stderr() && !help {
+                CommandLineError::OneLine(one_line_usage_error(&e, command))
             } else {
                 CommandLineError::Clap(e)
             }
@@ -81,35 +93,40 @@ impl Cli {
 /// Why the command line was not run.
 #[derive(Debug)]
 pub enum CommandLineError {
-    /// Help, or a usage error clap prints itself (with the usage).
+    /// Help or the version, which clap prints itself.
     Clap(clap::Error),
-    /// A `credential-process` usage error, as one line without the program's name.
+    /// A usage error, as one line without the program's name.
     OneLine(String),
 }
 
-/// clap's message on one line: what is wrong, clap's suggestion, and where the flags are listed.
-fn one_line_usage_error(error: &clap::Error) -> String {
-    use clap::error::{ContextKind, ContextValue};
+/// clap's message on one line: what is wrong (with its tip or possible values), then where the
+/// flags are described, instead of clap's usage block.
+fn one_line_usage_error(error: &clap::Error, command: Option<&str>) -> String {
     let rendered = error.render().to_string();
-    let text = rendered.strip_prefix("error: ").unwrap_or(&rendered);
-    // clap puts tips, the usage and "For more information" after a blank line.
-    let what = text.split("\n\n").next().unwrap_or(text);
-    let what = what.split("\n  tip:").next().unwrap_or(what);
+    let mut parts = rendered.lines().map(str::trim).filter(|l| {
+        !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information")
+    });
+    let mut line = parts
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ")
+        .to_string();
+    for more in parts {
+        line.push_str(if more.starts_with('[') { " " } else { "; " });
+        line.push_str(more.trim_start_matches("tip: "));
+    }
     // The values a user typed may hold any character; keep the message on one line.
-    let mut line: String = what
-        .trim_end()
+    let mut line: String = line
         .chars()
         .map(|c| match c {
-            '\n' => "\\n".to_string(),
-            '\r' => "\\r".to_string(),
-            c if c.is_control() => c.escape_unicode().to_string(),
+            c if c.is_control() => c.escape_default().to_string(),
             c => c.to_string(),
         })
         .collect();
-    if let Some(ContextValue::String(similar)) = error.get(ContextKind::SuggestedArg) {
-        line.push_str(&format!(" (did you mean '{similar}'?)"));
+    match command {
+        Some(command) => line.push_str(&format!("; see aws_signing_helper {command} --help")),
+        None => line.push_str("; see aws_signing_helper --help"),
     }
-    line.push_str("; see aws_signing_helper credential-process --help");
     line
 }
 
@@ -844,15 +861,23 @@ mod tests {
         else {
             panic!("not one line")
         };
-        assert!(line.contains("did you mean '--certificate'"), "{line}");
+        assert!(
+            line.contains("a similar argument exists: '--certificate'"),
+            "{line}"
+        );
         assert!(matches!(
             Cli::parse_command_line(argv(&["credential-process", "--help"])),
             Err(CommandLineError::Clap(e)) if !e.use_stderr()
         ));
-        assert!(matches!(
-            Cli::parse_command_line(argv(&["serve", "--nope"])),
-            Err(CommandLineError::Clap(_))
-        ));
+        match Cli::parse_command_line(argv(&["serve", "--nope"])) {
+            Err(CommandLineError::OneLine(line)) => {
+                assert!(
+                    line.ends_with("; see aws_signing_helper serve --help"),
+                    "{line}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -231,8 +231,12 @@ fn parse_url(url: &str, flag: &str) -> Result<Url> {
     } else {
         format!("https://{url}")
     };
-    let parsed = Url::parse(&url)
-        .map_err(|e| Error::Usage(format!("{flag} '{url}' is not a valid URL: {e}")))?;
+    let parsed = Url::parse(&url).map_err(|e| {
+        let service = if flag == "--sts-endpoint" { "sts" } else { "rolesanywhere" };
+        Error::Usage(format!(
+            "{flag} '{url}' is not a valid URL: {e}; give one like https://{service}.us-east-1.amazonaws.com"
+        ))
+    })?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(Error::Usage(format!(
             "{flag} '{url}' must be an http:// or https:// URL with a host"

@@ -111,6 +111,15 @@ pub enum Error {
         cause: ConnectCause,
     },
 
+    /// The endpoint's answer broke off before its end.
+    #[error("the answer from {url} broke off: {detail}; check the network and, behind a proxy, --with-proxy")]
+    Truncated {
+        /// Where it came from.
+        url: String,
+        /// What the connection said.
+        detail: String,
+    },
+
     /// The endpoint did not answer in time.
     #[error("no answer from {host} within {seconds} s; check --endpoint and the network")]
     Timeout {
@@ -127,6 +136,15 @@ pub enum Error {
         url: String,
         /// What is wrong with it.
         detail: String,
+    },
+
+    /// The endpoint issued credentials that cannot be used (malformed, expired, or about to).
+    #[error("{url} issued unusable credentials: {detail}; the endpoint is at fault: check --endpoint, or tell whoever runs it")]
+    InvalidCredentials {
+        /// Where they came from.
+        url: String,
+        /// What is wrong with them (never the value of a secret).
+        detail: crate::credentials::validate::Invalid,
     },
 
     /// Writing output failed.
@@ -205,6 +223,58 @@ pub enum Error {
     /// A signal handler (SIGHUP for reloads) could not be installed.
     #[error("cannot install the SIGHUP handler")]
     Signal(#[source] io::Error),
+
+    /// The credentials file (or what its symlink leads to) is a device, FIFO, directory or socket.
+    #[error("{}{} is {kind}, not a regular file; set AWS_SHARED_CREDENTIALS_FILE to a regular file (or a symlink to one)", path.display(), target.as_ref().map(|t| format!(" (a symlink to {})", t.display())).unwrap_or_default())]
+    CredentialsFileKind {
+        /// The credentials file as named.
+        path: PathBuf,
+        /// Where its symlinks lead, when it is one.
+        target: Option<PathBuf>,
+        /// What it is, e.g. "a character device".
+        kind: &'static str,
+    },
+
+    /// The credentials file is larger than any credentials file.
+    #[error("{} is larger than {}, too large for a credentials file; check AWS_SHARED_CREDENTIALS_FILE", path.display(), crate::input::size(*limit))]
+    CredentialsTooLarge {
+        /// The credentials file.
+        path: PathBuf,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+
+    /// The credentials file is not text.
+    #[error("{} is not UTF-8 text, so not a credentials file; check AWS_SHARED_CREDENTIALS_FILE", path.display())]
+    CredentialsNotText {
+        /// The credentials file.
+        path: PathBuf,
+    },
+
+    /// The credentials file's directory can be written by anyone.
+    #[error("{} is writable by every user, any of whom could replace the credentials file in it; run chmod o-w on it, or set AWS_SHARED_CREDENTIALS_FILE to a file in a private directory", dir.display())]
+    CredentialsDirUnsafe {
+        /// The directory.
+        dir: PathBuf,
+    },
+
+    /// Another process holds the credentials file's lock for too long.
+    #[error("{} is still locked by another process after {waited} s; check for a hung update or aws_signing_helper (e.g. with fuser), then try again", path.display())]
+    CredentialsLocked {
+        /// The credentials file.
+        path: PathBuf,
+        /// How long we waited, in seconds.
+        waited: u64,
+    },
+
+    /// `update` refuses to write credentials whose values could change the file's syntax.
+    #[error("refusing to write the credentials into {}: {detail}; the endpoint that issued them is misbehaving", path.display())]
+    UnsafeCredentials {
+        /// The credentials file.
+        path: PathBuf,
+        /// Which value is wrong, and how (never the value of a secret).
+        detail: crate::credentials::validate::Invalid,
+    },
 
     /// The async runtime could not be started (out of threads or file descriptors).
     #[error("cannot start the async runtime")]
@@ -287,6 +357,10 @@ pub enum ConnectCause {
     UntrustedCertificate,
     /// The server's certificate is for another name.
     WrongName,
+    /// The server's certificate has expired or is not valid yet.
+    CertificateExpired,
+    /// The server's certificate is refused for another reason (revoked, bad signature, ...).
+    BadCertificate,
     /// We spoke TLS to a server that answered in plain HTTP.
     NotTls,
     /// We spoke plain HTTP to a server that expects TLS.
@@ -514,6 +588,8 @@ impl Error {
             Error::Connect { cause, .. } => match cause {
                 ConnectCause::UntrustedCertificate => "the endpoint's TLS certificate is not signed by a CA this machine trusts: set AWS_CA_BUNDLE to a PEM file holding that CA (or, for a test endpoint only, pass --no-verify-ssl)",
                 ConnectCause::WrongName => "the endpoint's TLS certificate is for another host name: check --endpoint (or AWS_ENDPOINT_URL)",
+                ConnectCause::CertificateExpired => "the endpoint's TLS certificate is outside its validity period: check this machine's clock, or have the endpoint's certificate renewed",
+                ConnectCause::BadCertificate => "the endpoint's TLS certificate is refused: check the endpoint's certificate and AWS_CA_BUNDLE",
                 ConnectCause::NotTls => "the endpoint answers in plain HTTP: use an http:// URL with --endpoint if that is intended",
                 ConnectCause::ExpectsTls => "the endpoint expects HTTPS: use an https:// URL with --endpoint",
                 ConnectCause::Refused => "nothing listens there: check --endpoint (or AWS_ENDPOINT_URL) and that the endpoint is running",

@@ -18,11 +18,15 @@ pub mod arn;
 pub mod cli;
 pub mod commands;
 pub mod credentials;
+pub mod credentials_file;
 pub mod endpoint;
 pub mod error;
 pub mod filestamp;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod identity;
+pub mod input;
 pub mod log;
 pub mod options;
 pub mod report;

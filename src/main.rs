@@ -8,12 +8,15 @@ use aws_signing_helper::commands;
 fn main() -> ExitCode {
     let cli = match Cli::parse_command_line(std::env::args_os().collect()) {
         Ok(cli) => cli,
+        // Usage errors are one line, like every other error, and exit 1 as the official
+        // helper does.
         Err(CommandLineError::OneLine(line)) => {
             eprintln!("aws_signing_helper: {line}");
             return ExitCode::FAILURE;
         }
+        // Help and version go to stdout with success; help asked for by a missing command
+        // goes to stderr and exits 1.
         Err(CommandLineError::Clap(e)) => {
-            // Help goes to stdout with success; usage errors exit 1, as the official helper does.
             let _ = e.print();
             return if e.use_stderr() {
                 ExitCode::FAILURE

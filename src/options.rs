@@ -41,6 +41,8 @@ pub struct Options {
     pub sts_endpoint: Endpoint,
     /// Where MFA codes come from (`--mfa-command`).
     pub mfa: MfaCodes,
+    /// How long before expiry `serve` and `update` refresh (`AWS_SIGNING_HELPER_REFRESH_WINDOW`).
+    pub refresh_window: Duration,
 }
 
 impl Options {
@@ -70,21 +72,31 @@ impl Options {
         }
         let region = match args.region.as_deref() {
             Some(r) if !crate::arn::is_region(r) => {
-                return Err(Error::Usage(format!("--region '{r}' is not a region name")))
+                return Err(Error::Usage(format!(
+                    "--region '{r}' is not a region name; give one like us-east-1, or leave it out for the trust anchor's"
+                )))
             }
             Some(r) => r.to_string(),
             None => trust_anchor.region().to_string(),
         };
         if !(MIN_DURATION..=MAX_DURATION).contains(&args.session_duration) {
             return Err(Error::Usage(format!(
-                "--session-duration {} is out of range: IAM Roles Anywhere issues sessions of {MIN_DURATION} to {MAX_DURATION} seconds",
+                "--session-duration {} is out of range: IAM Roles Anywhere issues sessions of {MIN_DURATION} to {MAX_DURATION} seconds; give one in that range (the default is 3600)",
                 args.session_duration
             )));
         }
         if let Some(name) = &args.role_session_name {
             check_role_session_name(name)?;
         }
+        if args.endpoint.as_deref().is_some_and(str::is_empty) {
+            return Err(Error::Usage(
+                "--endpoint is empty; give the endpoint's URL, or leave the flag out for the region's default endpoint".into(),
+            ));
+        }
         let endpoint = endpoint::resolve(&region, &EndpointConfig::from_env(args.endpoint))?;
+        if args.with_proxy {
+            check_proxy_env(endpoint.scheme())?;
+        }
         let chain = args
             .assume_role
             .iter()
@@ -114,6 +126,7 @@ impl Options {
                 .map(PathBuf::from),
             timeout: timeout_from_env()?,
         };
+        let refresh_window = crate::credentials::refresh::window_from_env()?;
         let source = Source::from_args(source_args(args.identity, args.intermediates))?;
         let retry = Policy::load()?;
         Ok(Options {
@@ -134,6 +147,7 @@ impl Options {
             mfa: MfaCodes {
                 command: args.mfa_command,
             },
+            refresh_window,
         })
     }
 }
@@ -164,6 +178,60 @@ fn check_role_session_name(name: &str) -> Result<()> {
     )))
 }
 
+/// With `--with-proxy`, the proxy variable that applies to the endpoint (as reqwest, like Go's
+/// `ProxyFromEnvironment`, picks it) must be a proxy URL: reqwest would silently connect
+/// directly otherwise.
+fn check_proxy_env(scheme: &str) -> Result<()> {
+    let candidates: &[&'static str] = if scheme == "http" {
+        &["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+    } else {
+        &["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
+    };
+    // The first of each pair that is set decides, as reqwest reads them.
+    for pair in candidates.chunks(2) {
+        let Some((var, value)) = pair
+            .iter()
+            .find_map(|var| std::env::var(var).ok().map(|value| (*var, value)))
+        else {
+            continue;
+        };
+        if value.is_empty() {
+            continue;
+        }
+        let url = if value.contains("://") {
+            value.clone()
+        } else {
+            format!("http://{value}")
+        };
+        let valid = reqwest::Url::parse(&url)
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+        if !valid {
+            return Err(Error::Environment {
+                var,
+                value: without_password(&value),
+                expected: "is not a proxy URL such as http://proxy.example:3128; fix it, or leave out --with-proxy to connect directly",
+            });
+        }
+        return Ok(());
+    }
+    Ok(())
+}
+
+/// A proxy setting as it may be shown: a password in it is replaced by `***`.
+fn without_password(value: &str) -> String {
+    let (scheme, rest) = value.split_once("://").unwrap_or(("", value));
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return value.to_string();
+    };
+    let user = userinfo.split(':').next().unwrap_or_default();
+    let prefix = if scheme.is_empty() {
+        String::new()
+    } else {
+        format!("{scheme}://")
+    };
+    format!("{prefix}{user}:***@{host}")
+}
+
 fn timeout_from_env() -> Result<Duration> {
     match std::env::var(TIMEOUT_ENV) {
         Err(_) => Ok(DEFAULT_TIMEOUT),
@@ -181,6 +249,16 @@ fn timeout_from_env() -> Result<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proxy_passwords_are_not_shown() {
+        assert_eq!(
+            without_password("http://me:s3cret@proxy:3128"),
+            "http://me:***@proxy:3128"
+        );
+        assert_eq!(without_password("me:s3cret@proxy"), "me:***@proxy");
+        assert_eq!(without_password("http://proxy:3128"), "http://proxy:3128");
+    }
 
     #[test]
     fn role_session_names_follow_iam_rules() {

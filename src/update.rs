@@ -5,22 +5,20 @@
 //! in that order after the section's last setting; a missing section appended after the last
 //! line, followed by an empty line; a final line break added); every other byte (other
 //! profiles, comments, blank lines, ordering, line endings) is kept, and no line is lost where
-//! the official helper loses one. The file is replaced
-//! atomically (temporary file in the same directory, fsync, rename) with mode `0o600`, under an
-//! exclusive lock on a sidecar `<name>.lock` file so concurrent updates do not lose each other's
-//! profiles.
+//! the official helper loses one. Values are written only when they have the shape AWS gives
+//! them, so that nothing sent by an endpoint can add a line. How the file is found, locked and
+//! replaced (atomically, keeping its mode and owner, through symlinks, never over a device) is
+//! [`crate::credentials_file`].
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rand::Rng;
 use zeroize::Zeroizing;
 
 use crate::credentials::refresh::{self, Deliver};
 use crate::credentials::rolesanywhere::Reload;
+use crate::credentials::validate::{check_shape, Invalid};
 use crate::credentials::{pipeline, Credentials, Issued};
 use crate::error::{Error, Result};
 use crate::options::Options;
@@ -42,6 +40,7 @@ const KEYS: [&str; 3] = [
 /// Later failures are reported on stderr and retried; the last good entry stays in the file.
 pub async fn run(options: Options, profile: &str, once: bool) -> Result<()> {
     let path = credentials_path()?;
+    let window = options.refresh_window;
     // Installed before the first CreateSession: a SIGHUP's default action is to end the process.
     let wake = if once {
         Arc::default()
@@ -56,7 +55,6 @@ pub async fn run(options: Options, profile: &str, once: bool) -> Result<()> {
     if once {
         return Ok(());
     }
-    let window = refresh::window_from_env();
     refresh::keep_fresh(source.as_mut(), first, window, &mut delivery, &wake).await;
     Ok(())
 }
@@ -69,12 +67,7 @@ struct WriteProfile<'a> {
 
 impl Deliver for WriteProfile<'_> {
     fn deliver(&mut self, issued: &Arc<Issued>) -> Result<()> {
-        write_profile(&self.path, self.profile, &issued.credentials).map_err(|source| {
-            Error::WriteCredentials {
-                path: self.path.clone(),
-                source,
-            }
-        })?;
+        write_profile(&self.path, self.profile, &issued.credentials)?;
         // Ends a reload systemd may be waiting for (RELOADING=1), and is ignored otherwise.
         crate::systemd::ready(&format!(
             "profile [{}] written; the credentials expire at {}",
@@ -139,103 +132,41 @@ pub fn credentials_path() -> Result<PathBuf> {
 /// Puts `credentials` into `profile` of the file at `path`, atomically and under a lock.
 ///
 /// # Errors
-/// Any I/O failure; the file is then unchanged.
-pub fn write_profile(path: &Path, profile: &str, credentials: &Credentials) -> io::Result<()> {
-    // Write through a symlinked credentials file to its target rather than replacing the link.
-    let path = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?
-        .to_string_lossy()
-        .into_owned();
-    create_private_dir(&dir)?;
-
-    let lock = private_file(OpenOptions::new().create(true).truncate(false).write(true))
-        .open(dir.join(format!("{name}.lock")))?;
-    // Held until `lock` is dropped at the end of this function. `File::lock` is in std since
-    // Rust 1.89; Cargo.toml's rust-version predates it.
-    lock.lock()?;
-
-    let old = match fs::read(&path) {
-        Ok(bytes) => Zeroizing::new(bytes),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Zeroizing::new(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let old = std::str::from_utf8(&old)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "the file is not UTF-8 text"))?;
-    let new = set_profile(old, profile, credentials);
-
-    let temp = dir.join(format!(
-        ".{name}.{}.{:08x}.tmp",
-        std::process::id(),
-        rand::thread_rng().gen::<u32>()
-    ));
-    let written = write_new(&temp, new.as_bytes()).and_then(|()| fs::rename(&temp, &path));
-    if written.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    written?;
-    // Make the rename itself durable; not every platform can open a directory, so best effort.
-    if let Ok(d) = File::open(&dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
-/// Creates `path` with mode 0600, writes and fsyncs `data`.
-fn write_new(path: &Path, data: &[u8]) -> io::Result<()> {
-    let mut file = private_file(OpenOptions::new().write(true).create_new(true)).open(path)?;
-    // The umask may only remove bits, but set the mode explicitly all the same: the file holds
-    // secrets and must be readable by its owner alone.
-    set_private(&file)?;
-    file.write_all(data)?;
-    file.sync_all()
-}
-
-#[cfg(unix)]
-fn private_file(options: &mut OpenOptions) -> &mut OpenOptions {
-    use std::os::unix::fs::OpenOptionsExt;
-    // Credentials files (and their locks) are readable by the owner only: 0o600.
-    options.mode(0o600)
-}
-
-#[cfg(not(unix))]
-fn private_file(options: &mut OpenOptions) -> &mut OpenOptions {
-    options
-}
-
-#[cfg(unix)]
-fn set_private(file: &File) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    file.set_permissions(fs::Permissions::from_mode(0o600))
-}
-
-#[cfg(not(unix))]
-fn set_private(_file: &File) -> io::Result<()> {
-    Ok(())
-}
-
-#[cfg(unix)]
-fn create_private_dir(dir: &Path) -> io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    // A new ~/.aws is private to its owner: 0o700.
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
-#[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> io::Result<()> {
-    fs::create_dir_all(dir)
+/// [`Error::UnsafeCredentials`] when a value is not of the shape AWS uses (it could add lines to
+/// the file), or what [`crate::credentials_file::rewrite`] says about the file; it is then
+/// unchanged.
+pub fn write_profile(path: &Path, profile: &str, credentials: &Credentials) -> Result<()> {
+    // Checked before the file is even opened; set_profile checks again, whoever calls it.
+    check_shape(credentials).map_err(|detail| Error::UnsafeCredentials {
+        path: path.to_path_buf(),
+        detail,
+    })?;
+    crate::credentials_file::rewrite(path, |old| {
+        set_profile(old, profile, credentials).map_err(|detail| Error::UnsafeCredentials {
+            path: path.to_path_buf(),
+            detail,
+        })
+    })
 }
 
 /// `text` with `profile`'s three credential keys set to `credentials`, everything else intact.
-pub fn set_profile(text: &str, profile: &str, credentials: &Credentials) -> Zeroizing<String> {
+///
+/// # Errors
+/// When a value is not of the shape AWS uses ([`check_shape`]), or the profile name could not
+/// be a section header: written as they are, they could add lines, sections or a
+/// `credential_process` to the file. Nothing is ever escaped.
+pub fn set_profile(
+    text: &str,
+    profile: &str,
+    credentials: &Credentials,
+) -> std::result::Result<Zeroizing<String>, Invalid> {
+    check_shape(credentials)?;
+    if !is_section_name(profile) {
+        return Err(Invalid::new(format!(
+            "the profile name \"{}\" cannot be a section header",
+            profile.escape_debug()
+        )));
+    }
     let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
     let values: [&str; 3] = [
         &credentials.access_key_id,
@@ -264,7 +195,7 @@ pub fn set_profile(text: &str, profile: &str, credentials: &Credentials) -> Zero
             entry(k, &mut out, eol);
         }
         out.push_str(eol);
-        return out;
+        return Ok(out);
     };
     let end = lines[start + 1..]
         .iter()
@@ -306,7 +237,15 @@ pub fn set_profile(text: &str, profile: &str, credentials: &Credentials) -> Zero
     if !out.is_empty() && !out.ends_with('\n') {
         out.push_str(eol);
     }
-    out
+    Ok(out)
+}
+
+/// Whether `[name]` is a section header that every INI reader sees as `name`: no brackets, no
+/// line breaks or other control characters, no blank ends, not empty.
+pub fn is_section_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.trim() == name
+        && !name.chars().any(|c| c.is_control() || c == '[' || c == ']')
 }
 
 /// Which of [`KEYS`] `line` assigns, if any (names compare case-insensitively, as the SDKs'
@@ -331,22 +270,22 @@ mod tests {
 
     fn creds() -> Credentials {
         Credentials {
-            access_key_id: "ASIANEW".into(),
-            secret_access_key: Zeroizing::new("newsecret".into()),
-            session_token: Zeroizing::new("newtoken".into()),
+            access_key_id: "ASIANEWKEY123456".into(),
+            secret_access_key: Zeroizing::new("newsecretnewsecret".into()),
+            session_token: Zeroizing::new("newtokennewtoken".into()),
             expiration: "2030-01-01T00:00:00Z".into(),
         }
     }
 
     const NEW: &str =
-        "aws_access_key_id = ASIANEW\naws_secret_access_key = newsecret\naws_session_token = newtoken\n";
+        "aws_access_key_id = ASIANEWKEY123456\naws_secret_access_key = newsecretnewsecret\naws_session_token = newtokennewtoken\n";
 
     // The layouts below are the official helper's (update.go, GetNewCredentialsFileContents):
     // a new section follows the last line directly and ends with an empty line.
     #[test]
     fn empty_file_gets_the_section() {
         assert_eq!(
-            *set_profile("", "default", &creds()),
+            *set_profile("", "default", &creds()).unwrap(),
             format!("[default]\n{NEW}\n")
         );
     }
@@ -355,18 +294,18 @@ mod tests {
     fn missing_section_is_appended_then_an_empty_line() {
         let text = "# mine\n[other]\naws_access_key_id = X\n";
         assert_eq!(
-            *set_profile(text, "ra", &creds()),
+            *set_profile(text, "ra", &creds()).unwrap(),
             format!("{text}[ra]\n{NEW}\n")
         );
         let unterminated = "[other]\nregion = x";
         assert_eq!(
-            *set_profile(unterminated, "ra", &creds()),
+            *set_profile(unterminated, "ra", &creds()).unwrap(),
             format!("{unterminated}\n[ra]\n{NEW}\n")
         );
         // A commented-out header is not the section.
         let commented = "# [ra]\naws_access_key_id = X\n";
         assert_eq!(
-            *set_profile(commented, "ra", &creds()),
+            *set_profile(commented, "ra", &creds()).unwrap(),
             format!("{commented}[ra]\n{NEW}\n")
         );
     }
@@ -375,7 +314,7 @@ mod tests {
     fn a_missing_final_line_break_is_added() {
         let text = "[default]\nregion = x\n[other]\nk = v";
         assert_eq!(
-            *set_profile(text, "default", &creds()),
+            *set_profile(text, "default", &creds()).unwrap(),
             format!("[default]\nregion = x\n{NEW}[other]\nk = v\n")
         );
     }
@@ -386,12 +325,12 @@ mod tests {
     fn the_last_line_and_a_header_on_the_last_line_are_kept() {
         let text = "[q]\n[default]\nregion = x";
         assert_eq!(
-            *set_profile(text, "default", &creds()),
+            *set_profile(text, "default", &creds()).unwrap(),
             format!("[q]\n[default]\nregion = x\n{NEW}")
         );
         let text = "[q]\nx = 1\n[default]\n";
         assert_eq!(
-            *set_profile(text, "default", &creds()),
+            *set_profile(text, "default", &creds()).unwrap(),
             format!("{text}{NEW}")
         );
     }
@@ -399,10 +338,10 @@ mod tests {
     #[test]
     fn existing_keys_are_replaced_in_place_and_the_rest_kept() {
         let text = "; top comment\n[default]\nregion = eu-west-1\nAWS_ACCESS_KEY_ID=OLD\n# keep me\naws_secret_access_key = old\naws_session_token = old\n\n[other]\naws_access_key_id = OTHER\n";
-        let want = "; top comment\n[default]\nregion = eu-west-1\naws_access_key_id = ASIANEW\n# keep me\naws_secret_access_key = newsecret\naws_session_token = newtoken\n\n[other]\naws_access_key_id = OTHER\n";
-        assert_eq!(*set_profile(text, "default", &creds()), want);
+        let want = "; top comment\n[default]\nregion = eu-west-1\naws_access_key_id = ASIANEWKEY123456\n# keep me\naws_secret_access_key = newsecretnewsecret\naws_session_token = newtokennewtoken\n\n[other]\naws_access_key_id = OTHER\n";
+        assert_eq!(*set_profile(text, "default", &creds()).unwrap(), want);
         // Other profiles' keys are never touched.
-        let other = set_profile(text, "other", &creds());
+        let other = set_profile(text, "other", &creds()).unwrap();
         assert!(other
             .starts_with("; top comment\n[default]\nregion = eu-west-1\nAWS_ACCESS_KEY_ID=OLD\n"));
         assert!(other.ends_with(&format!("[other]\n{NEW}")));
@@ -412,12 +351,12 @@ mod tests {
     fn missing_keys_go_after_the_last_assignment() {
         let text = "[default]\nregion = x\n\n# about next\n[next]\nk = v\n";
         assert_eq!(
-            *set_profile(text, "default", &creds()),
+            *set_profile(text, "default", &creds()).unwrap(),
             format!("[default]\nregion = x\n{NEW}\n# about next\n[next]\nk = v\n")
         );
         let last = "[default]\nregion = x";
         assert_eq!(
-            *set_profile(last, "default", &creds()),
+            *set_profile(last, "default", &creds()).unwrap(),
             format!("[default]\nregion = x\n{NEW}")
         );
     }
@@ -425,17 +364,57 @@ mod tests {
     #[test]
     fn crlf_files_stay_crlf() {
         let text = "[a]\r\nk = v\r\n[default]\r\naws_session_token = old\r\n";
-        let out = set_profile(text, "default", &creds());
+        let out = set_profile(text, "default", &creds()).unwrap();
         assert_eq!(
             *out,
-            "[a]\r\nk = v\r\n[default]\r\naws_session_token = newtoken\r\naws_access_key_id = ASIANEW\r\naws_secret_access_key = newsecret\r\n"
+            "[a]\r\nk = v\r\n[default]\r\naws_session_token = newtokennewtoken\r\naws_access_key_id = ASIANEWKEY123456\r\naws_secret_access_key = newsecretnewsecret\r\n"
         );
     }
 
     #[test]
     fn updating_twice_is_stable() {
-        let once = set_profile("[x]\na = b\n", "default", &creds());
-        let twice = set_profile(&once, "default", &creds());
+        let once = set_profile("[x]\na = b\n", "default", &creds()).unwrap();
+        let twice = set_profile(&once, "default", &creds()).unwrap();
         assert_eq!(*once, *twice);
+    }
+
+    #[test]
+    fn values_that_would_add_lines_are_refused_not_escaped() {
+        let text = "[default]\naws_access_key_id = OLD\n[other]\nk = v\n";
+        let inject = |id: &str, secret: &str, token: &str| Credentials {
+            access_key_id: id.into(),
+            secret_access_key: Zeroizing::new(secret.into()),
+            session_token: Zeroizing::new(token.into()),
+            expiration: "2030-01-01T00:00:00Z".into(),
+        };
+        let good = creds();
+        for bad in [
+            inject(
+                "ASIANEWKEY123456\n[evil]\ncredential_process = touch PWNED\n",
+                &good.secret_access_key,
+                &good.session_token,
+            ),
+            inject(
+                &good.access_key_id,
+                "newsecretnewsecret\r\n[evil]",
+                &good.session_token,
+            ),
+            inject(
+                &good.access_key_id,
+                &good.secret_access_key,
+                "newtokennewtoken\0",
+            ),
+            inject(
+                &good.access_key_id,
+                &good.secret_access_key,
+                "newtoken\u{1b}]0;x\u{7}",
+            ),
+            inject("", &good.secret_access_key, &good.session_token),
+        ] {
+            assert!(set_profile(text, "default", &bad).is_err());
+        }
+        for profile in ["", "a]\n[b", "x\ny", " padded", "bell\u{7}"] {
+            assert!(set_profile(text, profile, &good).is_err(), "{profile:?}");
+        }
     }
 }

@@ -462,7 +462,7 @@ fn tls_verification_and_plain_http() {
     let out = helper_command(&[&args[..], &[url.as_str()]].concat())
         .output()
         .unwrap();
-    assert_one_line_error(&out, "cannot reach");
+    assert_one_line_error(&out, "set AWS_CA_BUNDLE");
     // ... unless verification is switched off.
     let out = helper_command(&[&args[..], &[url.as_str(), "--no-verify-ssl"]].concat())
         .output()

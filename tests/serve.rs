@@ -393,7 +393,8 @@ async fn concurrent_clients_never_wait_for_a_refresh() {
 /// with a message, never expired credentials.
 #[tokio::test]
 async fn no_valid_credentials_is_an_error_status() {
-    let local = Local::start(&["--expire-after", "4"]);
+    // Past the 10 s the helper requires of fresh credentials.
+    let local = Local::start(&["--expire-after", "12"]);
     let token = "expiry-token";
     let serve = Serve::start(&local, &[], &[("AWS_CONTAINER_AUTHORIZATION_TOKEN", token)]);
     let imds_token = self::token(&serve).await;

@@ -508,7 +508,8 @@ fn non_loopback_needs_the_opt_in_and_gets_hop_limit_1() {
 /// none are (and never the credentials themselves).
 #[tokio::test]
 async fn health_reports_whether_valid_credentials_are_served() {
-    let local = Local::start(&["--expire-after", "4"]);
+    // 14 s: past the 10 s a client needs, so it is served, and soon expired.
+    let local = Local::start(&["--expire-after", "14"]);
     let serve = Serve::start(&local, &[], &[]);
     let (status, headers, body) = send(Method::GET, &serve.url("/healthz"), &[]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -523,7 +524,7 @@ async fn health_reports_whether_valid_credentials_are_served() {
     assert!(!body.contains("ASIA") && !body.contains("Token"), "{body}");
 
     drop(local);
-    serve.wait_for_stderr("no valid credentials to serve", Duration::from_secs(30));
+    serve.wait_for_stderr("no valid credentials to serve", Duration::from_secs(40));
     let (status, _, body) = send(Method::GET, &serve.url("/healthz"), &[]).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     let health: serde_json::Value = serde_json::from_str(&body).unwrap();

@@ -89,7 +89,20 @@ fn once_replaces_only_the_profile_keys() {
     let file = dir.path().join("credentials");
     let before = "# my credentials\r\n[other]\r\naws_access_key_id = AKIAOTHER\r\naws_secret_access_key = othersecret\r\n\r\n; the one update owns\r\n[default]\r\nregion = us-east-1\r\naws_access_key_id = OLD\r\n# a comment inside\r\naws_secret_access_key = oldsecret\r\naws_session_token = oldtoken\r\n\r\n[last]\r\noutput = json";
     std::fs::write(&file, before).unwrap();
-    assert_ok(&update_once(&local, &file, "default"));
+    // An existing file open to its group is made private (the official helper keeps 0640).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    }
+    let out = update_once(&local, &file, "default");
+    assert_ok(&out);
+    // Said once.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("mode 0640") && stderr.contains("written with mode 0600"),
+        "{stderr}"
+    );
 
     let after = std::fs::read_to_string(&file).unwrap();
     let id = value(&after, "default", "aws_access_key_id").unwrap();

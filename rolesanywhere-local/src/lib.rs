@@ -38,6 +38,8 @@ mod clock;
 mod config;
 pub mod demo;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod mldsa;
 pub mod pki;
 mod server;

@@ -10,7 +10,7 @@ pub(super) fn run(args: UpdateArgs) -> Result<()> {
     super::serve::set_log_level(args.credentials.identity.debug, args.log.log_level);
     if args.profile.is_empty() || args.profile.contains(['[', ']', '\n', '\r']) {
         return Err(Error::Usage(format!(
-            "--profile '{}' cannot be a section name in the credentials file",
+            "--profile '{}' cannot be a section name in the credentials file; use a name without brackets or line breaks",
             args.profile.escape_debug()
         )));
     }

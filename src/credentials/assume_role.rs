@@ -23,6 +23,7 @@ use super::{parse_expiration, CredentialSource, Credentials, Issued};
 use crate::arn::{Arn, ArnKind};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Operation, Result, ServiceHint};
+use crate::http::{read_limited, BodyError};
 use crate::sigv4x509::uri_encode;
 
 /// Shortest session STS issues.
@@ -34,7 +35,7 @@ pub const CHAINED_MAX_DURATION: u32 = 3600;
 /// them is left.
 const REUSE_PREVIOUS_WHILE: Duration = Duration::from_secs(5 * 60);
 /// Larger answers are not STS responses.
-const MAX_RESPONSE_BYTES: usize = 1 << 20;
+const MAX_RESPONSE_BYTES: usize = 64 << 10;
 
 /// The fields of an `--assume-role` value after the role ARN.
 const FIELDS: [&str; 5] = [
@@ -387,6 +388,7 @@ impl Call<'_> {
     }
 
     async fn attempt(&self) -> std::result::Result<Credentials, Failure> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
         let url = format!("{}/", self.endpoint.base_url());
         let host = self.endpoint.host_header();
         let host_port = self.endpoint.host_port();
@@ -415,30 +417,61 @@ impl Call<'_> {
         for (name, value) in signed.iter() {
             builder = builder.header(name.as_str(), value.as_str());
         }
+        let shown = url.clone();
         let response = builder
             .send()
             .await
-            .map_err(|e| super::create_session::transport(&host_port, e, self.timeout))?;
+            .map_err(|e| super::create_session::transport(&host_port, &shown, e, self.timeout))?;
         let status = response.status().as_u16();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| super::create_session::transport(&host_port, e, self.timeout))?;
-        if bytes.len() > MAX_RESPONSE_BYTES {
+        if (300..400).contains(&status) {
+            // Redirects are not followed (a signed request must go where it was signed for).
             return Err(Failure::fatal(Error::BadResponse {
                 url,
-                detail: format!("{} bytes is too large", bytes.len()),
+                detail: format!("a redirect (HTTP {status}), which is not followed; give --sts-endpoint the URL that answers"),
             }));
         }
+        let success = (200..300).contains(&status);
+        let bytes = match read_limited(response, MAX_RESPONSE_BYTES, deadline).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge { limit }) if success => {
+                return Err(Failure::fatal(Error::BadResponse {
+                    url,
+                    detail: format!(
+                        "a body larger than {} KiB, more than any AssumeRole answer",
+                        limit >> 10
+                    ),
+                }))
+            }
+            // An error status says enough: classify it by status.
+            Err(BodyError::TooLarge { .. }) => Zeroizing::new(Vec::new()),
+            Err(BodyError::TimedOut) => {
+                return Err(Failure::timed_out(Error::Timeout {
+                    host: host_port,
+                    seconds: self.timeout.as_secs(),
+                }))
+            }
+            Err(BodyError::Transport(e)) => {
+                return Err(super::create_session::transport(
+                    &host_port,
+                    &shown,
+                    e,
+                    self.timeout,
+                ))
+            }
+        };
         let text = Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned());
         crate::debug!("AssumeRole response: HTTP {status} ({} bytes)", text.len());
-        if (200..300).contains(&status) {
-            return parse_credentials(&text).ok_or_else(|| {
+        if success {
+            let credentials = parse_credentials(&text).ok_or_else(|| {
                 Failure::fatal(Error::BadResponse {
-                    url,
+                    url: url.clone(),
                     detail: "no credentials in the AssumeRole response".into(),
                 })
-            });
+            })?;
+            // Before anything prints, writes or serves them.
+            super::validate::check(&credentials, SystemTime::now())
+                .map_err(|detail| Failure::fatal(Error::InvalidCredentials { url, detail }))?;
+            return Ok(credentials);
         }
         let code = xml_text(&text, "Code").unwrap_or_else(|| "UnknownError".into());
         let message = xml_text(&text, "Message")
@@ -514,7 +547,7 @@ fn sign(
 }
 
 /// The credentials of an `AssumeRoleResponse`.
-fn parse_credentials(xml: &str) -> Option<Credentials> {
+pub(crate) fn parse_credentials(xml: &str) -> Option<Credentials> {
     let block = element(xml, "Credentials")?;
     Some(Credentials {
         access_key_id: xml_text(block, "AccessKeyId")?,
@@ -535,7 +568,7 @@ fn element<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// The text of the first `<name>` element, entities decoded.
-fn xml_text(xml: &str, name: &str) -> Option<String> {
+pub(crate) fn xml_text(xml: &str, name: &str) -> Option<String> {
     let raw = element(xml, name)?;
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
@@ -571,7 +604,7 @@ fn xml_text(xml: &str, name: &str) -> Option<String> {
     Some(out.trim().to_string())
 }
 
-fn one_line(text: &str) -> String {
+pub(crate) fn one_line(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .take(500)

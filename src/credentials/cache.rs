@@ -338,35 +338,39 @@ fn read_fresh(path: &Path, key: &str) -> Option<Issued> {
         .take(MAX_ENTRY_BYTES + 1)
         .read_to_end(&mut bytes)
         .ok()?;
-    let entry: Entry = match serde_json::from_slice(&bytes) {
-        Ok(entry) => entry,
-        Err(_) => {
-            // Never the contents: they may be credentials.
-            crate::debug!("cache: ignoring {}: not a cache entry", path.display());
-            return None;
-        }
-    };
+    let issued = parse_entry(&bytes, key, SystemTime::now());
+    if issued.is_none() {
+        // Never the contents: they may be credentials.
+        crate::debug!(
+            "cache: ignoring {}: not a fresh entry for this key",
+            path.display()
+        );
+    }
+    issued
+}
+
+/// An entry's bytes as [`Issued`] credentials, if they are an entry of this format for `key`,
+/// hold credentials of AWS's shape, and are [`fresh_enough`] at `now`.
+pub(crate) fn parse_entry(bytes: &[u8], key: &str, now: SystemTime) -> Option<Issued> {
+    let entry: Entry = serde_json::from_slice(bytes).ok()?;
     if entry.format != FORMAT || entry.key != key || !entry.access_key_id.starts_with("ASIA") {
-        crate::debug!("cache: ignoring {}: another key or format", path.display());
         return None;
     }
     let expires_at = parse_expiration(&entry.expiration)?;
     let issued_at = parse_expiration(&entry.issued)?;
-    if !fresh_enough(issued_at, expires_at, SystemTime::now()) {
-        crate::debug!(
-            "cache: entry {} expires at {}: not fresh enough to hand out",
-            path.display(),
-            entry.expiration
-        );
+    if !fresh_enough(issued_at, expires_at, now) {
         return None;
     }
+    let credentials = Credentials {
+        access_key_id: entry.access_key_id,
+        secret_access_key: entry.secret_access_key,
+        session_token: entry.session_token,
+        expiration: entry.expiration,
+    };
+    // Written by us from checked credentials; a file edited since is checked again.
+    super::validate::check_shape(&credentials).ok()?;
     Some(Issued {
-        credentials: Credentials {
-            access_key_id: entry.access_key_id,
-            secret_access_key: entry.secret_access_key,
-            session_token: entry.session_token,
-            expiration: entry.expiration,
-        },
+        credentials,
         expires_at,
         last_updated: issued_at,
     })

@@ -5,18 +5,21 @@
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
 use zeroize::Zeroizing;
 
 use super::retry::{self, Failure, Retryer};
-use super::Credentials;
+use super::{validate, Credentials};
 use crate::arn::Arn;
 use crate::endpoint::Endpoint;
 use crate::error::{ConnectCause, Error, Operation, Result, ServiceHint};
+use crate::http::{read_limited, BodyError};
 use crate::identity::X509Signer;
 use crate::sigv4x509::{self, header, uri_encode, Request};
 
-/// Larger answers are not CreateSession responses.
-const MAX_RESPONSE_BYTES: usize = 1 << 20;
+/// Larger answers are not CreateSession responses (a real one is about 2 KiB: a session token
+/// of up to about 1 KiB and a few short fields).
+pub const MAX_RESPONSE_BYTES: usize = 64 << 10;
 
 /// One CreateSession call's parameters.
 #[derive(Clone, Debug)]
@@ -89,6 +92,9 @@ async fn attempt_once(
     request: &SessionRequest,
     timeout: Duration,
 ) -> std::result::Result<Credentials, Failure> {
+    // The whole attempt, body included, ends by then (the client's own timeout says the same;
+    // this one does not depend on how the client was built).
+    let deadline = Instant::now() + timeout;
     let endpoint = &request.endpoint;
     let host = endpoint.host_header();
     let host_port = endpoint.host_port();
@@ -110,7 +116,9 @@ async fn attempt_once(
         .map(|(k, v)| format!("{}={}", uri_encode(k), uri_encode(v)))
         .collect::<Vec<_>>()
         .join("&");
-    let url = format!("{}://{host}{path}?{query_string}", endpoint.scheme());
+    // Messages name the URL without its query, which only repeats the ARN flags.
+    let shown = format!("{}://{host}{path}", endpoint.scheme());
+    let url = format!("{shown}?{query_string}");
     // A number and an optional string always serialise.
     let body = serde_json::to_vec(&Body {
         duration_seconds: request.duration_seconds,
@@ -155,28 +163,53 @@ async fn attempt_once(
     let response = builder
         .send()
         .await
-        .map_err(|e| transport(&host_port, e, timeout))?;
+        .map_err(|e| transport(&host_port, &shown, e, timeout))?;
     let status = response.status().as_u16();
     let error_type_header = response
         .headers()
         .get("x-amzn-errortype")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| transport(&host_port, e, timeout))?;
-    if bytes.len() > MAX_RESPONSE_BYTES {
+    if (300..400).contains(&status) {
+        // Redirects are not followed (a signed request must go where it was signed for).
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .map(|v| shown_header(v.as_bytes()))
+            .unwrap_or_else(|| "nowhere".into());
         return Err(Failure::fatal(Error::BadResponse {
-            url,
-            detail: format!("{} bytes is too large", bytes.len()),
+            url: shown,
+            detail: format!(
+                "a redirect (HTTP {status}) to {location}, which is not followed; give --endpoint the URL that answers"
+            ),
         }));
     }
-    let body = Zeroizing::new(bytes.to_vec());
+    let success = (200..300).contains(&status);
+    let body = match read_limited(response, MAX_RESPONSE_BYTES, deadline).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge { limit }) if success => {
+            return Err(Failure::fatal(Error::BadResponse {
+                url: shown,
+                detail: format!(
+                    "a body larger than {} KiB, more than any CreateSession answer",
+                    limit >> 10
+                ),
+            }))
+        }
+        // An error status says enough (a proxy's big error page, say): classify it by status.
+        Err(BodyError::TooLarge { .. }) => Zeroizing::new(Vec::new()),
+        Err(BodyError::TimedOut) => {
+            return Err(Failure::timed_out(Error::Timeout {
+                host: host_port,
+                seconds: timeout.as_secs(),
+            }))
+        }
+        Err(BodyError::Transport(e)) => return Err(cut_off(&host_port, &shown, e, timeout)),
+    };
     crate::debug!("response: HTTP {status} {}", redacted(&body));
 
-    if (200..300).contains(&status) {
-        return parse_success(&url, &body).map_err(Failure::fatal);
+    if success {
+        return parse_success(&shown, &body).map_err(Failure::fatal);
     }
     let (error_type, message) = parse_error(error_type_header.as_deref(), &body);
     let throttled = retry::is_throttling(&error_type);
@@ -198,7 +231,12 @@ async fn attempt_once(
 }
 
 /// A failed send or receive as a [`Failure`]: a timeout, or what the connection said.
-pub(crate) fn transport(host: &str, error: reqwest::Error, timeout: Duration) -> Failure {
+pub(crate) fn transport(
+    host: &str,
+    url: &str,
+    error: reqwest::Error,
+    timeout: Duration,
+) -> Failure {
     if error.is_timeout() {
         return Failure::timed_out(Error::Timeout {
             host: host.to_string(),
@@ -207,13 +245,27 @@ pub(crate) fn transport(host: &str, error: reqwest::Error, timeout: Duration) ->
     }
     // The outermost message is reqwest's "error sending request"; the innermost cause says why.
     let mut chain = vec![error.to_string()];
+    let mut malformed = false;
     let mut source = std::error::Error::source(&error);
     while let Some(cause) = source {
+        if let Some(hyper) = cause.downcast_ref::<hyper::Error>() {
+            malformed |= hyper.is_parse() || hyper.is_parse_too_large() || hyper.is_parse_status();
+        }
         chain.push(cause.to_string());
         source = cause.source();
     }
     let detail = chain.last().cloned().unwrap_or_default();
-    let cause = connect_cause(&chain.join(": "));
+    let cause = match certificate_error(&error) {
+        Some(certificate) => certificate_cause(&certificate),
+        None => connect_cause(&chain.join(": ")),
+    };
+    if cause == ConnectCause::Other && malformed {
+        // Not HTTP, or a head larger than hyper's limit: the same again next time.
+        return Failure::fatal(Error::BadResponse {
+            url: url.to_string(),
+            detail: format!("not an HTTP answer ({detail})"),
+        });
+    }
     // Another attempt cannot fix trust or a protocol mix-up, only a passing network failure.
     let retryable = matches!(cause, ConnectCause::Refused | ConnectCause::Other);
     let error = Error::Connect {
@@ -225,6 +277,63 @@ pub(crate) fn transport(host: &str, error: reqwest::Error, timeout: Duration) ->
         Failure::retry(error)
     } else {
         Failure::fatal(error)
+    }
+}
+
+/// A failure while the body arrived: the head was fine, so the connection broke.
+fn cut_off(host: &str, url: &str, error: reqwest::Error, timeout: Duration) -> Failure {
+    if error.is_timeout() {
+        return transport(host, url, error, timeout);
+    }
+    let mut detail = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        detail = cause.to_string();
+        source = cause.source();
+    }
+    Failure::retry(Error::Truncated {
+        url: url.to_string(),
+        detail,
+    })
+}
+
+/// The certificate verification failure in `error`'s causes, if that is what it is. rustls'
+/// error sits inside `io::Error`s (one in another, by the time reqwest has it), whose
+/// `source()` skips what they wrap, so each is opened.
+fn certificate_error(error: &reqwest::Error) -> Option<rustls::CertificateError> {
+    fn unwrap_io<'a>(
+        mut error: &'a (dyn std::error::Error + 'static),
+    ) -> &'a (dyn std::error::Error + 'static) {
+        while let Some(inner) = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            error = inner;
+        }
+        error
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(rustls::Error::InvalidCertificate(e)) =
+            unwrap_io(cause).downcast_ref::<rustls::Error>()
+        {
+            return Some(e.clone());
+        }
+        source = cause.source();
+    }
+    None
+}
+
+/// What a refused server certificate means for the user.
+fn certificate_cause(error: &rustls::CertificateError) -> ConnectCause {
+    use rustls::CertificateError as E;
+    match error {
+        E::UnknownIssuer => ConnectCause::UntrustedCertificate,
+        E::NotValidForName | E::NotValidForNameContext { .. } => ConnectCause::WrongName,
+        E::Expired | E::ExpiredContext { .. } | E::NotValidYet | E::NotValidYetContext { .. } => {
+            ConnectCause::CertificateExpired
+        }
+        _ => ConnectCause::BadCertificate,
     }
 }
 
@@ -250,7 +359,7 @@ fn connect_cause(chain: &str) -> ConnectCause {
     }
 }
 
-fn parse_success(url: &str, body: &[u8]) -> Result<Credentials> {
+pub(crate) fn parse_success(url: &str, body: &[u8]) -> Result<Credentials> {
     let response: Response = serde_json::from_slice(body).map_err(|e| Error::BadResponse {
         url: url.to_string(),
         detail: format!("invalid JSON ({e})"),
@@ -266,16 +375,34 @@ fn parse_success(url: &str, body: &[u8]) -> Result<Credentials> {
                 .into(),
         });
     };
-    Ok(Credentials {
+    let credentials = Credentials {
         access_key_id: wire.access_key_id,
         secret_access_key: wire.secret_access_key,
         session_token: wire.session_token,
         expiration: wire.expiration,
-    })
+    };
+    // Before anything prints, writes or serves them.
+    validate::check(&credentials, SystemTime::now()).map_err(|detail| {
+        Error::InvalidCredentials {
+            url: url.to_string(),
+            detail,
+        }
+    })?;
+    Ok(credentials)
+}
+
+/// A header value from the endpoint, as it may be shown: one line of printable text, shortened.
+fn shown_header(value: &[u8]) -> String {
+    let text: String = String::from_utf8_lossy(value)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect();
+    format!("'{text}'")
 }
 
 /// The error type (from `X-Amzn-ErrorType`, else the body's `__type` / `code`) and message.
-fn parse_error(header: Option<&str>, body: &[u8]) -> (String, String) {
+pub(crate) fn parse_error(header: Option<&str>, body: &[u8]) -> (String, String) {
     let json: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
     let field = |names: &[&str]| {
         names
@@ -384,7 +511,7 @@ fn format_time(unix: i64) -> String {
 }
 
 /// A response body for `--debug`, with secrets replaced by their length.
-fn redacted(body: &[u8]) -> String {
+pub(crate) fn redacted(body: &[u8]) -> String {
     fn scrub(value: &mut serde_json::Value) {
         match value {
             serde_json::Value::Object(map) => {

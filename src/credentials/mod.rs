@@ -11,6 +11,7 @@
 //! * [`assume_role`]: sts:AssumeRole hops (role chaining), with [`mfa`] codes.
 //! * [`cache`]: the on-disk cache with single flight (`credential-process --cache`).
 //! * [`pipeline`]: the stages the flags ask for, put together.
+//! * [`validate`]: what credentials must look like before anything prints, writes or serves them.
 
 pub mod assume_role;
 pub mod cache;
@@ -20,6 +21,7 @@ pub mod pipeline;
 pub mod refresh;
 pub mod retry;
 pub mod rolesanywhere;
+pub mod validate;
 
 use std::fmt;
 use std::future::Future;

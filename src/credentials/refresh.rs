@@ -29,23 +29,46 @@ const RETRY_CAP: Duration = Duration::from_secs(60);
 
 /// How long to wait before refreshing credentials that expire at `expires_at`, `window` ahead
 /// of expiry.
+///
+/// Credentials that arrive well inside the window (an endpoint granting less than the window,
+/// or a window set longer than the session) are refreshed halfway through the time they have
+/// left, not at once: an endpoint that keeps issuing short sessions is then called ever so
+/// often, rather than every second. "Well inside" allows [`WINDOW_SLACK`] for the rounding
+/// and latency between the endpoint's clock and ours, so that a window set a second or two
+/// short of the session (as tests do) still means "refresh almost at once".
 pub fn refresh_delay(expires_at: SystemTime, now: SystemTime, window: Duration) -> Duration {
-    let refresh_at = expires_at
-        .checked_sub(window)
-        .unwrap_or(SystemTime::UNIX_EPOCH);
-    refresh_at
-        .duration_since(now)
-        .unwrap_or_default()
-        .max(MIN_REFRESH_INTERVAL)
+    let left = expires_at.duration_since(now).unwrap_or_default();
+    let delay = if left + WINDOW_SLACK >= window {
+        left.saturating_sub(window)
+    } else {
+        left / 2
+    };
+    delay.max(MIN_REFRESH_INTERVAL)
 }
 
-/// The refresh window: [`REFRESH_WINDOW_ENV`] when it holds a number of seconds, else
-/// [`REFRESH_WINDOW`].
-pub fn window_from_env() -> Duration {
-    std::env::var(REFRESH_WINDOW_ENV)
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .map_or(REFRESH_WINDOW, Duration::from_secs)
+/// How far inside the refresh window fresh credentials may be and still count as at its edge.
+const WINDOW_SLACK: Duration = Duration::from_secs(10);
+
+/// Longest refresh window [`REFRESH_WINDOW_ENV`] may set: the longest session.
+const MAX_WINDOW_SECONDS: u64 = 43_200;
+
+/// The refresh window: [`REFRESH_WINDOW_ENV`] when set, else [`REFRESH_WINDOW`].
+///
+/// # Errors
+/// [`Error::Environment`] when the variable is set to anything but a whole number of seconds
+/// from 0 to 43200, as for the HTTP timeout variable.
+pub fn window_from_env() -> Result<Duration, Error> {
+    let Ok(value) = std::env::var(REFRESH_WINDOW_ENV) else {
+        return Ok(REFRESH_WINDOW);
+    };
+    match value.parse::<u64>() {
+        Ok(seconds) if seconds <= MAX_WINDOW_SECONDS => Ok(Duration::from_secs(seconds)),
+        _ => Err(Error::Environment {
+            var: REFRESH_WINDOW_ENV,
+            value,
+            expected: "must be a whole number of seconds from 0 to 43200",
+        }),
+    }
 }
 
 /// Exponential backoff with jitter between failed refreshes.
@@ -189,9 +212,27 @@ mod tests {
             refresh_delay(expires, now, Duration::from_secs(600)),
             Duration::from_secs(3000)
         );
-        // Already inside the window: soon, but not in a busy loop.
+        // Already inside the window: halfway through what is left, and never in a busy loop.
         assert_eq!(
-            refresh_delay(now + Duration::from_secs(10), now, REFRESH_WINDOW),
+            refresh_delay(now + Duration::from_secs(120), now, REFRESH_WINDOW),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            refresh_delay(now + Duration::from_secs(1), now, REFRESH_WINDOW),
+            MIN_REFRESH_INTERVAL
+        );
+        assert_eq!(
+            refresh_delay(now, now, REFRESH_WINDOW),
+            MIN_REFRESH_INTERVAL
+        );
+        // Just outside it, as the tests that shorten the window rely on, and just inside it
+        // (rounding and latency): at once.
+        assert_eq!(
+            refresh_delay(expires, now, Duration::from_secs(3598)),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            refresh_delay(expires, now, Duration::from_secs(3601)),
             MIN_REFRESH_INTERVAL
         );
     }

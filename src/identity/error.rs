@@ -25,6 +25,17 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// A path names a FIFO, a device, a directory or a socket where a file should be.
+    #[error("{} is {kind}, not a regular file; pass a file holding {expected}", path.display())]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is, e.g. "a FIFO (named pipe)".
+        kind: &'static str,
+        /// What should have been in it.
+        expected: &'static str,
+    },
+
     /// A file is larger than anything it could sensibly hold.
     #[error("{} is larger than {} MiB; expected {expected}", path.display(), limit >> 20)]
     FileTooLarge {
@@ -128,6 +139,26 @@ pub enum Error {
         /// What the file holds, e.g. "uses legacy OpenSSL PEM encryption (Proc-Type: 4,ENCRYPTED)".
         what: &'static str,
         /// The command that converts it.
+        convert: &'static str,
+    },
+
+    /// An encrypted key whose encryption this helper does not read, and how to convert it.
+    #[error("{} is encrypted with {what}, which this helper does not read (unsupported); convert it with `openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW`", path.display())]
+    KeyEncryption {
+        /// The file.
+        path: PathBuf,
+        /// The scheme, e.g. "PBES1 (pbeWithMD5AndDES-CBC)" or "PBES2 with DES-EDE3-CBC (3DES)".
+        what: String,
+    },
+
+    /// An encrypted key or bundle whose key derivation would cost more than the caps allow.
+    #[error("{}: {detail}; re-encrypt it with standard settings: `{convert}`", path.display())]
+    KeyDerivation {
+        /// The file.
+        path: PathBuf,
+        /// What it asks for, and the cap.
+        detail: String,
+        /// The command that re-encrypts it.
         convert: &'static str,
     },
 
@@ -384,6 +415,13 @@ pub enum Error {
     Pkcs11PinRequired {
         /// The token.
         token: String,
+    },
+
+    /// A `pin-source` file that does not hold text.
+    #[error("{} (the URI's pin-source) is not UTF-8 text; write the PIN into it as text", path.display())]
+    PinFileText {
+        /// The file.
+        path: PathBuf,
     },
 
     /// The token refused the PIN.

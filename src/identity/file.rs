@@ -5,14 +5,17 @@
 use std::path::{Path, PathBuf};
 
 use pkcs8::der::Decode;
+use pkcs8::spki::AlgorithmIdentifierRef;
 use zeroize::Zeroizing;
 
 use super::certificate::{certificates_from_bytes, Certificate, PublicKey};
 use super::error::{Error, Result};
 use super::key::{KeyError, KeyFormat, SoftwareKey};
+use super::pbe::{self, PbeError};
 use super::prompt::{self, Prompted, Try};
 use super::tpm::{self, TpmAuth};
 use super::{legacy_pem, pem, pkcs12, Digest, Secret, Signer, X509Signer};
+use crate::input::ReadError;
 
 /// Largest file we read as a certificate, key or bundle; anything bigger is a mistake.
 const MAX_FILE_BYTES: u64 = 16 << 20;
@@ -166,22 +169,22 @@ pub(crate) fn sha256_hex(data: &[u8]) -> String {
     hex::encode(ring::digest::digest(&ring::digest::SHA256, data))
 }
 
-/// Reads a whole file, refusing empty and absurdly large ones.
-pub(crate) fn read_file(path: &Path, expected: &'static str) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| Error::read(path, e))?;
-    let size = file.metadata().map_or(0, |m| m.len()).min(MAX_FILE_BYTES);
-    let mut data = Vec::with_capacity(size as usize + 1);
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut data)
-        .map_err(|e| Error::read(path, e))?;
-    if data.len() as u64 > MAX_FILE_BYTES {
-        return Err(Error::FileTooLarge {
+/// Reads a whole file, refusing anything but a regular file (without blocking on a FIFO or
+/// opening a device), empty files and absurdly large ones. The bytes are wiped when dropped.
+pub(crate) fn read_file(path: &Path, expected: &'static str) -> Result<Zeroizing<Vec<u8>>> {
+    let data = crate::input::read(path, MAX_FILE_BYTES).map_err(|e| match e {
+        ReadError::NotRegular(kind) => Error::NotAFile {
             path: path.to_path_buf(),
-            limit: MAX_FILE_BYTES,
+            kind,
             expected,
-        });
-    }
+        },
+        ReadError::TooLarge(limit) => Error::FileTooLarge {
+            path: path.to_path_buf(),
+            limit,
+            expected,
+        },
+        ReadError::Io(e) => Error::read(path, e),
+    })?;
     if data.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::EmptyFile {
             path: path.to_path_buf(),
@@ -193,7 +196,7 @@ pub(crate) fn read_file(path: &Path, expected: &'static str) -> Result<Vec<u8>> 
 
 /// Finds and decodes the private key in a PEM or DER file; a `TSS2 PRIVATE KEY` is opened in
 /// the TPM.
-fn read_key(
+pub(crate) fn read_key(
     path: &Path,
     data: &[u8],
     password: Option<&Secret>,
@@ -205,7 +208,7 @@ fn read_key(
         KeyError::Unsupported(what) => Error::unsupported_key(path, what),
     };
     if !pem::is_pem(data) {
-        if pkcs8::EncryptedPrivateKeyInfo::from_der(data).is_ok() {
+        if encrypted_key_info(data).is_ok() {
             return decrypt(path, data, password).map(boxed);
         }
         if Certificate::from_der(data).is_ok() {
@@ -213,6 +216,9 @@ fn read_key(
                 path,
                 "it holds a certificate, not a private key",
             ));
+        }
+        if explicit_ec_parameters(data) {
+            return Err(explicit_parameters(path));
         }
         return SoftwareKey::sniff_der(data).map(boxed).map_err(convert);
     }
@@ -235,6 +241,9 @@ fn read_key(
         };
         if block.legacy_encrypted {
             return decrypt_legacy(path, format, block, password).map(boxed);
+        }
+        if format != KeyFormat::Pkcs1 && explicit_ec_parameters(&block.der) {
+            return Err(explicit_parameters(path));
         }
         return SoftwareKey::from_der(format, &block.der)
             .map(boxed)
@@ -285,33 +294,79 @@ fn decrypt_legacy(
     }
 }
 
-/// Decrypts an `EncryptedPrivateKeyInfo` (PBES2: PBKDF2 or scrypt, AES-CBC).
+/// Whether `der` is an EC key (PKCS#8 or SEC1) that spells out its curve's parameters instead
+/// of naming the curve, as `openssl ecparam -param_enc explicit` writes it.
+fn explicit_ec_parameters(der: &[u8]) -> bool {
+    use pkcs8::der::asn1::{AnyRef, ContextSpecific, OctetStringRef};
+    use pkcs8::der::{Reader, Tag, TagNumber, Tagged};
+    if let Ok(info) = pkcs8::PrivateKeyInfo::from_der(der) {
+        return info.algorithm.oid.to_string() == "1.2.840.10045.2.1"
+            && info
+                .algorithm
+                .parameters
+                .is_some_and(|p| p.tag() == Tag::Sequence);
+    }
+    // ECPrivateKey ::= SEQUENCE { version 1, privateKey OCTET STRING, parameters [0] ... }
+    let Ok(mut reader) = pkcs8::der::SliceReader::new(der) else {
+        return false;
+    };
+    let parameters = reader.sequence(|r| {
+        let version: u8 = r.decode()?;
+        let _key = OctetStringRef::decode(r)?;
+        let parameters = ContextSpecific::<AnyRef<'_>>::decode_explicit(r, TagNumber::N0)?;
+        while !r.is_finished() {
+            let _: AnyRef<'_> = r.decode()?;
+        }
+        Ok((version, parameters.map(|p| p.value.tag())))
+    });
+    matches!(parameters, Ok((1, Some(Tag::Sequence))))
+}
+
+fn explicit_parameters(path: &Path) -> Error {
+    Error::ConvertKey {
+        path: path.to_path_buf(),
+        what:
+            "is an EC key with explicit curve parameters where a named curve belongs (unsupported)",
+        convert: "openssl ec -in OLD -param_enc named_curve -out NEW",
+    }
+}
+
+/// Decrypts an `EncryptedPrivateKeyInfo`: PBES2 with PBKDF2 (HMAC-SHA1/224/256/384/512) or
+/// scrypt and AES-128/192/256-CBC, as the official helper; its key derivation within the caps
+/// of [`pbe`]. PBES1, PKCS#12 PBE and PBES2 with DES are refused with the command that converts
+/// them.
 fn decrypt(path: &Path, der: &[u8], password: Option<&Secret>) -> Result<SoftwareKey> {
-    let info = pkcs8::EncryptedPrivateKeyInfo::from_der(der)
+    let (algorithm, ciphertext) = encrypted_key_info(der)
         .map_err(|e| Error::private_key(path, format!("not an encrypted PKCS#8 key: {e}")))?;
+    if !pbe::is_pbes2(&algorithm.oid) {
+        return Err(Error::KeyEncryption {
+            path: path.to_path_buf(),
+            what: pbe::name_of(&algorithm.oid.to_string()),
+        });
+    }
     let attempt = |password: &str| -> Result<SoftwareKey> {
-        let document = info.decrypt(password).map_err(|e| match e {
-            pkcs8::Error::EncryptedPrivateKey(pkcs5::Error::AlgorithmParametersInvalid {
-                ..
-            })
-            | pkcs8::Error::EncryptedPrivateKey(pkcs5::Error::UnsupportedAlgorithm { .. }) => {
-                Error::unsupported_key(
-                    path,
-                    format!(
-                        "encryption ({e}); re-encrypt with `openssl pkcs8 -topk8 -v2 aes-256-cbc`"
-                    ),
-                )
-            }
-            _ => Error::WrongPassword {
-                path: path.to_path_buf(),
-            },
-        })?;
-        SoftwareKey::from_der(KeyFormat::Pkcs8, document.as_bytes()).map_err(|e| match e {
+        let mut budget = pbe::Budget::default();
+        let password = pbe::Password::new(password, false);
+        let document =
+            pbe::decrypt(&algorithm, &password, ciphertext, &mut budget).map_err(|e| match e {
+                PbeError::Decrypt => Error::WrongPassword {
+                    path: path.to_path_buf(),
+                },
+                PbeError::Unsupported(what) => Error::KeyEncryption {
+                    path: path.to_path_buf(),
+                    what,
+                },
+                PbeError::TooCostly(_) | PbeError::OutOfMemory(_) => Error::KeyDerivation {
+                    path: path.to_path_buf(),
+                    detail: e.to_string(),
+                    convert: "openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW",
+                },
+                PbeError::Malformed(_) => Error::private_key(path, e),
+            })?;
+        SoftwareKey::from_der(KeyFormat::Pkcs8, &document).map_err(|e| match e {
             // A key that decrypts to well-formed PKCS#8 was decrypted right: the key itself is bad
             // (an ML-DSA key whose halves disagree, say).
-            KeyError::Malformed(detail)
-                if pkcs8::PrivateKeyInfo::from_der(document.as_bytes()).is_ok() =>
-            {
+            KeyError::Malformed(detail) if pkcs8::PrivateKeyInfo::from_der(&document).is_ok() => {
                 Error::private_key(path, detail)
             }
             // Garbage after a wrong password can survive the padding check.
@@ -329,6 +384,22 @@ fn decrypt(path: &Path, der: &[u8], password: Option<&Secret>) -> Result<Softwar
         "Please enter your PKCS#8 private key password:",
         attempt,
     )
+}
+
+/// `EncryptedPrivateKeyInfo ::= SEQUENCE { encryptionAlgorithm AlgorithmIdentifier,
+/// encryptedData OCTET STRING }`, whatever the algorithm (pkcs8's own type knows only PBES1
+/// and PBES2 with AES, and cannot name what it does not know).
+pub(crate) fn encrypted_key_info(
+    der: &[u8],
+) -> std::result::Result<(AlgorithmIdentifierRef<'_>, &[u8]), pkcs8::der::Error> {
+    use pkcs8::der::Reader;
+    let mut reader = pkcs8::der::SliceReader::new(der)?;
+    let info = reader.sequence(|r| {
+        let algorithm = AlgorithmIdentifierRef::decode(r)?;
+        let data = pkcs8::der::asn1::OctetStringRef::decode(r)?;
+        Ok((algorithm, data.as_bytes()))
+    })?;
+    reader.finish(info)
 }
 
 /// Asks for a password on the controlling terminal, as the official helper does, and retries

@@ -12,7 +12,7 @@
 //! official helper refuses these files; this is a superset.
 
 use aes::{Aes128, Aes192, Aes256};
-use cbc::cipher::{block_padding::Pkcs7, BlockCipherDecrypt, BlockModeDecrypt, KeyInit, KeyIvInit};
+use cbc::cipher::{block_padding::Pkcs7, BlockCipher, BlockDecryptMut, KeyInit, KeyIvInit};
 use md5::{Digest as _, Md5};
 use zeroize::Zeroizing;
 
@@ -116,12 +116,12 @@ pub(crate) fn decrypt(
 
 fn cbc_decrypt<C>(key: &[u8], iv: &[u8], buf: &mut [u8]) -> Option<usize>
 where
-    C: BlockCipherDecrypt + KeyInit,
+    C: BlockCipher + cbc::cipher::BlockDecryptMut + KeyInit,
     cbc::Decryptor<C>: KeyIvInit,
 {
     let decryptor = cbc::Decryptor::<C>::new_from_slices(key, iv).ok()?;
     decryptor
-        .decrypt_padded::<Pkcs7>(buf)
+        .decrypt_padded_mut::<Pkcs7>(buf)
         .ok()
         .map(|plain| plain.len())
 }

@@ -17,9 +17,12 @@ mod cert_selector;
 mod certificate;
 mod error;
 pub mod file;
+#[doc(hidden)]
+pub mod fuzzing;
 mod key;
 mod legacy_pem;
 mod mldsa;
+mod pbe;
 mod pem;
 pub mod pkcs11;
 mod pkcs12;

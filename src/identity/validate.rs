@@ -258,7 +258,7 @@ impl Crl {
                     detail: "no X509 CRL block".into(),
                 })?
         } else {
-            data
+            data.to_vec()
         };
         let crl = Crl {
             path: path.to_path_buf(),

@@ -118,12 +118,7 @@ impl TokenFile {
     /// sends the file verbatim and refuses line breaks, other SDKs trim them).
     fn current(&self) -> std::result::Result<Arc<Zeroizing<String>>, String> {
         let meta = std::fs::metadata(&self.path).map_err(|e| e.to_string())?;
-        if !meta.is_file() {
-            return Err("not a regular file".into());
-        }
-        if meta.len() > MAX_TOKEN_FILE_BYTES {
-            return Err(format!("larger than {MAX_TOKEN_FILE_BYTES} bytes"));
-        }
+        crate::input::regular(&meta).map_err(|e| e.to_string())?;
         let stamp = FileStamp::from_metadata(&self.path, &meta);
         let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((seen, token)) = cached.as_ref() {
@@ -131,7 +126,8 @@ impl TokenFile {
                 return Ok(Arc::clone(token));
             }
         }
-        let bytes = Zeroizing::new(std::fs::read(&self.path).map_err(|e| e.to_string())?);
+        let bytes =
+            crate::input::read(&self.path, MAX_TOKEN_FILE_BYTES).map_err(|e| e.to_string())?;
         let text = std::str::from_utf8(&bytes).map_err(|_| "not UTF-8 text".to_string())?;
         let token = text
             .strip_suffix('\n')

@@ -7,8 +7,10 @@
 //! over the credential source), telling systemd when it is ready ([`crate::systemd`]). Handlers only read the latest
 //! credentials from a `watch` channel, so a slow refresh never blocks a client; when the last
 //! credentials expired and no refresh succeeded, they answer 503 rather than hand out expired
-//! credentials. The container endpoint's token is [`ContainerToken`].
+//! credentials. The container endpoint's token is [`ContainerToken`]. What a client may cost
+//! (connections, timeouts, header sizes) is [`connections`].
 
+pub mod connections;
 mod container_token;
 pub mod listen;
 
@@ -16,7 +18,6 @@ pub use container_token::{ContainerToken, TokenFile};
 pub use listen::{Listen, DEFAULT_HOP_LIMIT, NON_LOOPBACK_HOP_LIMIT};
 
 use std::collections::HashMap;
-use std::future::IntoFuture;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -25,7 +26,6 @@ use axum::extract::{Path, State as AxumState};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
-use axum::serve::ListenerExt;
 use axum::Router;
 use base64::Engine;
 use rand::RngCore;
@@ -45,8 +45,6 @@ pub const LISTEN_ADDRESS: Ipv4Addr = Ipv4Addr::LOCALHOST;
 pub const DEFAULT_PORT: u16 = 9911;
 /// Longest session token lifetime a client may ask for (six hours), also the default.
 pub const MAX_TOKEN_TTL_SECONDS: u64 = 21_600;
-/// How long requests in flight may take to finish after SIGINT or SIGTERM.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// Most session tokens remembered at once; beyond it the earliest-expiring one is forgotten.
 pub const MAX_TOKENS: usize = 256;
 
@@ -165,6 +163,7 @@ pub async fn run(
         .map_or(options.request.role.as_str(), |hop| hop.role.as_str())
         .to_string();
     let region = options.request.endpoint.signing_region.clone();
+    let window = options.refresh_window;
     let mut source = pipeline::build(options, Reload::OnChange, None)?;
     let first = Arc::new(source.fetch().await?);
     let (publish, credentials) = watch::channel(Some(Arc::clone(&first)));
@@ -172,29 +171,16 @@ pub async fn run(
     announce(address, &state.container_token, &region);
     crate::systemd::ready(&serving_status(address, &first));
 
-    let window = refresh::window_from_env();
     let refresher = tokio::spawn(async move {
         let mut delivery = Publish { publish, address };
         refresh::keep_fresh(source.as_mut(), first, window, &mut delivery, &wake).await;
     });
-    let listener = listener.tap_io(move |tcp| listen::set_connection_hop_limit(tcp, hop_limit));
-    let stopping = Arc::new(tokio::sync::Notify::new());
-    let signalled = Arc::clone(&stopping);
-    let server = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
+    let stop = async {
         shutdown_signal().await;
         crate::systemd::stopping();
         crate::notice!("stopping: signal received");
-        signalled.notify_one();
-    });
-    // After a signal, requests in flight get SHUTDOWN_GRACE to finish; a client that keeps a
-    // connection open (or sends half a request) does not hold the shutdown up any longer.
-    let served = tokio::select! {
-        served = server.into_future() => served,
-        () = async {
-            stopping.notified().await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        } => Ok(()),
     };
+    let served = connections::serve(listener, app(state), hop_limit, stop).await;
     refresher.abort();
     served.map_err(|source| Error::ServerStopped { address, source })
 }

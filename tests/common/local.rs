@@ -127,6 +127,24 @@ impl Local {
     }
 }
 
+/// `command` (credential-process, serve, update) with the standard ARNs and `--endpoint url`.
+pub fn credential_args(command: &str, url: &str) -> Vec<String> {
+    [
+        command,
+        "--trust-anchor-arn",
+        TRUST_ANCHOR,
+        "--profile-arn",
+        PROFILE,
+        "--role-arn",
+        ROLE,
+        "--endpoint",
+        url,
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect()
+}
+
 /// Later occurrences of a flag override earlier ones, as with the official helper's pflag; keep
 /// only the last value of each ARN flag so tests can override the defaults.
 fn override_flags<'a>(args: &[&'a str]) -> Vec<&'a str> {

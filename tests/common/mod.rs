@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 #[allow(unused_imports)]
 pub use test_support::{pki, testdata, EC_KINDS, RSA_KINDS};
 
+pub mod hostile;
 pub mod local;
 pub mod serve;
 
@@ -162,6 +163,20 @@ pub fn assert_one_line_error(out: &Output, needle: &str) -> String {
     );
     assert!(stderr.contains(needle), "{needle:?} not in: {stderr}");
     stderr
+}
+
+/// Runs OpenSSL's command line (the independent tool tests build inputs with); its stdout.
+pub fn openssl(args: &[&str]) -> Vec<u8> {
+    let out = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }
 
 /// Verifies `signature` over `message` with `openssl dgst -<digest> -verify <pubkey>`.

@@ -44,7 +44,20 @@ impl Serve {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> Result<Serve, (Option<i32>, String)> {
-        let url = local.url();
+        let ca = local.ca.to_string_lossy().into_owned();
+        let mut env = env.to_vec();
+        env.insert(0, ("AWS_CA_BUNDLE", ca.as_str()));
+        Self::try_start_at(&local.url(), extra, &env)
+    }
+
+    /// Like [`Serve::try_start`], against any endpoint URL (a misbehaving test server, say);
+    /// `env` sets `AWS_CA_BUNDLE` when the endpoint needs one.
+    pub fn try_start_at(
+        url: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Serve, (Option<i32>, String)> {
+        let url = url.to_string();
         let cert = pki("rsa-2048", "fullchain.pem");
         let key = pki("rsa-2048", "key-pkcs8.pem");
         let mut args = vec![
@@ -66,8 +79,7 @@ impl Serve {
         }
         args.extend(extra);
         let mut cmd = helper_command(&args);
-        cmd.env("AWS_CA_BUNDLE", &local.ca)
-            .env_remove("AWS_CONTAINER_AUTHORIZATION_TOKEN")
+        cmd.env_remove("AWS_CONTAINER_AUTHORIZATION_TOKEN")
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         for (k, v) in env {

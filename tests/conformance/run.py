@@ -43,9 +43,15 @@ TA = "arn:aws:rolesanywhere:us-east-1:000000000000:trust-anchor/41cl0bae-6783-40
 PROFILE = "arn:aws:rolesanywhere:us-east-1:000000000000:profile/41cl0bae-6783-40d4-ab20-65dc5d922e45"
 ROLE = "arn:aws:iam::000000000000:role/ExampleS3WriteRole"
 
-# What GetMockedCreateSessionResponseServer answers (signer_test.go:814-838), as values.
-MOCK_CREDENTIALS = dict(accessKeyId="accessKeyId", secretAccessKey="secretAccessKey",
-                        sessionToken="sessionToken", expiration="2022-07-27T04:36:55Z")
+# What GetMockedCreateSessionResponseServer answers (signer_test.go:814-838), made usable:
+# the official mock answers the placeholders "accessKeyId", "secretAccessKey", "sessionToken"
+# and an expiration in 2022, which the official helper passes on as they are and ours refuses
+# (issue 17: credentials must have AWS's shape and expire in the future). So the mock answers
+# stand-ins of AWS's shape, each still named after its field, and an expiration two hours
+# ahead (set per case); the cases compare what the helper does with them as before.
+MOCK_CREDENTIALS = dict(accessKeyId="ASIAACCESSKEYIDMOCK0",
+                        secretAccessKey="secretAccessKey0secretAccessKey0secretAc",
+                        sessionToken="sessionToken0sessionToken0sessionToken0")
 
 FIXED_PREFIX = b"AWS Roles Anywhere Credential Helper Signing Test" + b"1"
 
@@ -202,7 +208,7 @@ class Mock:
         self.lock = threading.Lock()
         self.script = list(script or [])
         self.requests = []
-        self.expiration = expiration or MOCK_CREDENTIALS["expiration"]
+        self.expiration = expiration
         mock = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -397,9 +403,7 @@ class Runner:
 
     def run_case(self, case):
         home = tempfile.mkdtemp(prefix="case-", dir=self.tmp)
-        expiration = None
-        if case["kind"] == "serve":
-            expiration = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 7200))
+        expiration = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 7200))
         # Each case has its own mock endpoint, so that cases can run side by side.
         mock = Mock(self.certs, home, case.get("script"), expiration)
         try:
@@ -595,7 +599,7 @@ class Runner:
                 fail(f"body {body[:100]!r}, want the role name")
             if what == "credentials":
                 doc = json.loads(body)
-                if doc.get("AccessKeyId") != "accessKeyId":
+                if doc.get("AccessKeyId") != MOCK_CREDENTIALS["accessKeyId"]:
                     fail(f"credentials {body[:100]!r}")
             if what == "token" and not body:
                 fail("empty token")

@@ -11,4 +11,6 @@ mod imp;
 #[path = "disabled.rs"]
 mod imp;
 
+#[doc(hidden)]
+pub use imp::fuzz_uri;
 pub use imp::{list_certificates, Pkcs11Source};

@@ -87,8 +87,10 @@ impl Device {
                     .or(source.strip_prefix("file:"))
                     .unwrap_or(source),
             );
-            let text =
-                Zeroizing::new(std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?);
+            let bytes = crate::identity::file::read_file(path, "a PIN")?;
+            let text = std::str::from_utf8(&bytes).map_err(|_| Error::PinFileText {
+                path: path.to_path_buf(),
+            })?;
             let pin = text.trim_end_matches(['\n', '\r']).to_string();
             return Ok(Some((
                 Pin::new(pin),
