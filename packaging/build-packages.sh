@@ -54,7 +54,12 @@ cp "$bin_dir/aws_signing_helper" "$bin_dir/rolesanywhere-local" "$stage/bin/"
 # The dist profile strips already; a dev build's debug information would make packages of
 # hundreds of megabytes (the portable binaries are dist builds for other machines' strip).
 [ -n "$portable" ] || strip "$stage"/bin/*
-cargo xtask assets "$stage" > /dev/null
+# The pages and completions of the binary packaged: with TPM support unless portable.
+if [ -n "$portable" ]; then
+    cargo xtask assets "$stage" > /dev/null
+else
+    cargo run --quiet --package xtask --features tpm -- assets "$stage" > /dev/null
+fi
 gzip -9n "$stage"/man/*.1
 
 # cargo-generate-rpm takes the scriptlets' text in its metadata.

@@ -463,17 +463,18 @@ pub struct IdentityArgs {
     pub pkcs8_password: Option<String>,
 
     /// JSON structure to identify a certificate from a certificate store. Can be passed in
-    /// either as string or a file name (prefixed by "file://")
+    /// either as string or a file name (prefixed by "file://"). The stores are macOS's Keychain
+    /// and Windows's: on Linux the selector is checked, then refused with one line
     #[arg(long, value_name = "SELECTOR", conflicts_with = "reuse_pin")]
     pub cert_selector: Option<String>,
 
     /// Name of the system store to search for within the CERT_SYSTEM_STORE_CURRENT_USER context
-    /// (Windows only; ignored elsewhere)
-    #[arg(long, value_name = "NAME", default_value = "MY")]
-    pub system_store_name: String,
+    /// (default MY). Windows only: an error on this platform
+    #[arg(long, value_name = "NAME")]
+    pub system_store_name: Option<String>,
 
     /// If multiple certificates match a given certificate selector, the one that expires the
-    /// latest is chosen
+    /// latest is chosen. Certificate stores only (macOS, Windows): an error on this platform
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL", conflicts_with = "reuse_pin")]
     pub use_latest_expiring_certificate: bool,
 
@@ -487,10 +488,18 @@ pub struct IdentityArgs {
     pub reuse_pin: bool,
 
     /// Password for TPM key, if applicable
+    #[cfg_attr(
+        not(feature = "tpm"),
+        doc = "(this build has no TPM support: an error here; packaged builds have it)"
+    )]
     #[arg(long, value_name = "PASSWORD", conflicts_with_all = ["cert_selector", "reuse_pin"])]
     pub tpm_key_password: Option<String>,
 
     /// Required if the TPM key has no password and a handle is used to refer to the key
+    #[cfg_attr(
+        not(feature = "tpm"),
+        doc = "(this build has no TPM support: an error here; packaged builds have it)"
+    )]
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL", conflicts_with_all = ["cert_selector", "tpm_key_password"])]
     pub no_tpm_key_password: bool,
 
@@ -551,9 +560,10 @@ pub struct ReadCertificateDataArgs {
     #[arg(long, value_name = "SELECTOR")]
     pub cert_selector: Option<String>,
 
-    /// Name of the Windows system store to search (ignored elsewhere)
-    #[arg(long, value_name = "NAME", default_value = "MY")]
-    pub system_store_name: String,
+    /// Name of the Windows system store to search (default MY). Windows only: an error on this
+    /// platform
+    #[arg(long, value_name = "NAME")]
+    pub system_store_name: Option<String>,
 
     /// Library for smart card / cryptographic device (default: p11-kit-proxy.so)
     #[arg(long, value_name = "FILE")]

@@ -164,6 +164,8 @@ pub fn source_args(identity: IdentityArgs, intermediates: Option<String>) -> Sou
         reuse_pin: identity.reuse_pin,
         tpm_key_password: identity.tpm_key_password.map(Secret::new),
         no_tpm_key_password: identity.no_tpm_key_password,
+        system_store_name: identity.system_store_name,
+        use_latest_expiring_certificate: identity.use_latest_expiring_certificate,
     }
 }
 

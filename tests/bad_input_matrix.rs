@@ -679,6 +679,36 @@ fn every_bad_input_gets_one_line_exit_1_and_changes_nothing() {
     add(vec!["frobnicate".into()], &[], "unrecognized subcommand");
     add(vec!["sign-string".into()], &[], "no private key given");
     add(vec!["read-certificate-data".into()], &[], "--certificate");
+    // Flags of other platforms' certificate stores, without a selector, do nothing here.
+    add(
+        with("credential-process", &["--system-store-name", "MY"]),
+        &[],
+        "--system-store-name has no effect on this platform",
+    );
+    let bundle = pki("ec-p256", "bundle-nopass.p12");
+    add(
+        with(
+            "update",
+            &[
+                "--certificate",
+                &bundle,
+                "--use-latest-expiring-certificate",
+            ],
+        ),
+        &[],
+        "--use-latest-expiring-certificate has no effect on this platform",
+    );
+    add(
+        vec![
+            "read-certificate-data".into(),
+            "--certificate".into(),
+            pki("ec-p256", "cert.pem"),
+            "--system-store-name".into(),
+            "Root".into(),
+        ],
+        &[],
+        "--system-store-name has no effect on this platform",
+    );
     add(
         with(
             "credential-process",

@@ -29,6 +29,13 @@ pub(super) fn run(args: ReadCertificateDataArgs) -> Result<()> {
         Some(s) if !s.is_empty() => Some(CertSelector::parse(s)?),
         _ => None,
     };
+    if selector.is_none() && args.system_store_name.is_some() {
+        return Err(IdentityError::StoreFlagWithoutSelector {
+            flag: "--system-store-name",
+            store: "Windows certificate store",
+        }
+        .into());
+    }
     let Some(certificate) = args.certificate else {
         if selector.is_some() {
             return Err(IdentityError::CertStoreListing.into());

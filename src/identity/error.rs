@@ -219,6 +219,16 @@ pub enum Error {
         feature: &'static str,
     },
 
+    /// A flag of another platform's certificate store, given without `--cert-selector`, which
+    /// alone would use it.
+    #[error("{flag} has no effect on this platform: it refines --cert-selector, which needs the {store}; remove it")]
+    StoreFlagWithoutSelector {
+        /// The flag, e.g. "--system-store-name".
+        flag: &'static str,
+        /// Whose store, e.g. "Windows certificate store".
+        store: &'static str,
+    },
+
     /// `--cert-selector` is not a valid selector.
     #[error(transparent)]
     CertSelector(super::cert_selector::SelectorError),

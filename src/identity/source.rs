@@ -37,6 +37,10 @@ pub struct SourceArgs {
     pub tpm_key_password: Option<Secret>,
     /// `--no-tpm-key-password`.
     pub no_tpm_key_password: bool,
+    /// `--system-store-name`, when given (Windows only).
+    pub system_store_name: Option<String>,
+    /// `--use-latest-expiring-certificate` (certificate stores only).
+    pub use_latest_expiring_certificate: bool,
 }
 
 /// Where the signing identity comes from, decided once from the flags. Cloneable so `serve` and
@@ -76,6 +80,32 @@ impl Source {
             Some(s) if !s.is_empty() => Some(CertSelector::parse(s)?),
             _ => None,
         };
+        // Flags that do nothing here say so rather than be ignored. With a selector, the
+        // store's own refusal follows.
+        if selector.is_none() {
+            if args.system_store_name.is_some() {
+                return Err(Error::StoreFlagWithoutSelector {
+                    flag: "--system-store-name",
+                    store: "Windows certificate store",
+                });
+            }
+            if args.use_latest_expiring_certificate {
+                return Err(Error::StoreFlagWithoutSelector {
+                    flag: "--use-latest-expiring-certificate",
+                    store: "macOS Keychain or a Windows certificate store",
+                });
+            }
+        }
+        if !tpm::ENABLED && (args.tpm_key_password.is_some() || args.no_tpm_key_password) {
+            return Err(Error::NotInThisBuild {
+                what: if args.no_tpm_key_password {
+                    "--no-tpm-key-password"
+                } else {
+                    "--tpm-key-password"
+                },
+                feature: "tpm",
+            });
+        }
         let is_pkcs11 = |v: &Option<String>| v.as_deref().is_some_and(|v| v.starts_with("pkcs11:"));
         if is_pkcs11(&args.certificate) || is_pkcs11(&args.private_key) {
             return Pkcs11Source::from_args(args, need_certificate)

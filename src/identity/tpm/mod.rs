@@ -23,6 +23,9 @@ use std::sync::{Arc, Mutex};
 pub(crate) use imp::open_key_file;
 pub use imp::quiet_library_logs;
 
+/// Whether this build has TPM support (the `tpm` feature).
+pub(crate) const ENABLED: bool = cfg!(feature = "tpm");
+
 use super::certificate::{read_certificates, Certificate, PublicKey};
 use super::error::{Error, Result};
 use super::{Digest, Secret, Signer, X509Signer};
