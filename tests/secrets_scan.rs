@@ -6,8 +6,9 @@
 //! credentials may appear are where they are meant to go: credential-process's stdout, the
 //! profile update writes, serve's HTTP answers.
 //!
-//! MFA codes: the sts:AssumeRole hop (the Ansible issue) will take one; add it to
-//! `Secrets::mfa_codes` and a run that passes it, and this test covers it too.
+//! MFA codes: an sts:AssumeRole hop with an MFA device, given a good code (from oathtool, through
+//! `AWS_SIGNING_HELPER_MFA_CODE`) and a wrong one (in the hop's `token_code=`); a code is found
+//! when it stands alone (not inside a longer run of letters and digits, such as a timestamp).
 
 mod common;
 
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use common::local::{helper_command, Local};
+use common::local::{helper_command, Local, CROSS_ROLE, EXTERNAL_ID, MFA_SECRET, MFA_SERIAL};
 use common::serve::{send, Serve, CREDS, TOKEN, TOKEN_HEADER, TTL};
 use common::{openssl, pki};
 use reqwest::Method;
@@ -34,7 +35,7 @@ struct Secrets {
     passwords: Vec<String>,
     /// Secret access keys and session tokens issued during the run.
     credentials: Vec<String>,
-    /// One-time MFA codes (none yet: see the module documentation).
+    /// One-time MFA codes given during the run.
     mfa_codes: Vec<String>,
 }
 
@@ -44,7 +45,6 @@ impl Secrets {
             .iter()
             .chain(&self.passwords)
             .chain(&self.credentials)
-            .chain(&self.mfa_codes)
     }
 
     /// Adds what identifies the private key in `pem_path`: its PEM lines that carry private
@@ -530,6 +530,85 @@ async fn no_secret_reaches_stderr_logs_or_stray_files() {
         allowed: vec![file.clone()],
     });
 
+    // sts:AssumeRole with an MFA device: a good code through the variable, then a wrong one in
+    // the hop itself (refused by the endpoint's STS).
+    let code = String::from_utf8(
+        Command::new("oathtool")
+            .args(["--totp", "-b", MFA_SECRET])
+            .output()
+            .expect("oathtool is needed (apt-get install oathtool)")
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
+    let wrong_code = format!(
+        "{:06}",
+        (code.parse::<u32>().unwrap() + 500_001) % 1_000_000
+    );
+    secrets.mfa_codes.extend([code.clone(), wrong_code.clone()]);
+    let hop = format!("{CROSS_ROLE},external_id={EXTERNAL_ID},mfa_serial={MFA_SERIAL}");
+    for (what, hop, env) in [
+        (
+            "credential-process --assume-role (MFA code from the variable)",
+            hop.clone(),
+            vec![("AWS_SIGNING_HELPER_MFA_CODE", code.as_str())],
+        ),
+        (
+            "refused --assume-role (wrong token_code=)",
+            format!("{hop},token_code={wrong_code}"),
+            vec![],
+        ),
+    ] {
+        let dir = w.join(format!("mfa-{}", runs.len()));
+        std::fs::create_dir(&dir).unwrap();
+        let args = [
+            credential_args("credential-process", &local),
+            vec![
+                "--certificate".into(),
+                pki("ec-p256", "fullchain.pem"),
+                "--private-key".into(),
+                ec_key.clone(),
+                "--sts-endpoint".into(),
+                local.url(),
+                "--assume-role".into(),
+                hop,
+            ],
+        ]
+        .concat();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut cmd = helper_command(&args);
+        cmd.current_dir(&dir)
+            .env("HOME", &dir)
+            .env("AWS_CA_BUNDLE", &ca)
+            .env_remove("AWS_SIGNING_HELPER_MFA_CODE");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let output = cmd.output().expect("spawn");
+        if what.starts_with("credential-process") {
+            assert!(
+                output.status.success(),
+                "{what}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            secrets.add_credentials(&serde_json::from_slice(&output.stdout).unwrap());
+        } else {
+            assert_eq!(
+                output.status.code(),
+                Some(1),
+                "{what}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        runs.push(Run {
+            what: what.into(),
+            output,
+            dir,
+            allowed: vec![],
+        });
+    }
+
     // serve, queried over both protocols, through a refresh, then stopped.
     let token = "scan-container-token-9bd41";
     let serve_args = [
@@ -582,6 +661,11 @@ async fn no_secret_reaches_stderr_logs_or_stray_files() {
                     secret.len(),
                     &secret[..4]
                 ));
+            }
+        }
+        for code in &secrets.mfa_codes {
+            if stands_alone(text, code) {
+                leaks.push(format!("{what}: {place} holds an MFA code"));
             }
         }
     };
@@ -645,6 +729,17 @@ async fn no_secret_reaches_stderr_logs_or_stray_files() {
     assert!(debug_lines > 50, "only {debug_lines} debug lines");
     assert!(serve_stderr.contains("[debug]"));
     assert!(leaks.is_empty(), "{}", leaks.join("\n"));
+}
+
+/// Whether `code` occurs in `text` other than inside a longer run of letters and digits.
+fn stands_alone(text: &str, code: &str) -> bool {
+    let bytes = text.as_bytes();
+    text.match_indices(code).any(|(i, _)| {
+        let before = i.checked_sub(1).map(|j| bytes[j]);
+        let after = bytes.get(i + code.len()).copied();
+        !before.is_some_and(|b| b.is_ascii_alphanumeric())
+            && !after.is_some_and(|b| b.is_ascii_alphanumeric())
+    })
 }
 
 /// Every file under `dir`.
