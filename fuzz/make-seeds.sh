@@ -94,6 +94,40 @@ for i, d in enumerate(docs):
     open(os.path.join(out, str(i)), "w").write(d)
 PY
 
+# sts:AssumeRole answers (XML, as STS and rolesanywhere-local send them) and error documents.
+mkdir -p "$out/sts_response"
+python3 - "$out/sts_response" <<'PY'
+import os, sys
+out = sys.argv[1]
+ok = ("<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult>"
+      "<AssumedRoleUser><AssumedRoleId>AROA3XFRBF23:s</AssumedRoleId><Arn>arn:aws:sts::111122223333:assumed-role/r/s</Arn></AssumedRoleUser>"
+      "<Credentials><AccessKeyId>ASIAEXAMPLEEXAMPLE12</AccessKeyId><SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY</SecretAccessKey>"
+      "<SessionToken>IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ==</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>"
+      "</AssumeRoleResult><ResponseMetadata><RequestId>c6104cbe</RequestId></ResponseMetadata></AssumeRoleResponse>")
+docs = [ok, ok.replace("ASIAEXAMPLE", "ASIA&amp;&#x41;&#66;"),
+        "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized &lt;x&gt;</Message></Error></ErrorResponse>",
+        "<ErrorResponse><Error><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>", "<html>bad gateway</html>", ""]
+for i, d in enumerate(docs):
+    open(os.path.join(out, str(i)), "w").write(d)
+PY
+
+# Credential cache entries, as credential-process --cache writes them (the fuzz target asks for
+# the keys "k" and "0123456789abcdef").
+mkdir -p "$out/cache_entry"
+python3 - "$out/cache_entry" <<'PY'
+import json, os, sys
+out = sys.argv[1]
+entry = {"Format": 1, "Key": "k", "AccessKeyId": "ASIAEXAMPLEEXAMPLE12",
+         "SecretAccessKey": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+         "SessionToken": "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ==",
+         "Expiration": "2099-01-01T00:00:00Z", "Issued": "2026-01-01T00:00:00Z"}
+docs = [entry, dict(entry, Key="0123456789abcdef"), dict(entry, Format=2),
+        dict(entry, Expiration="2020-01-01T00:00:00Z"), dict(entry, AccessKeyId="AKIAEXAMPLE")]
+for i, d in enumerate(docs):
+    open(os.path.join(out, str(i)), "w").write(json.dumps(d))
+open(os.path.join(out, "junk"), "w").write("{")
+PY
+
 # Requests to serve: the IMDSv2 and container flows, pipelined, with bodies.
 r=$out/serve_request
 printf 'PUT /latest/api/token HTTP/1.1\r\nHost: 127.0.0.1\r\nX-aws-ec2-metadata-token-ttl-seconds: 21600\r\n\r\n' > "$r/token"
