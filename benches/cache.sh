@@ -12,11 +12,12 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-300}
 ROUNDS=${ROUNDS:-10}
 command -v hyperfine >/dev/null || { echo "install hyperfine (apt-get install hyperfine)" >&2; exit 1; }
-
-cargo build --release --bins -q
+# The profile packages ship, as benches/cold_start.sh (PROFILE=release for the quick build).
+PROFILE=${PROFILE:-dist}
+cargo build --profile "$PROFILE" --bins -q
 . benches/local_endpoint.sh
 export AWS_CA_BUNDLE="$work/ca.pem"
-helper=${HELPER:-$PWD/target/release/aws_signing_helper}
+helper=${HELPER:-$PWD/target/$PROFILE/aws_signing_helper}
 dir=testdata/pki/ec-p256
 cached="$helper credential-process --certificate $dir/fullchain.pem --private-key $dir/key-pkcs8.pem \
 --trust-anchor-arn $ta --profile-arn $profile --role-arn $role --endpoint https://localhost:$endpoint_port \
@@ -55,7 +56,7 @@ secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 TOML
 kill "$endpoint_pid"; wait "$endpoint_pid" 2>/dev/null || true
 rm -f "$work/port"
-target/release/rolesanywhere-local --config "$work/config.toml" --port-file "$work/port" \
+"target/$PROFILE/rolesanywhere-local" --config "$work/config.toml" --port-file "$work/port" \
     --ca-out "$work/ca.pem" 2>/dev/null &
 cleanup_pids+=("$!")
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done

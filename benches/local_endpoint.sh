@@ -1,4 +1,4 @@
-# Sourced by the benchmark scripts: starts rolesanywhere-local (release build) over TLS on a
+# Sourced by the benchmark scripts: starts rolesanywhere-local (the $PROFILE build, else release) over TLS on a
 # loopback port, trusting testdata's root CA and the ML-DSA test roots for one trust anchor,
 # profile and role.
 # Sets: work (a temporary directory, removed on exit), ta, profile, role, endpoint_port,
@@ -22,7 +22,7 @@ role_arns = ["$role"]
 [[role]]
 arn = "$role"
 TOML
-target/release/rolesanywhere-local --config "$work/config.toml" --port-file "$work/port" \
+"target/${PROFILE:-release}/rolesanywhere-local" --config "$work/config.toml" --port-file "$work/port" \
     --ca-out "$work/ca.pem" 2>/dev/null &
 endpoint_pid=$!
 cleanup_pids+=("$endpoint_pid")
