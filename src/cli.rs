@@ -65,24 +65,21 @@ impl Cli {
     /// stderr for the help a missing command shows), [`CommandLineError::OneLine`] for usage
     /// errors.
     pub fn parse_command_line(args: Vec<std::ffi::OsString>) -> Result<Cli, CommandLineError> {
-        const COMMANDS: [&str; 7] = [
-            "credential-process",
-            "sign-string",
-            "read-certificate-data",
-            "serve",
-            "update",
-            "validate",
-            "version",
-        ];
-        let command = args
+        let first = args
             .get(1)
             .and_then(|a| a.to_str())
-            .map(str::trim_start)
-            .and_then(|a| COMMANDS.iter().find(|c| **c == a).copied());
+            .map(|a| a.trim_start().to_string());
         Cli::try_parse_args(args).map_err(|e| {
             let help = e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand;
             if e.use_stderr() && !help {
-                CommandLineError::OneLine(one_line_usage_error(&e, command))
+                // Only on this error path is the whole command tree built, to name the command.
+                use clap::CommandFactory;
+                let command = first.filter(|name| {
+                    Cli::command()
+                        .get_subcommands()
+                        .any(|c| c.get_name() == name)
+                });
+                CommandLineError::OneLine(one_line_usage_error(&e, command.as_deref()))
             } else {
                 CommandLineError::Clap(e)
             }
