@@ -489,3 +489,76 @@ fn many_cheap_derivations_add_up_to_the_same_cap() {
     let run = sign_string(&["--certificate", path]);
     assert_refused(&run, &[path, "together exceed 8000000 iterations"]);
 }
+
+/// The TLVs inside a DER SEQUENCE (definite lengths, as DER has).
+fn sequence_items(der: &[u8]) -> Vec<Vec<u8>> {
+    let header = |at: usize| -> (usize, usize) {
+        let first = der[at + 1] as usize;
+        if first < 0x80 {
+            (2, first)
+        } else {
+            let n = first & 0x7f;
+            let len = der[at + 2..at + 2 + n]
+                .iter()
+                .fold(0usize, |acc, b| (acc << 8) | *b as usize);
+            (2 + n, len)
+        }
+    };
+    let (outer, _) = header(0);
+    let mut items = Vec::new();
+    let mut at = outer;
+    while at < der.len() {
+        let (h, len) = header(at);
+        items.push(der[at..at + h + len].to_vec());
+        at += h + len;
+    }
+    items
+}
+
+/// A PKCS#1 key whose CRT values do not match its primes (as one found by the `key` fuzz
+/// target did): ring loads such a key and only refuses its own signature, so it must be refused
+/// when read, with one line. The keys are OpenSSL's, with `exponent2` changed by one; OpenSSL's
+/// own check confirms they are inconsistent. RSA-2048 goes through ring, RSA-1024 through
+/// RustCrypto.
+#[test]
+fn rsa_keys_with_inconsistent_crt_values_are_refused_when_read() {
+    let dir = tempfile::tempdir().unwrap();
+    for kind in ["rsa-2048", "rsa-1024"] {
+        let good = dir.path().join(format!("{kind}.der"));
+        openssl(&[
+            "rsa",
+            "-in",
+            &pki(kind, "key-pkcs1.pem"),
+            "-traditional",
+            "-outform",
+            "DER",
+            "-out",
+            good.to_str().unwrap(),
+        ]);
+        let mut items = sequence_items(&std::fs::read(&good).unwrap());
+        assert_eq!(items.len(), 9, "version, n, e, d, p, q, dP, dQ, qInv");
+        let dq = items[7].last_mut().unwrap();
+        *dq ^= 1;
+        let bad = write(dir.path(), &format!("{kind}-bad-crt.der"), &seq(&items));
+        let check = std::process::Command::new("openssl")
+            .args([
+                "rsa",
+                "-inform",
+                "DER",
+                "-in",
+                bad.to_str().unwrap(),
+                "-check",
+                "-noout",
+            ])
+            .output()
+            .unwrap();
+        let verdict = String::from_utf8_lossy(&check.stdout).into_owned()
+            + &String::from_utf8_lossy(&check.stderr);
+        assert!(verdict.contains("not ok"), "OpenSSL accepts it: {verdict}");
+        let run = sign_string(&["--private-key", bad.to_str().unwrap()]);
+        assert_refused(&run, &["inconsistent RSA key", &bad.display().to_string()]);
+        // The unchanged key still signs.
+        let run = sign_string(&["--private-key", good.to_str().unwrap()]);
+        assert_eq!(run.output.status.code(), Some(0), "{kind}");
+    }
+}

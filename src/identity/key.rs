@@ -157,7 +157,16 @@ impl SoftwareKey {
                 "RSA-{bits} (RSA keys must be {RSA_MIN_BITS} to {RSA_MAX_BITS} bits)"
             )));
         }
-        // ring validates the key itself; it refuses sizes outside 2048..=4096 bits and unusual
+        // ring checks sizes and ranges but signs with the CRT values as given, and only then
+        // refuses its own result: a key whose values disagree must be refused here, once.
+        if !crt_consistent(&parsed) {
+            return Err(KeyError::Malformed(
+                "inconsistent RSA key: its CRT values (exponent1, exponent2, coefficient) do not \
+                 match its primes and private exponent"
+                    .into(),
+            ));
+        }
+        // ring validates the rest itself; it refuses sizes outside 2048..=4096 bits and unusual
         // exponents, which the RustCrypto implementation then handles.
         if let Ok(pair) = ring::signature::RsaKeyPair::from_der(der) {
             return Ok(SoftwareKey {
@@ -410,6 +419,33 @@ fn algorithm_name(oid: &str) -> String {
         "1.2.840.113549.1.1.10" => "RSASSA-PSS".into(),
         other => format!("with algorithm OID {other}"),
     }
+}
+
+/// Whether a PKCS#1 key's CRT values agree with its primes and private exponent:
+/// `exponent1 = d mod (p-1)`, `exponent2 = d mod (q-1)`, `coefficient * q = 1 mod p`. A few
+/// big-number reductions (microseconds); every intermediate holding private values is wiped.
+fn crt_consistent(key: &rsa::pkcs1::RsaPrivateKey<'_>) -> bool {
+    use rsa::BigUint;
+    use zeroize::Zeroize;
+    let int = |u: rsa::pkcs1::UintRef<'_>| BigUint::from_bytes_be(u.as_bytes());
+    let one = BigUint::from(1u8);
+    let mut values = [
+        int(key.prime1),
+        int(key.prime2),
+        int(key.private_exponent),
+        int(key.exponent1),
+        int(key.exponent2),
+        int(key.coefficient),
+    ];
+    let [p, q, d, dp, dq, qinv] = &values;
+    let consistent = *p > one && *q > one && {
+        let mut checks = [d % (p - &one), d % (q - &one), (qinv * q) % p];
+        let ok = checks[0] == *dp && checks[1] == *dq && checks[2] == one;
+        checks.iter_mut().for_each(Zeroize::zeroize);
+        ok
+    };
+    values.iter_mut().for_each(Zeroize::zeroize);
+    consistent
 }
 
 #[cfg(test)]
