@@ -9,7 +9,12 @@ fn local_verify() {
     let mut count = 0;
     for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
         let path = entry.unwrap().path();
-        let data = std::fs::read(&path).unwrap();
+        // A fuzzer running on the corpus replaces inputs with smaller ones meanwhile.
+        let data = match std::fs::read(&path) {
+            Ok(data) => data,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => panic!("{}: {e}", path.display()),
+        };
         let outcome =
             std::panic::catch_unwind(|| rolesanywhere_local::fuzzing::verify_request(&data));
         assert!(outcome.is_ok(), "{} fails", path.display());
