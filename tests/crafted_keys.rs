@@ -562,3 +562,63 @@ fn rsa_keys_with_inconsistent_crt_values_are_refused_when_read() {
         assert_eq!(run.output.status.code(), Some(0), "{kind}");
     }
 }
+
+/// An EC key whose stored public point is another key's (as one found by the `key` fuzz target
+/// did, with a P-521 scalar out of range): P-384 and P-521 keys sign with the scalar alone, so
+/// the pair must be checked when the key is read, as ring does for P-256. Both keys are
+/// OpenSSL's; the SEC1 structure's `[1] publicKey` is swapped between them.
+#[test]
+fn ec_keys_whose_public_point_is_not_theirs_are_refused_when_read() {
+    let dir = tempfile::tempdir().unwrap();
+    for (curve, name) in [
+        ("prime256v1", "P-256"),
+        ("secp384r1", "P-384"),
+        ("secp521r1", "P-521"),
+    ] {
+        let der = |tag: &str| {
+            let path = dir.path().join(format!("{curve}-{tag}.der"));
+            openssl(&[
+                "ecparam",
+                "-name",
+                curve,
+                "-genkey",
+                "-noout",
+                "-outform",
+                "DER",
+                "-out",
+                path.to_str().unwrap(),
+            ]);
+            std::fs::read(&path).unwrap()
+        };
+        let (mine, other) = (der("mine"), der("other"));
+        let mut items = sequence_items(&mine);
+        assert_eq!(
+            items.len(),
+            4,
+            "version, privateKey, [0] parameters, [1] publicKey"
+        );
+        items[3] = sequence_items(&other)[3].clone();
+        let bad = write(dir.path(), &format!("{curve}-swapped.der"), &seq(&items));
+        let check = std::process::Command::new("openssl")
+            .args([
+                "pkey",
+                "-inform",
+                "DER",
+                "-in",
+                bad.to_str().unwrap(),
+                "-check",
+                "-noout",
+            ])
+            .output()
+            .unwrap();
+        assert!(!check.status.success(), "OpenSSL accepts the {name} pair");
+        let run = sign_string(&["--private-key", bad.to_str().unwrap()]);
+        assert_refused(
+            &run,
+            &[&format!("invalid {name} key"), &bad.display().to_string()],
+        );
+        let good = write(dir.path(), &format!("{curve}-good.der"), &mine);
+        let run = sign_string(&["--private-key", good.to_str().unwrap()]);
+        assert_eq!(run.output.status.code(), Some(0), "{name}");
+    }
+}

@@ -207,7 +207,8 @@ impl SoftwareKey {
             }
             None => PublicKey::Ec {
                 curve,
-                point: derive_point(curve, &secret).map_err(|e| bad(&e))?,
+                point: derive_point(curve, &secret)
+                    .map_err(|_| bad(&"the private scalar is out of range"))?,
             },
         };
         let PublicKey::Ec { point: raw, .. } = &point else {
@@ -226,6 +227,27 @@ impl SoftwareKey {
             ),
             _ => None,
         };
+        // The other curves sign with the secret alone, so a stored point that is not the
+        // secret's (or a secret out of range) would only show when signing.
+        match curve {
+            Curve::P256 => {}
+            Curve::P384 => {
+                ring::signature::EcdsaKeyPair::from_private_key_and_public_key(
+                    &ring::signature::ECDSA_P384_SHA384_ASN1_SIGNING,
+                    &secret,
+                    raw,
+                    &ring::rand::SystemRandom::new(),
+                )
+                .map_err(|_| bad(&"the public point is not the private key's"))?;
+            }
+            Curve::P521 => {
+                let derived = derive_point(curve, &secret)
+                    .map_err(|_| bad(&"the private scalar is out of range"))?;
+                if derived != *raw {
+                    return Err(bad(&"the public point is not the private key's"));
+                }
+            }
+        }
         Ok(SoftwareKey {
             inner: Inner::Ec {
                 curve,
