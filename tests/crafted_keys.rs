@@ -517,8 +517,8 @@ fn sequence_items(der: &[u8]) -> Vec<Vec<u8>> {
 
 /// A PKCS#1 key whose CRT values do not match its primes (as one found by the `key` fuzz
 /// target did): ring loads such a key and only refuses its own signature, so it must be refused
-/// when read, with one line. The keys are OpenSSL's, with `exponent2` changed by one; OpenSSL's
-/// own check confirms they are inconsistent. RSA-2048 goes through ring, RSA-1024 through
+/// when read, with one line. The keys are OpenSSL's, with `exponent2` or the public exponent
+/// changed; OpenSSL's own check confirms they are inconsistent. RSA-2048 goes through ring, RSA-1024 through
 /// RustCrypto.
 #[test]
 fn rsa_keys_with_inconsistent_crt_values_are_refused_when_read() {
@@ -535,28 +535,35 @@ fn rsa_keys_with_inconsistent_crt_values_are_refused_when_read() {
             "-out",
             good.to_str().unwrap(),
         ]);
-        let mut items = sequence_items(&std::fs::read(&good).unwrap());
+        let items = sequence_items(&std::fs::read(&good).unwrap());
         assert_eq!(items.len(), 9, "version, n, e, d, p, q, dP, dQ, qInv");
-        let dq = items[7].last_mut().unwrap();
-        *dq ^= 1;
-        let bad = write(dir.path(), &format!("{kind}-bad-crt.der"), &seq(&items));
-        let check = std::process::Command::new("openssl")
-            .args([
-                "rsa",
-                "-inform",
-                "DER",
-                "-in",
-                bad.to_str().unwrap(),
-                "-check",
-                "-noout",
-            ])
-            .output()
-            .unwrap();
-        let verdict = String::from_utf8_lossy(&check.stdout).into_owned()
-            + &String::from_utf8_lossy(&check.stderr);
-        assert!(verdict.contains("not ok"), "OpenSSL accepts it: {verdict}");
-        let run = sign_string(&["--private-key", bad.to_str().unwrap()]);
-        assert_refused(&run, &["inconsistent RSA key", &bad.display().to_string()]);
+        // dQ changed by one; then the public exponent changed (65537 to 65539: e*d is then not
+        // 1, though every CRT value is d's), as the fuzzer's two inputs were.
+        for (field, flip, what) in [(7, 1u8, "dq"), (2, 2u8, "e")] {
+            let mut items = items.clone();
+            *items[field].last_mut().unwrap() ^= flip;
+            let bad = write(dir.path(), &format!("{kind}-bad-{what}.der"), &seq(&items));
+            let check = std::process::Command::new("openssl")
+                .args([
+                    "rsa",
+                    "-inform",
+                    "DER",
+                    "-in",
+                    bad.to_str().unwrap(),
+                    "-check",
+                    "-noout",
+                ])
+                .output()
+                .unwrap();
+            let verdict = String::from_utf8_lossy(&check.stdout).into_owned()
+                + &String::from_utf8_lossy(&check.stderr);
+            assert!(
+                verdict.contains("not ok"),
+                "OpenSSL accepts {what}: {verdict}"
+            );
+            let run = sign_string(&["--private-key", bad.to_str().unwrap()]);
+            assert_refused(&run, &["inconsistent RSA key", &bad.display().to_string()]);
+        }
         // The unchanged key still signs.
         let run = sign_string(&["--private-key", good.to_str().unwrap()]);
         assert_eq!(run.output.status.code(), Some(0), "{kind}");

@@ -161,8 +161,8 @@ impl SoftwareKey {
         // refuses its own result: a key whose values disagree must be refused here, once.
         if !crt_consistent(&parsed) {
             return Err(KeyError::Malformed(
-                "inconsistent RSA key: its CRT values (exponent1, exponent2, coefficient) do not \
-                 match its primes and private exponent"
+                "inconsistent RSA key: its values (modulus, exponents, primes, CRT coefficients) \
+                 do not agree with each other"
                     .into(),
             ));
         }
@@ -443,14 +443,17 @@ fn algorithm_name(oid: &str) -> String {
     }
 }
 
-/// Whether a PKCS#1 key's CRT values agree with its primes and private exponent:
-/// `exponent1 = d mod (p-1)`, `exponent2 = d mod (q-1)`, `coefficient * q = 1 mod p`. A few
-/// big-number reductions (microseconds); every intermediate holding private values is wiped.
+/// Whether a PKCS#1 key's values agree, as a CRT signature needs them to: `n = p*q`,
+/// `e*exponent1 = 1 mod (p-1)`, `e*exponent2 = 1 mod (q-1)`, `coefficient*q = 1 mod p`, and the
+/// CRT exponents are the private exponent's (`exponent1 = d mod (p-1)`, `exponent2 = d mod
+/// (q-1)`). A few big-number products and reductions (microseconds); every intermediate holding
+/// private values is wiped.
 fn crt_consistent(key: &rsa::pkcs1::RsaPrivateKey<'_>) -> bool {
     use rsa::BigUint;
     use zeroize::Zeroize;
     let int = |u: rsa::pkcs1::UintRef<'_>| BigUint::from_bytes_be(u.as_bytes());
     let one = BigUint::from(1u8);
+    let (n, e) = (int(key.modulus), int(key.public_exponent));
     let mut values = [
         int(key.prime1),
         int(key.prime2),
@@ -461,8 +464,21 @@ fn crt_consistent(key: &rsa::pkcs1::RsaPrivateKey<'_>) -> bool {
     ];
     let [p, q, d, dp, dq, qinv] = &values;
     let consistent = *p > one && *q > one && {
-        let mut checks = [d % (p - &one), d % (q - &one), (qinv * q) % p];
-        let ok = checks[0] == *dp && checks[1] == *dq && checks[2] == one;
+        let (p1, q1) = (p - &one, q - &one);
+        let mut checks = [
+            p * q,
+            (&e * dp) % &p1,
+            (&e * dq) % &q1,
+            (qinv * q) % p,
+            d % &p1,
+            d % &q1,
+        ];
+        let ok = checks[0] == n
+            && checks[1] == one
+            && checks[2] == one
+            && checks[3] == one
+            && checks[4] == *dp
+            && checks[5] == *dq;
         checks.iter_mut().for_each(Zeroize::zeroize);
         ok
     };
