@@ -23,7 +23,6 @@ use super::{parse_expiration, CredentialSource, Credentials, Issued};
 use crate::arn::{Arn, ArnKind};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Operation, Result, ServiceHint};
-use crate::http::{read_limited, BodyError};
 use crate::sigv4x509::uri_encode;
 
 /// Shortest session STS issues.
@@ -431,34 +430,19 @@ impl Call<'_> {
             }));
         }
         let success = (200..300).contains(&status);
-        let bytes = match read_limited(response, MAX_RESPONSE_BYTES, deadline).await {
-            Ok(body) => body,
-            Err(BodyError::TooLarge { limit }) if success => {
-                return Err(Failure::fatal(Error::BadResponse {
-                    url,
-                    detail: format!(
-                        "a body larger than {} KiB, more than any AssumeRole answer",
-                        limit >> 10
-                    ),
-                }))
-            }
-            // An error status says enough: classify it by status.
-            Err(BodyError::TooLarge { .. }) => Zeroizing::new(Vec::new()),
-            Err(BodyError::TimedOut) => {
-                return Err(Failure::timed_out(Error::Timeout {
-                    host: host_port,
-                    seconds: self.timeout.as_secs(),
-                }))
-            }
-            Err(BodyError::Transport(e)) => {
-                return Err(super::create_session::transport(
-                    &host_port,
-                    &shown,
-                    e,
-                    self.timeout,
-                ))
-            }
-        };
+        let bytes = super::create_session::read_answer(
+            response,
+            super::create_session::Answer {
+                operation: Operation::AssumeRole,
+                success,
+                limit: MAX_RESPONSE_BYTES,
+                host: &host_port,
+                url: &shown,
+                timeout: self.timeout,
+                deadline,
+            },
+        )
+        .await?;
         let text = Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned());
         crate::debug!("AssumeRole response: HTTP {status} ({} bytes)", text.len());
         if success {

@@ -185,27 +185,19 @@ async fn attempt_once(
         }));
     }
     let success = (200..300).contains(&status);
-    let body = match read_limited(response, MAX_RESPONSE_BYTES, deadline).await {
-        Ok(body) => body,
-        Err(BodyError::TooLarge { limit }) if success => {
-            return Err(Failure::fatal(Error::BadResponse {
-                url: shown,
-                detail: format!(
-                    "a body larger than {} KiB, more than any CreateSession answer",
-                    limit >> 10
-                ),
-            }))
-        }
-        // An error status says enough (a proxy's big error page, say): classify it by status.
-        Err(BodyError::TooLarge { .. }) => Zeroizing::new(Vec::new()),
-        Err(BodyError::TimedOut) => {
-            return Err(Failure::timed_out(Error::Timeout {
-                host: host_port,
-                seconds: timeout.as_secs(),
-            }))
-        }
-        Err(BodyError::Transport(e)) => return Err(cut_off(&host_port, &shown, e, timeout)),
-    };
+    let body = read_answer(
+        response,
+        Answer {
+            operation: Operation::CreateSession,
+            success,
+            limit: MAX_RESPONSE_BYTES,
+            host: &host_port,
+            url: &shown,
+            timeout,
+            deadline,
+        },
+    )
+    .await?;
     crate::debug!("response: HTTP {status} {}", redacted(&body));
 
     if success {
@@ -277,6 +269,56 @@ pub(crate) fn transport(
         Failure::retry(error)
     } else {
         Failure::fatal(error)
+    }
+}
+
+/// What [`read_answer`] needs to know of the call whose answer it reads.
+pub(crate) struct Answer<'a> {
+    /// The call, for messages.
+    pub operation: Operation,
+    /// Whether the status is a success (2xx).
+    pub success: bool,
+    /// The largest body of such an answer.
+    pub limit: usize,
+    /// `host:port`, for connection errors.
+    pub host: &'a str,
+    /// The URL without its query, for messages.
+    pub url: &'a str,
+    /// The attempt's time limit, for messages.
+    pub timeout: Duration,
+    /// When the attempt, body included, must be over.
+    pub deadline: Instant,
+}
+
+/// Reads an answer's body with [`read_limited`]. A success larger than any answer of its
+/// kind is refused; an error status says enough on its own (a proxy's big error page, say), so
+/// its oversized body is dropped and the status classifies it. A body that stops coming in
+/// time is a timeout, one cut off a lost connection (both retried).
+///
+/// # Errors
+/// The [`Failure`] to report or retry.
+pub(crate) async fn read_answer(
+    response: reqwest::Response,
+    answer: Answer<'_>,
+) -> std::result::Result<Zeroizing<Vec<u8>>, Failure> {
+    match read_limited(response, answer.limit, answer.deadline).await {
+        Ok(body) => Ok(body),
+        Err(BodyError::TooLarge { limit }) if answer.success => {
+            Err(Failure::fatal(Error::BadResponse {
+                url: answer.url.to_string(),
+                detail: format!(
+                    "a body larger than {} KiB, more than any {} answer",
+                    limit >> 10,
+                    answer.operation
+                ),
+            }))
+        }
+        Err(BodyError::TooLarge { .. }) => Ok(Zeroizing::new(Vec::new())),
+        Err(BodyError::TimedOut) => Err(Failure::timed_out(Error::Timeout {
+            host: answer.host.to_string(),
+            seconds: answer.timeout.as_secs(),
+        })),
+        Err(BodyError::Transport(e)) => Err(cut_off(answer.host, answer.url, e, answer.timeout)),
     }
 }
 
