@@ -695,6 +695,9 @@ async fn no_secret_reaches_stderr_logs_or_stray_files() {
     // serve's log: no credentials, nor its clients' tokens.
     scan("serve", "stderr", &serve_stderr);
     // Positive controls: the scan finds what it looks for where it is meant to be.
+    let code = &secrets.mfa_codes[0];
+    assert!(stands_alone(&format!("TokenCode={code}&Version"), code));
+    assert!(!stands_alone(&format!("20261201T{code}Z"), code));
     let stdout = String::from_utf8_lossy(&runs[0].output.stdout);
     assert!(secrets
         .credentials
