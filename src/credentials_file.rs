@@ -31,7 +31,7 @@ use rand::Rng;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::input::{self, ReadError};
+use rolesanywhere_credentials::input::{self, ReadError};
 
 /// Longest wait for another process's lock on the credentials file.
 pub const LOCK_WAIT: Duration = Duration::from_secs(10);
@@ -93,7 +93,10 @@ fn rewrite_waiting(
         // Private before the new credentials go in (another user's file may refuse: it was
         // said above that it is open).
         if let Err(e) = keep_mode(&locked.file, &locked) {
-            crate::debug!("cannot change the mode of {}: {e}", target.display());
+            rolesanywhere_credentials::debug!(
+                "cannot change the mode of {}: {e}",
+                target.display()
+            );
         }
         write_in_place(&locked.file, new.as_bytes()).map_err(io)?;
     }
@@ -197,7 +200,7 @@ impl Locked {
                             });
                         }
                         if !said {
-                            crate::notice!(
+                            rolesanywhere_credentials::notice!(
                                 "waiting for another process to release its lock on {} (up to {} s)",
                                 path.display(),
                                 lock_wait.as_secs_f64().ceil()
@@ -359,7 +362,7 @@ fn warn_if_readable(path: &Path, old: &Locked) {
     static SAID: AtomicBool = AtomicBool::new(false);
     let mode = old.meta.permissions().mode() & 0o777;
     if old.existed && mode & 0o077 != 0 && !SAID.swap(true, Ordering::Relaxed) {
-        crate::notice!(
+        rolesanywhere_credentials::notice!(
             "{} was open to other users (mode {mode:04o}); it is written with mode {:04o}, as a file holding credentials must be",
             path.display(),
             private_mode(mode)

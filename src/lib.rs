@@ -1,37 +1,25 @@
-//! IAM Roles Anywhere credential helper: the library behind the `aws_signing_helper` binary.
+//! `aws_signing_helper`, the command line: a drop-in replacement for AWS's IAM Roles Anywhere
+//! credential helper, built on the engine in `rolesanywhere-credentials`.
 //!
-//! * [`identity`] loads a certificate, its chain and a private key from wherever they live
-//!   (files, PKCS#11 tokens, TPM 2.0) behind one [`identity::X509Signer`] trait.
-//! * [`sigv4x509`] is the pure AWS4-X509 signing algorithm: canonical request, string to sign and
-//!   Authorization header, with the clock passed in.
-//! * [`credentials`] is the pipeline: credential sources (CreateSession first) and the refresh
-//!   loop that `serve` and `update` deliver from.
+//! * [`cli`]: the clap definitions, flag for flag as the official helper spells them.
+//! * [`commands`]: one function per subcommand, over the engine's public API.
+//! * [`serve`]: the IMDSv2 and container-credentials server; [`update`] and
+//!   [`credentials_file`]: the shared credentials file kept fresh; [`systemd`]: the service
+//!   manager's protocols.
+//! * [`error`]: the engine's errors and the command line's own, each rendered as one line.
 //!
 //! See docs/DESIGN.md for the layers and the rules between them.
 
-// No unsafe code in this crate, but for one module: identity::pkcs11::enabled::single_sign, a
-// single-part C_Sign the PKCS#11 binding cannot make (its safety argument is written there).
-// FFI otherwise stays inside audited dependencies.
-#![deny(unsafe_code)]
+// No unsafe code here: the engine keeps the one exception (a PKCS#11 C_Sign) to itself.
+#![forbid(unsafe_code)]
 
-pub mod arn;
 pub mod cli;
 pub mod commands;
-pub mod credentials;
 pub mod credentials_file;
-pub mod endpoint;
 pub mod error;
-pub mod filestamp;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod http;
-pub mod identity;
-pub mod input;
-pub mod log;
-pub mod options;
-pub mod report;
 pub mod serve;
-pub mod sigv4x509;
+pub mod signals;
 pub mod systemd;
-pub mod tls;
 pub mod update;

@@ -48,7 +48,7 @@ pub fn notify(state: &str) -> bool {
     match send(&target, state.as_bytes()) {
         Ok(()) => true,
         Err(e) => {
-            crate::debug!(
+            rolesanywhere_credentials::debug!(
                 "cannot notify the service manager through {}: {e}",
                 target.to_string_lossy()
             );

@@ -16,12 +16,13 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
-use crate::credentials::refresh::{self, Deliver};
-use crate::credentials::rolesanywhere::Reload;
-use crate::credentials::validate::{check_shape, Invalid};
-use crate::credentials::{pipeline, Credentials, Issued};
 use crate::error::{Error, Result};
-use crate::options::Options;
+use rolesanywhere_credentials::config::Options;
+use rolesanywhere_credentials::credentials::{Credentials, Issued};
+use rolesanywhere_credentials::pipeline;
+use rolesanywhere_credentials::pipeline::refresh::{self, Deliver};
+use rolesanywhere_credentials::pipeline::Reload;
+use rolesanywhere_credentials::session::shape::{check_shape, Invalid};
 
 /// Where the credentials file is when this variable is set.
 pub const CREDENTIALS_FILE_ENV: &str = "AWS_SHARED_CREDENTIALS_FILE";
@@ -45,7 +46,7 @@ pub async fn run(options: Options, profile: &str, once: bool) -> Result<()> {
     let wake = if once {
         Arc::default()
     } else {
-        refresh::Wake::on_sighup()?
+        crate::signals::wake_on_sighup()?
     };
     // With --assume-role hops, the last hop's credentials.
     let mut source = pipeline::build(options, Reload::OnChange, None)?;
@@ -66,6 +67,8 @@ struct WriteProfile<'a> {
 }
 
 impl Deliver for WriteProfile<'_> {
+    type Error = Error;
+
     fn deliver(&mut self, issued: &Arc<Issued>) -> Result<()> {
         write_profile(&self.path, self.profile, &issued.credentials)?;
         // Ends a reload systemd may be waiting for (RELOADING=1), and is ignored otherwise.
@@ -77,12 +80,14 @@ impl Deliver for WriteProfile<'_> {
     }
 
     fn reloading(&mut self) {
-        crate::notice!("reload requested: reading the certificate and key again and refreshing");
+        rolesanywhere_credentials::notice!(
+            "reload requested: reading the certificate and key again and refreshing"
+        );
         crate::systemd::reloading("reloading the certificate and key");
     }
 
     fn waiting(&mut self, current: &Issued, delay: Duration) {
-        crate::notice!(
+        rolesanywhere_credentials::notice!(
             "profile [{}] in {} holds credentials expiring at {}; refreshing in {} s",
             self.profile,
             self.path.display(),
@@ -92,7 +97,7 @@ impl Deliver for WriteProfile<'_> {
     }
 
     fn failed(&mut self, error: &Error, current: &Issued, retry_in: Duration) {
-        crate::warning!(
+        rolesanywhere_credentials::warning!(
             "cannot refresh profile [{}]: {}; the file keeps the credentials expiring at {}; retrying in {} s",
             self.profile,
             error.report(),

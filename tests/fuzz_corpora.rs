@@ -6,7 +6,8 @@
 
 use std::path::Path;
 
-use aws_signing_helper::fuzzing;
+use aws_signing_helper::fuzzing as cli_fuzzing;
+use rolesanywhere_credentials::fuzzing;
 
 /// Feeds every file of `fuzz/corpus/<target>` to `run`; returns how many there were.
 fn replay(target: &str, run: fn(&[u8])) -> usize {
@@ -57,7 +58,7 @@ fn pkcs11_uri() {
 
 #[test]
 fn credentials_file() {
-    replay("credentials_file", fuzzing::credentials_file);
+    replay("credentials_file", cli_fuzzing::credentials_file);
 }
 
 #[test]
@@ -67,7 +68,7 @@ fn create_session_response() {
 
 #[test]
 fn serve_request() {
-    replay("serve_request", fuzzing::serve_request);
+    replay("serve_request", cli_fuzzing::serve_request);
 }
 
 #[test]

@@ -177,8 +177,8 @@ fn parse_amz_date(s: &str) -> std::time::SystemTime {
 
 #[test]
 fn aws4_x509_mldsa_stages_equal_the_vectors_byte_for_byte() {
-    use aws_signing_helper::identity::{file::FileSource, X509Signer};
-    use aws_signing_helper::sigv4x509::{self, Algorithm, Request};
+    use rolesanywhere_credentials::identity::{file::FileSource, X509Signer};
+    use rolesanywhere_credentials::signing::{self, Algorithm, Request};
 
     for level in LEVELS {
         let dir = testdata(&format!("mldsa/aws4-x509/{level}-chain"));
@@ -219,7 +219,7 @@ fn aws4_x509_mldsa_stages_equal_the_vectors_byte_for_byte() {
             body: ctx["body"].as_str().unwrap().as_bytes(),
         };
         let time = parse_amz_date(ctx["time"].as_str().unwrap());
-        let signed = sigv4x509::sign(&signer, "us-east-1", time, &request).unwrap();
+        let signed = signing::sign(&signer, "us-east-1", time, &request).unwrap();
         assert_eq!(
             signed.canonical_request.to_string(),
             read("canonical-request.txt"),

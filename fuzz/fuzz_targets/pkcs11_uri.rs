@@ -1,3 +1,3 @@
 #![no_main]
-// See aws_signing_helper::fuzzing::pkcs11_uri for what it parses and checks.
-libfuzzer_sys::fuzz_target!(|data: &[u8]| aws_signing_helper::fuzzing::pkcs11_uri(data));
+// See rolesanywhere_credentials::fuzzing::pkcs11_uri for what it parses and checks.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| rolesanywhere_credentials::fuzzing::pkcs11_uri(data));

@@ -1,3 +1,3 @@
 #![no_main]
-// See aws_signing_helper::fuzzing::sts_response for what it parses and checks.
-libfuzzer_sys::fuzz_target!(|data: &[u8]| aws_signing_helper::fuzzing::sts_response(data));
+// See rolesanywhere_credentials::fuzzing::sts_response for what it parses and checks.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| rolesanywhere_credentials::fuzzing::sts_response(data));

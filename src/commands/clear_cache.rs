@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use crate::cli::ClearCacheArgs;
-use crate::credentials::cache::CacheDir;
 use crate::error::{Error, Result};
+use rolesanywhere_credentials::pipeline::cache::CacheDir;
 
 /// Runs `clear-cache`: says how many entries went, on stdout.
 pub(super) fn run(args: ClearCacheArgs) -> Result<()> {

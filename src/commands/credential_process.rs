@@ -4,16 +4,16 @@
 use std::io::Write;
 
 use crate::cli::CredentialProcessArgs;
-use crate::credentials::cache::CacheDir;
-use crate::credentials::pipeline;
-use crate::credentials::rolesanywhere::Reload;
 use crate::error::{Error, Result};
-use crate::options::Options;
+use rolesanywhere_credentials::config::Options;
+use rolesanywhere_credentials::pipeline;
+use rolesanywhere_credentials::pipeline::cache::CacheDir;
+use rolesanywhere_credentials::pipeline::Reload;
 
 /// Runs `credential-process`.
 pub(super) fn run(args: CredentialProcessArgs) -> Result<()> {
-    crate::log::set_enabled(args.credentials.identity.debug);
-    let options = Options::from_args(args.credentials)?;
+    rolesanywhere_credentials::log::set_enabled(args.credentials.identity.debug);
+    let options = Options::from_args(args.credentials.into_engine())?;
     let cache = if args.cache.cache || args.cache.cache_dir.is_some() {
         Some(CacheDir::open(CacheDir::locate(args.cache.cache_dir)?)?)
     } else {

@@ -34,7 +34,7 @@ pub fn version_line() -> String {
 /// Whatever the command failed with; the caller prints it and exits non-zero.
 pub fn run(cli: Cli) -> Result<()> {
     // Before any thread starts: it sets an environment variable.
-    crate::identity::quiet_tpm_library_logs();
+    rolesanywhere_credentials::identity::quiet_tpm_library_logs();
     if cli.version {
         let mut out = std::io::stdout().lock();
         return writeln!(out, "{}", version_line()).map_err(Error::Output);

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::cli::ReadCertificateDataArgs;
 use crate::error::{Error, IdentityError, Result};
-use crate::identity::{self, CertSelector, Certificate, Certificates};
+use rolesanywhere_credentials::identity::{self, CertSelector, Certificate, Certificates};
 
 /// The official helper's JSON shape (field names and order).
 #[derive(Serialize)]
@@ -23,7 +23,7 @@ struct CertificateData {
 
 /// Runs `read-certificate-data`.
 pub(super) fn run(args: ReadCertificateDataArgs) -> Result<()> {
-    crate::log::set_enabled(args.debug);
+    rolesanywhere_credentials::log::set_enabled(args.debug);
     // Parsed first, as the official helper does; this platform has no store to search.
     let selector = match args.cert_selector.as_deref() {
         Some(s) if !s.is_empty() => Some(CertSelector::parse(s)?),

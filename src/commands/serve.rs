@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 
 use crate::cli::ServeArgs;
 use crate::error::{Error, Result};
-use crate::options::Options;
 use crate::serve::{self, Listen};
+use rolesanywhere_credentials::config::Options;
 
 /// Runs `serve`.
 pub(super) fn run(args: ServeArgs) -> Result<()> {
@@ -15,7 +15,7 @@ pub(super) fn run(args: ServeArgs) -> Result<()> {
         Some(listener) => Listen::Inherited(listener),
         None => Listen::Bind(SocketAddr::new(args.address, args.port)),
     };
-    let options = Options::from_args(args.credentials)?;
+    let options = Options::from_args(args.credentials.into_engine())?;
     // One thread is plenty: handlers only read shared state, and the refresh is mostly waiting.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -31,8 +31,8 @@ pub(super) fn run(args: ServeArgs) -> Result<()> {
 
 /// `--debug` wins over `--log-level`, so existing command lines keep their debug output.
 pub(super) fn set_log_level(debug: bool, level: crate::cli::LogLevel) {
-    crate::log::set_level(if debug {
-        crate::log::Level::Debug
+    rolesanywhere_credentials::log::set_level(if debug {
+        rolesanywhere_credentials::log::Level::Debug
     } else {
         level.into()
     });

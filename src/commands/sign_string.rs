@@ -5,37 +5,38 @@ use std::io::Write;
 
 use crate::cli::{DigestArg, Format, SignStringArgs};
 use crate::error::{Error, Result};
-use crate::identity::{Digest, PublicKey, Source};
+use rolesanywhere_credentials::config::options::source_args;
+use rolesanywhere_credentials::identity::{Digest, PublicKey, Source};
 
 /// Version of the fixed test string, as the official helper defines it.
 const TEST_VERSION: &str = "1";
 
 /// Runs `sign-string`.
 pub(super) fn run(args: SignStringArgs) -> Result<()> {
-    crate::log::set_enabled(args.identity.debug);
-    let is_uri = |v: &Option<String>| v.as_deref().is_some_and(|v| v.starts_with("pkcs11:"));
-    // The official helper's PKCS#11 signer knows its public key only when the certificate came
-    // by URI; otherwise its fixed string has no public-key suffix. Same input, same signature.
-    let with_suffix = !is_uri(&args.identity.private_key) || is_uri(&args.identity.certificate);
+    rolesanywhere_credentials::log::set_enabled(args.identity.debug);
     // A key on its own is enough to sign; with a certificate, the key must match it.
-    let signer =
-        Source::key_from_args(crate::options::source_args(args.identity, None))?.open_key()?;
+    let source = Source::key_from_args(source_args(args.identity.into_engine(), None))?;
+    // Where the official helper's signer does not know its public key (a PKCS#11 key without its
+    // certificate from the token), its fixed string has no public-key suffix. Same input, same
+    // signature.
+    let with_suffix = source.knows_public_key();
+    let signer = source.open_key()?;
     let message = if !signer.public_key().hashes_message() {
         // As the official helper: no key hash in the string, and no digest (pure ML-DSA).
-        crate::debug!(
+        rolesanywhere_credentials::debug!(
             "signing the fixed string \"AWS Roles Anywhere Credential Helper Signing Test\" || \
              SIGN_STRING_TEST_VERSION with {} (no digest: --digest does not apply)",
             signer.public_key()
         );
         fixed_prefix()
     } else if with_suffix {
-        crate::debug!(
+        rolesanywhere_credentials::debug!(
             "signing the fixed string \"AWS Roles Anywhere Credential Helper Signing Test\" || \
              SIGN_STRING_TEST_VERSION || SHA256(\"IAM RA\" || PUBLIC_KEY_BYTE_ARRAY)"
         );
         fixed_string(signer.public_key())
     } else {
-        crate::debug!(
+        rolesanywhere_credentials::debug!(
             "signing the fixed string \"AWS Roles Anywhere Credential Helper Signing Test\" || \
              SIGN_STRING_TEST_VERSION, without the public-key suffix, as the official helper does \
              for a PKCS#11 key whose certificate is not named by a pkcs11: URI"

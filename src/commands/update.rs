@@ -2,8 +2,8 @@
 
 use crate::cli::UpdateArgs;
 use crate::error::{Error, Result};
-use crate::options::Options;
 use crate::update;
+use rolesanywhere_credentials::config::Options;
 
 /// Runs `update`.
 pub(super) fn run(args: UpdateArgs) -> Result<()> {
@@ -14,7 +14,7 @@ pub(super) fn run(args: UpdateArgs) -> Result<()> {
             args.profile.escape_debug()
         )));
     }
-    let options = Options::from_args(args.credentials)?;
+    let options = Options::from_args(args.credentials.into_engine())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -26,7 +26,7 @@ pub(super) fn run(args: UpdateArgs) -> Result<()> {
             updated = update::run(options, &args.profile, args.once) => updated,
             () = crate::serve::shutdown_signal() => {
                 crate::systemd::stopping();
-                crate::notice!("stopping: signal received");
+                rolesanywhere_credentials::notice!("stopping: signal received");
                 Ok(())
             }
         }

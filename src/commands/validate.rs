@@ -19,7 +19,7 @@
 //! message, and the credentials of `--live` are dropped unprinted.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -27,12 +27,15 @@ use rand::RngCore;
 use serde::Serialize;
 
 use crate::cli::{ReportFormat, ValidateArgs};
-use crate::credentials::rolesanywhere::{Reload, RolesAnywhere};
-use crate::credentials::CredentialSource;
-use crate::error::{Error, IdentityError, Result};
-use crate::identity::validate::{self as rules, iso8601, Crl, PathCheck, Verdict};
-use crate::identity::{self, Certificate, Digest, Source, X509Signer};
-use crate::options::{source_args, Options};
+use crate::error::{Error, Result};
+use rolesanywhere_credentials::config::options::{source_args, Options};
+use rolesanywhere_credentials::credentials::CredentialSource;
+use rolesanywhere_credentials::identity::signatures;
+use rolesanywhere_credentials::identity::trust_path::{self, Crl, PathCheck};
+use rolesanywhere_credentials::identity::trust_rules::{self as rules, iso8601, Verdict};
+use rolesanywhere_credentials::identity::{self, Certificate, Digest, Input, Source, X509Signer};
+use rolesanywhere_credentials::pipeline::{Reload, RolesAnywhere};
+use rolesanywhere_credentials::Error as EngineError;
 
 /// A class of failure and its exit status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -167,7 +170,7 @@ impl Report {
 
 /// Runs `validate`.
 pub(super) fn run(args: ValidateArgs) -> Result<()> {
-    crate::log::set_enabled(args.credentials.identity.debug);
+    rolesanywhere_credentials::log::set_enabled(args.credentials.identity.debug);
     let min_remaining = args
         .min_remaining
         .as_deref()
@@ -177,7 +180,7 @@ pub(super) fn run(args: ValidateArgs) -> Result<()> {
     let anchors = args
         .trust_anchor_bundle
         .as_deref()
-        .map(|p| rules::read_bundle(Path::new(p)))
+        .map(|p| trust_path::read_bundle(Path::new(p)))
         .transpose()?;
     let crls = args
         .crl
@@ -185,28 +188,30 @@ pub(super) fn run(args: ValidateArgs) -> Result<()> {
         .map(|p| Crl::read(Path::new(p)))
         .collect::<identity::Result<Vec<_>>>()?;
     let format = args.format;
-    // For judging the certificate on its own when the identity does not open.
-    let files = (
-        args.credentials.identity.certificate.clone(),
-        args.credentials.intermediates.clone(),
-    );
     let (source, options) = if args.live {
-        let options = Options::from_args(args.credentials)?;
+        let options = Options::from_args(args.credentials.into_engine())?;
         (options.source.clone(), Some(options))
     } else {
         let identity = args.credentials.identity;
-        let source = Source::from_args(source_args(identity, args.credentials.intermediates))?;
+        let source = Source::from_args(source_args(
+            identity.into_engine(),
+            args.credentials.intermediates,
+        ))?;
         (source, None)
     };
 
     let now = SystemTime::now();
     let mut report = Report::default();
     let opened = source.open();
-    let blamed = opened.as_ref().err().map(|e| culprit(e, &source));
+    let blamed = opened.as_ref().err().map(|e| source.blame(e));
     let (leaf, chain) = match (&opened, blamed) {
         (Ok(signer), _) => (Some(signer.certificate().clone()), signer.chain().to_vec()),
-        (Err(_), Some(culprit)) => certificate_alone(&files, culprit),
-        (Err(_), None) => (None, Vec::new()),
+        // The certificate on its own, to judge it anyway (a key that does not match is the
+        // usual failure of a renewal in progress).
+        (Err(_), Some(Input::PrivateKey | Input::Intermediates)) => source
+            .certificate_alone()
+            .map_or((None, Vec::new()), |(leaf, chain)| (Some(leaf), chain)),
+        (Err(_), _) => (None, Vec::new()),
     };
 
     // 2: the certificate and the end-entity rules.
@@ -227,7 +232,7 @@ pub(super) fn run(args: ValidateArgs) -> Result<()> {
             }
         }
         None => match (&opened, blamed) {
-            (Err(e), Some(Culprit::Certificate)) => {
+            (Err(e), Some(Input::Certificate)) => {
                 report.add("certificate", Class::InvalidCertificate, Err(e.report()));
             }
             _ => report.skip(
@@ -251,10 +256,10 @@ pub(super) fn run(args: ValidateArgs) -> Result<()> {
         }
         Err(e) => {
             match blamed {
-                Some(Culprit::Certificate) => {
+                Some(Input::Certificate) => {
                     report.skip("private-key", Class::KeyMismatch, "no certificate to match")
                 }
-                Some(Culprit::Intermediates) => {
+                Some(Input::Intermediates) => {
                     chain_error = Some(e.report());
                     report.skip(
                         "private-key",
@@ -354,85 +359,6 @@ pub(super) fn run(args: ValidateArgs) -> Result<()> {
     finish(&report, Some(About::of(&cert)), format)
 }
 
-/// Which file an identity failure is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Culprit {
-    /// The certificate file: nothing can be judged.
-    Certificate,
-    /// The key (file, bundle password, token): the certificate can still be judged.
-    Key,
-    /// The intermediates file: the path cannot be checked.
-    Intermediates,
-}
-
-fn culprit(error: &IdentityError, source: &Source) -> Culprit {
-    use IdentityError as E;
-    let path = match error {
-        E::NoCertificateGiven => return Culprit::Certificate,
-        E::NoCertificate { path } | E::Certificate { path, .. } => {
-            let intermediates = matches!(source, Source::Files(f)
-                if f.intermediates.as_deref() == Some(path.as_path()));
-            return if intermediates {
-                Culprit::Intermediates
-            } else {
-                Culprit::Certificate
-            };
-        }
-        E::ReadFile { path, .. }
-        | E::EmptyFile { path, .. }
-        | E::Pem { path, .. }
-        | E::FileTooLarge { path, .. }
-        | E::UnsupportedKey { path, .. } => path,
-        _ => return Culprit::Key,
-    };
-    let Source::Files(files) = source else {
-        return Culprit::Key;
-    };
-    let is = |p: &Option<PathBuf>| p.as_deref() == Some(path.as_path());
-    if is(&files.private_key) {
-        Culprit::Key
-    } else if is(&files.intermediates) {
-        Culprit::Intermediates
-    } else if is(&files.certificate) && files.private_key.is_some() {
-        Culprit::Certificate
-    } else {
-        // A bundle or combined file: the certificate comes with the key.
-        Culprit::Key
-    }
-}
-
-/// When the identity does not open: the certificate file read on its own, to judge it anyway
-/// (a key that does not match is the usual failure of a renewal in progress).
-fn certificate_alone(
-    (certificate, intermediates): &(Option<String>, Option<String>),
-    culprit: Culprit,
-) -> (Option<Certificate>, Vec<Certificate>) {
-    let Some(path) = certificate.as_deref().filter(|c| !c.starts_with("pkcs11:")) else {
-        return (None, Vec::new());
-    };
-    if culprit == Culprit::Certificate {
-        return (None, Vec::new());
-    }
-    let Ok(mut certificates) = identity::read_certificates(Path::new(path)) else {
-        return (None, Vec::new());
-    };
-    let leaf = certificates.remove(0);
-    let chain = match intermediates.as_deref() {
-        Some(p) => identity::read_certificates(Path::new(p)).unwrap_or_default(),
-        None => certificates,
-    };
-    chain_without(leaf, chain)
-}
-
-/// The chain without the leaf, as the file signer keeps it.
-fn chain_without(
-    leaf: Certificate,
-    mut chain: Vec<Certificate>,
-) -> (Option<Certificate>, Vec<Certificate>) {
-    chain.retain(|c| c.der() != leaf.der());
-    (Some(leaf), chain)
-}
-
 /// Signs a random test message through the signer and verifies it with the certificate's key.
 fn proof_of_possession(signer: &dyn X509Signer) -> Verdict {
     let mut nonce = [0u8; 16];
@@ -446,7 +372,7 @@ fn proof_of_possession(signer: &dyn X509Signer) -> Verdict {
     let signature = signer
         .sign(&message, Digest::Sha256)
         .map_err(|e| format!("the key cannot sign: {}", e.report()))?;
-    if rules::signature_verifies(cert_key, &message, &signature) {
+    if signatures::signature_verifies(cert_key, &message, &signature) {
         Ok(format!(
             "the {cert_key} key signed a test message and the certificate's public key verifies \
              it"
@@ -582,7 +508,9 @@ fn live(options: Options, signer: Box<dyn X509Signer>) -> (Class, Verdict) {
                 issued.credentials.expiration
             )),
         ),
-        Err(e @ Error::Service { status, .. }) if (400..500).contains(&status) && status != 429 => {
+        Err(e @ EngineError::Service { status, .. })
+            if (400..500).contains(&status) && status != 429 =>
+        {
             (Class::LiveRefused, Err(e.report()))
         }
         Err(e) => (Class::LiveFailed, Err(e.report())),

@@ -81,12 +81,14 @@ pub async fn serve(
                 if !evict_idlest(&table) {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
-                crate::debug!("accept failed ({e}); closed the idlest connection");
+                rolesanywhere_credentials::debug!(
+                    "accept failed ({e}); closed the idlest connection"
+                );
                 continue;
             }
             // The peer gave up before we got to it (reset, aborted): nothing to do.
             Err(e) => {
-                crate::debug!("accept failed: {e}");
+                rolesanywhere_credentials::debug!("accept failed: {e}");
                 continue;
             }
         };
@@ -169,7 +171,7 @@ impl Connection {
         tokio::select! {
             served = conn.as_mut() => {
                 if let Err(e) = served {
-                    crate::debug!("connection closed: {e}");
+                    rolesanywhere_credentials::debug!("connection closed: {e}");
                 }
             }
             _ = evicted => {}

@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 
 use super::{generate_token, Refusal, CONTAINER_TOKEN_ENV, CONTAINER_TOKEN_FILE_ENV};
 use crate::error::{Error, Result};
-use crate::filestamp::FileStamp;
+use rolesanywhere_credentials::filestamp::FileStamp;
 
 /// Token files larger than this are refused (a token is a header value, not a document).
 const MAX_TOKEN_FILE_BYTES: u64 = 16 * 1024;
@@ -103,7 +103,7 @@ impl TokenFile {
             }
             Err(detail) => {
                 if reported.as_deref() != Some(detail.as_str()) {
-                    crate::notice!(
+                    rolesanywhere_credentials::notice!(
                         "cannot read the container authorization token from {} ({detail}); refusing container credential requests until it is fixed",
                         self.path.display()
                     );
@@ -118,7 +118,7 @@ impl TokenFile {
     /// sends the file verbatim and refuses line breaks, other SDKs trim them).
     fn current(&self) -> std::result::Result<Arc<Zeroizing<String>>, String> {
         let meta = std::fs::metadata(&self.path).map_err(|e| e.to_string())?;
-        crate::input::regular(&meta).map_err(|e| e.to_string())?;
+        rolesanywhere_credentials::input::regular(&meta).map_err(|e| e.to_string())?;
         let stamp = FileStamp::from_metadata(&self.path, &meta);
         let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((seen, token)) = cached.as_ref() {
@@ -126,8 +126,8 @@ impl TokenFile {
                 return Ok(Arc::clone(token));
             }
         }
-        let bytes =
-            crate::input::read(&self.path, MAX_TOKEN_FILE_BYTES).map_err(|e| e.to_string())?;
+        let bytes = rolesanywhere_credentials::input::read(&self.path, MAX_TOKEN_FILE_BYTES)
+            .map_err(|e| e.to_string())?;
         let text = std::str::from_utf8(&bytes).map_err(|_| "not UTF-8 text".to_string())?;
         let token = text
             .strip_suffix('\n')

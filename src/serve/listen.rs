@@ -112,7 +112,9 @@ pub fn set_connection_hop_limit(tcp: &TcpStream, hop_limit: u8) {
         return;
     };
     if let Err(e) = set_hop_limit(SockRef::from(tcp), address, hop_limit) {
-        crate::debug!("cannot set the hop limit of a connection to {hop_limit}: {e}");
+        rolesanywhere_credentials::debug!(
+            "cannot set the hop limit of a connection to {hop_limit}: {e}"
+        );
     }
 }
 

@@ -33,11 +33,12 @@ use serde::Serialize;
 use tokio::sync::watch;
 use zeroize::Zeroizing;
 
-use crate::credentials::refresh::{self, Deliver};
-use crate::credentials::rolesanywhere::Reload;
-use crate::credentials::{iso8601, pipeline, Issued};
 use crate::error::{Error, Result};
-use crate::options::Options;
+use rolesanywhere_credentials::config::Options;
+use rolesanywhere_credentials::credentials::{iso8601, Issued};
+use rolesanywhere_credentials::pipeline;
+use rolesanywhere_credentials::pipeline::refresh::{self, Deliver};
+use rolesanywhere_credentials::pipeline::Reload;
 
 /// Address `serve` listens on by default, as the official helper always does (`--address`).
 pub const LISTEN_ADDRESS: Ipv4Addr = Ipv4Addr::LOCALHOST;
@@ -150,11 +151,13 @@ pub async fn run(
     let bound = listen::bind(listen, hop_limit, allow_non_loopback).await?;
     let (listener, address, hop_limit) = (bound.listener, bound.address, bound.hop_limit);
     if bound.inherited {
-        crate::notice!("listening on {address}, the socket passed by the service manager");
+        rolesanywhere_credentials::notice!(
+            "listening on {address}, the socket passed by the service manager"
+        );
     }
 
     // Installed before the first CreateSession: a SIGHUP's default action is to end the process.
-    let wake = refresh::Wake::on_sighup()?;
+    let wake = crate::signals::wake_on_sighup()?;
     let container_token = ContainerToken::from_env()?;
     // With --assume-role hops, the last hop's role is the one served.
     let role_arn = options
@@ -178,7 +181,7 @@ pub async fn run(
     let stop = async {
         shutdown_signal().await;
         crate::systemd::stopping();
-        crate::notice!("stopping: signal received");
+        rolesanywhere_credentials::notice!("stopping: signal received");
     };
     let served = connections::serve(listener, app(state), hop_limit, stop).await;
     refresher.abort();
@@ -201,34 +204,38 @@ fn serving_status(address: SocketAddr, issued: &Issued) -> String {
 fn announce(address: SocketAddr, token: &ContainerToken, region: &str) {
     // `SocketAddr` writes IPv6 addresses in brackets, as URLs want them.
     let base = format!("http://{address}");
-    crate::notice!("serving credentials on {base}");
+    rolesanywhere_credentials::notice!("serving credentials on {base}");
     if !listen::is_loopback(address.ip()) {
-        crate::notice!(
+        rolesanywhere_credentials::notice!(
             "{} is not a loopback address: anyone who can reach it gets these credentials",
             address.ip()
         );
     }
     // Some SDKs read the region from IMDS; botocore and the AWS CLI v1 do not.
-    crate::notice!(
+    rolesanywhere_credentials::notice!(
         "for clients that need a region: export AWS_REGION={region} AWS_DEFAULT_REGION={region}"
     );
-    crate::notice!("for SDKs reading IMDS: export AWS_EC2_METADATA_SERVICE_ENDPOINT={base}/");
-    crate::notice!(
+    rolesanywhere_credentials::notice!(
+        "for SDKs reading IMDS: export AWS_EC2_METADATA_SERVICE_ENDPOINT={base}/"
+    );
+    rolesanywhere_credentials::notice!(
         "for SDKs reading container credentials: export AWS_CONTAINER_CREDENTIALS_FULL_URI={base}{CONTAINER_PATH}"
     );
     match token {
         ContainerToken::Generated(token) => {
             // Printed once, as the only way for the operator to learn it; set one of the
             // variables before starting `serve` to choose it instead.
-            crate::notice!(
+            rolesanywhere_credentials::notice!(
                 "  with export {CONTAINER_TOKEN_ENV}={} (generated; set it or {CONTAINER_TOKEN_FILE_ENV} before starting serve to choose your own)",
                 token.as_str()
             );
         }
         ContainerToken::Fixed(_) => {
-            crate::notice!("  with the {CONTAINER_TOKEN_ENV} this server was started with")
+            rolesanywhere_credentials::notice!(
+                "  with the {CONTAINER_TOKEN_ENV} this server was started with"
+            )
         }
-        ContainerToken::File(file) => crate::notice!(
+        ContainerToken::File(file) => rolesanywhere_credentials::notice!(
             "  with export {CONTAINER_TOKEN_FILE_ENV}={}",
             file.path.display()
         ),
@@ -242,9 +249,11 @@ struct Publish {
 }
 
 impl Deliver for Publish {
+    type Error = Error;
+
     fn deliver(&mut self, issued: &Arc<Issued>) -> Result<()> {
         self.publish.send_replace(Some(Arc::clone(issued)));
-        crate::notice!(
+        rolesanywhere_credentials::notice!(
             "credentials refreshed; they expire at {}",
             issued.credentials.expiration
         );
@@ -255,7 +264,9 @@ impl Deliver for Publish {
     }
 
     fn reloading(&mut self) {
-        crate::notice!("reload requested: reading the certificate and key again and refreshing");
+        rolesanywhere_credentials::notice!(
+            "reload requested: reading the certificate and key again and refreshing"
+        );
         // systemd waits for the READY=1 that deliver() or failed() sends next.
         crate::systemd::reloading("reloading the certificate and key");
     }
@@ -266,7 +277,7 @@ impl Deliver for Publish {
         } else {
             "no valid credentials to serve; the last ones expired at"
         };
-        crate::warning!(
+        rolesanywhere_credentials::warning!(
             "cannot refresh credentials: {}; {state} {}; retrying in {} s",
             error.report(),
             current.credentials.expiration,

@@ -8,8 +8,12 @@
 //! share) and `rolesanywhere-local/tests/local_common` (the emulator's: configurations around the
 //! recorded vectors' ARNs and an AWS4-X509/SigV4 signer built on the OpenSSL command line).
 
+pub mod config;
+pub mod softhsm;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// The account of every test configuration.
@@ -57,6 +61,115 @@ pub fn aws_cli() -> PathBuf {
     found.expect(
         "the AWS CLI is needed: python3 -m venv .venv && .venv/bin/pip install -r tests/interop/requirements.txt",
     )
+}
+
+/// The `rolesanywhere-local` binary of this build, built first if it is missing or stale.
+///
+/// The endpoint is another crate of the workspace, so cargo tells only that crate's tests where
+/// its binary is (`CARGO_BIN_EXE_rolesanywhere-local`). It is built into the profile directory
+/// of the running test (`<target>/<profile>`, the parent of the test's `deps/`), beside
+/// `aws_signing_helper`; `rolesanywhere-local demo` relies on that, as it runs the
+/// `aws_signing_helper` next to itself. A plain `cargo test` builds both, but `cargo test -p`
+/// of another crate does not: then the endpoint is built here, once per test binary.
+pub fn local_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let test = std::env::current_exe().expect("the test binary's path");
+        let profile_dir = match test.parent() {
+            Some(deps) if deps.file_name().is_some_and(|n| n == "deps") => deps
+                .parent()
+                .expect("deps/ is in a profile directory")
+                .to_path_buf(),
+            // A doc test runs from a directory of rustdoc's: the dev profile of the target
+            // directory, as `cargo test` uses it.
+            _ => std::env::var_os("CARGO_TARGET_DIR")
+                .map_or_else(|| workspace_root().join("target"), PathBuf::from)
+                .join("debug"),
+        };
+        let profile_dir = profile_dir.as_path();
+        let binary = profile_dir.join(format!(
+            "rolesanywhere-local{}",
+            std::env::consts::EXE_SUFFIX
+        ));
+        if !newer_than_its_sources(&binary) {
+            build_local(profile_dir);
+        }
+        binary
+    })
+}
+
+/// Whether `binary` exists and is newer than what it is built from: the endpoint's sources and
+/// manifest, the workspace manifest (profiles) and the lock file. Asking cargo every time would
+/// be simpler, but right after a plain `cargo test` it would build a second copy of the
+/// endpoint's dependencies (a minute on a small machine): for `-p rolesanywhere-local` alone it
+/// unifies their features differently. A false "stale" only costs a cargo run with nothing to do
+/// (a binary cargo links again keeps its build time); other inputs, such as `RUSTFLAGS`, are left
+/// to a plain `cargo test`.
+fn newer_than_its_sources(binary: &Path) -> bool {
+    let modified = |path: &Path| path.metadata().and_then(|m| m.modified()).ok();
+    let Some(built) = modified(binary) else {
+        return false;
+    };
+    let root = workspace_root();
+    let mut inputs = vec![
+        root.join("Cargo.toml"),
+        root.join("Cargo.lock"),
+        root.join("rolesanywhere-local/Cargo.toml"),
+    ];
+    let mut dirs = vec![root.join("rolesanywhere-local/src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read rolesanywhere-local/src") {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                inputs.push(path);
+            }
+        }
+    }
+    inputs
+        .iter()
+        .all(|input| modified(input).is_some_and(|time| time <= built))
+}
+
+/// `cargo build -p rolesanywhere-local` into `profile_dir` (`<target>/<profile>`).
+fn build_local(profile_dir: &Path) {
+    // target/debug is the dev profile's directory; every other profile's is its name.
+    let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
+        Some("debug") => "dev",
+        Some(name) => name,
+        None => panic!("no profile directory in {}", profile_dir.display()),
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .args(["build", "--quiet", "--package", "rolesanywhere-local"])
+        .args(["--bin", "rolesanywhere-local", "--profile", profile])
+        // With --target the profile directory is <target>/<triple>/<profile>: naming
+        // <target>/<triple> as the target directory puts a host build in the same place.
+        .arg("--target-dir")
+        .arg(profile_dir.parent().expect("a target directory"))
+        .current_dir(workspace_root());
+    // Cargo describes this package to its tests in variables that build scripts (ring's) watch:
+    // passed on, they would make cargo rebuild those dependencies, here and in the next build.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_PKG_")
+            || matches!(
+                &*name,
+                "CARGO_MANIFEST_DIR" | "CARGO_MANIFEST_PATH" | "OUT_DIR"
+            )
+        {
+            command.env_remove(&*name);
+        }
+    }
+    let status = command
+        .status()
+        .expect("run cargo to build rolesanywhere-local");
+    assert!(
+        status.success(),
+        "cargo could not build rolesanywhere-local"
+    );
 }
 
 /// A `rolesanywhere-local` this test started on a loopback port; killed (by its handle) on drop.
@@ -182,4 +295,45 @@ impl Drop for Endpoint {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Whether OpenSSL's command line (the independent verifier) accepts `signature` of `message`
+/// with the public key in the PEM file `pubkey`, hashing with `digest` (`sha256`, ...).
+pub fn openssl_verify(pubkey: &str, digest: &str, message: &[u8], signature: &[u8]) -> bool {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let msg = dir.path().join("msg");
+    let sig = dir.path().join("sig");
+    std::fs::write(&msg, message).expect("write the message");
+    std::fs::write(&sig, signature).expect("write the signature");
+    let out = Command::new("openssl")
+        .args([
+            "dgst",
+            &format!("-{digest}"),
+            "-verify",
+            pubkey,
+            "-signature",
+        ])
+        .arg(&sig)
+        .arg(&msg)
+        .output()
+        .expect("run openssl");
+    out.status.success()
+}
+
+/// Whether `program` is on `PATH`. When it is not, a test that needs it skips: this prints one
+/// line naming the program and `tests/setup.sh` and returns false; under CI (`CI=true`), where
+/// setup must have installed everything, it panics with that line instead.
+pub fn tool_available(program: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v '{program}'")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if found {
+        return true;
+    }
+    let line = format!("skipped: {program} not found; run tests/setup.sh to install it");
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "{line}");
+    eprintln!("{line}");
+    false
 }

@@ -1,0 +1,134 @@
+//! Where credentials come from over time: the first source ([`RolesAnywhere`]: CreateSession,
+//! reopening renewed identity files), the on-disk cache ([`cache`]), when to refresh
+//! ([`refresh`]), and [`build`], which puts together the stages the settings ask for:
+//! CreateSession, then each `--assume-role` hop wrapping the one before, each stage (with
+//! `--cache`) behind the on-disk cache.
+//!
+//! With the cache, every stage is built only when its cache entry is not fresh ([`Deferred`]):
+//! a hit on the last stage opens no key, asks for no PIN, password or MFA code, and sends
+//! nothing. Each stage's key covers the stage before it, so a renewed certificate or a changed
+//! flag invalidates everything after it; caching the stages between lets a profile that chains
+//! and one that does not share one CreateSession.
+
+pub mod cache;
+pub mod refresh;
+pub mod rolesanywhere;
+
+pub use rolesanywhere::{Reload, RolesAnywhere};
+
+use std::sync::Arc;
+
+use crate::config::Options;
+use crate::credentials::CredentialSource;
+use crate::error::Result;
+use crate::net::endpoint::Endpoint;
+use crate::session::assume_role::{AssumeRole, Hop, StsClient};
+use cache::{CacheDir, CacheKey, Cached, Deferred};
+
+/// Builds the source `options` describe: `reload` for the identity files, and the cache in
+/// `cache` when given.
+///
+/// # Errors
+/// Without the cache, when the identity cannot be opened or TLS cannot be set up; with it,
+/// when the certificate cannot be read for the cache key.
+pub fn build(
+    mut options: Options,
+    reload: Reload,
+    cache: Option<&CacheDir>,
+) -> Result<Box<dyn CredentialSource>> {
+    let hops = std::mem::take(&mut options.chain);
+    let sts = options.sts_endpoint.clone();
+    let mfa = Arc::new(options.mfa.clone());
+    let http = options.http.clone();
+    let retry = options.retry;
+    let mut caller = options.request.role.as_str().to_string();
+
+    let mut key = match cache {
+        Some(_) => Some(rolesanywhere_key(&options)?),
+        None => None,
+    };
+    let first = move || -> Result<Box<dyn CredentialSource>> {
+        Ok(Box::new(RolesAnywhere::new(options, reload)?))
+    };
+    let mut source = stage(cache, key.as_ref(), first)?;
+
+    for hop in hops {
+        key = key.map(|k| hop_key(&k, &hop, &sts));
+        let (sts, http, mfa, previous_role) = (sts.clone(), http.clone(), Arc::clone(&mfa), caller);
+        caller = hop.role.as_str().to_string();
+        let previous = source;
+        let make = move || -> Result<Box<dyn CredentialSource>> {
+            // One-shot runs resolve the STS host once, as they do the Roles Anywhere one.
+            let pin = (reload == Reload::Never).then_some(&sts);
+            let client = crate::net::http::client(&http, pin)?;
+            let sts = StsClient {
+                endpoint: sts,
+                client,
+                timeout: http.timeout,
+                retry,
+            };
+            Ok(Box::new(AssumeRole::new(
+                previous,
+                &previous_role,
+                hop,
+                sts,
+                mfa,
+            )))
+        };
+        source = stage(cache, key.as_ref(), make)?;
+    }
+    Ok(source)
+}
+
+/// One stage: built now without the cache; behind the cache, built when first needed.
+fn stage<F>(
+    cache: Option<&CacheDir>,
+    key: Option<&CacheKey>,
+    make: F,
+) -> Result<Box<dyn CredentialSource>>
+where
+    F: FnOnce() -> Result<Box<dyn CredentialSource>> + Send + 'static,
+{
+    match (cache, key) {
+        (Some(dir), Some(key)) => Ok(Box::new(Cached::new(
+            dir.clone(),
+            key,
+            Box::new(Deferred::new(make)),
+        ))),
+        _ => make(),
+    }
+}
+
+/// Everything that changes what CreateSession answers.
+fn rolesanywhere_key(options: &Options) -> Result<CacheKey> {
+    let request = &options.request;
+    let mut key = CacheKey::new("rolesanywhere");
+    key.field("identity", &options.source.cache_identity()?)
+        .field("trust_anchor", request.trust_anchor.as_str())
+        .field("profile", request.profile.as_str())
+        .field("role", request.role.as_str())
+        .field("region", &request.endpoint.signing_region)
+        .field("endpoint", request.endpoint.base_url())
+        .field("duration", &request.duration_seconds.to_string())
+        .optional("role_session_name", request.role_session_name.as_deref())
+        // Without verification, the answer may come from anyone.
+        .field("verify_tls", &(!options.http.no_verify_ssl).to_string());
+    Ok(key)
+}
+
+/// Everything that changes what a hop answers, over the key of the stage before it. The token
+/// code is not part of it: it changes every 30 seconds and is never stored.
+fn hop_key(previous: &CacheKey, hop: &Hop, sts: &Endpoint) -> CacheKey {
+    let mut key = previous.wrapped("assume-role");
+    key.field("role", hop.role.as_str())
+        .optional("role_session_name", hop.session_name.as_deref())
+        .optional(
+            "duration_seconds",
+            hop.duration_seconds.map(|d| d.to_string()).as_deref(),
+        )
+        .optional("external_id", hop.external_id.as_deref())
+        .optional("mfa_serial", hop.mfa_serial.as_deref())
+        .field("sts_endpoint", sts.base_url())
+        .field("sts_region", &sts.signing_region);
+    key
+}

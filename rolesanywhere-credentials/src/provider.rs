@@ -1,0 +1,605 @@
+//! [`RolesAnywhereCredentialsProvider`]: IAM Roles Anywhere credentials for a Rust program, with
+//! no child process and no files.
+//!
+//! The provider is the command line's `serve` without the server: the settings are those of
+//! `credential-process` (set one by one on the [`Builder`], or given as the flags themselves to
+//! [`RolesAnywhereCredentialsProvider::from_args`]), checked when it is built; the identity is
+//! opened at the first call and kept (a PKCS#11 login or a TPM context is not redone at every
+//! refresh); a renewed certificate or key on disk is picked up at the next refresh exactly as
+//! `serve` picks it up, and a broken renewal is never used. Credentials are kept and handed out
+//! again until they are inside their refresh window (five minutes before expiry, as the official
+//! helper refreshes); concurrent callers then share one CreateSession.
+//!
+//! With the `sdk` feature (on by default) the provider implements the AWS SDK for Rust's
+//! `ProvideCredentials`, so `aws_config` takes it as it is; failures come back as
+//! `CredentialsError`s whose source is a [`ReportedError`]: the same one line the command line
+//! prints. Without the feature, [`RolesAnywhereCredentialsProvider::credentials`] gives the same
+//! credentials to any caller.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use crate::config::{CacheArgs, CredentialArgs, Options};
+use crate::credentials::{CredentialSource, Credentials, Issued};
+use crate::error::{Error, Result};
+use crate::pipeline::cache::CacheDir;
+use crate::pipeline::refresh::refresh_delay;
+use crate::pipeline::{self, Reload};
+use crate::session::mfa::MfaCallback;
+
+/// The name the AWS SDK records as the credentials' provider.
+pub const PROVIDER_NAME: &str = "RolesAnywhere";
+
+/// IAM Roles Anywhere credentials, kept fresh, for the AWS SDK for Rust or any caller.
+///
+/// Cloning is cheap: clones share the identity, the credentials and the refreshes.
+///
+/// # Example
+/// ```
+/// # let endpoint = test_support::Endpoint::start(
+/// #     test_support::local_binary(),
+/// #     &test_support::config::config_text(&test_support::testdata("pki/ca/root.pem")),
+/// #     &["--plain-http"],
+/// # );
+/// # let (cert, key) = (test_support::pki("rsa-2048", "fullchain.pem"), test_support::pki("rsa-2048", "key-pkcs8.pem"));
+/// # let (ta, profile, role) = (test_support::config::TRUST_ANCHOR, test_support::config::PROFILE, test_support::ROLE);
+/// # let url = endpoint.url();
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use rolesanywhere_credentials::RolesAnywhereCredentialsProvider;
+///
+/// // The flags of a profile's credential_process line, unchanged.
+/// let provider = RolesAnywhereCredentialsProvider::from_args([
+///     "--certificate", &cert, "--private-key", &key,
+///     "--trust-anchor-arn", ta, "--profile-arn", profile, "--role-arn", role,
+///     "--session-duration", "900",
+/// #   "--endpoint", &url,
+/// ])?;
+/// let credentials = provider.credentials().await?;
+/// assert!(credentials.access_key_id.starts_with("ASIA"));
+/// # Ok::<(), rolesanywhere_credentials::Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct RolesAnywhereCredentialsProvider {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// What is handed out until its refresh is due. A plain mutex: it is held only to copy an
+    /// `Arc` in or out, never across an await.
+    current: Mutex<Option<Arc<Issued>>>,
+    /// The pipeline, behind an async mutex: whoever holds it fetches, and everyone else waits for
+    /// that one fetch (single flight).
+    pipeline: tokio::sync::Mutex<Pipeline>,
+    /// Refresh this long before expiry.
+    window: Duration,
+    /// For `Debug`.
+    described: String,
+}
+
+/// The credential pipeline, built at the first call (opening the identity), then kept.
+enum Pipeline {
+    Unopened(Box<Options>, Option<CacheDir>),
+    Open(Box<dyn CredentialSource>),
+}
+
+impl RolesAnywhereCredentialsProvider {
+    /// A builder, to set the settings one by one.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// A provider from the flags of `aws_signing_helper credential-process` (without the program
+    /// and command names), so that a profile's `credential_process` line moves into code
+    /// unchanged. Every flag of `credential-process` is accepted, including the cache
+    /// (`--cache`, `--cache-dir`), the PKCS#11 and TPM flags and `--debug` (which turns on debug
+    /// lines on stderr for the whole process).
+    ///
+    /// # Errors
+    /// A flag that `credential-process` does not accept, or a value it would refuse: the same
+    /// one line (see [`Error::report`]).
+    pub fn from_args<I, T>(args: I) -> Result<RolesAnywhereCredentialsProvider>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString>,
+    {
+        let (credentials, cache) = crate::config::args::parse(args)?;
+        Builder {
+            args: credentials,
+            cache,
+            mfa: None,
+        }
+        .build()
+    }
+
+    /// Credentials valid now: the ones in hand while their refresh is not due, else fresh ones
+    /// (opening the identity at the first call).
+    ///
+    /// # Errors
+    /// When the identity cannot be opened, or CreateSession (or a hop) fails, after the SDKs'
+    /// retries. Credentials that are due for a refresh but still valid are handed out again
+    /// when a refresh fails, as `serve` keeps serving them.
+    pub async fn credentials(&self) -> Result<Credentials> {
+        self.issued().await.map(|issued| issued.credentials.clone())
+    }
+
+    /// The credentials with their parsed expiry; see [`credentials`](Self::credentials).
+    ///
+    /// # Errors
+    /// As [`credentials`](Self::credentials).
+    pub async fn issued(&self) -> Result<Arc<Issued>> {
+        if let Some(issued) = self.shared.fresh(SystemTime::now()) {
+            return Ok(issued);
+        }
+        let mut pipeline = self.shared.pipeline.lock().await;
+        // Another caller may have refreshed while this one waited for the lock.
+        if let Some(issued) = self.shared.fresh(SystemTime::now()) {
+            return Ok(issued);
+        }
+        let fetched = match pipeline.source().await {
+            Ok(source) => source.fetch().await,
+            Err(e) => Err(e),
+        };
+        match fetched {
+            Ok(issued) => {
+                let issued = Arc::new(issued);
+                *self.shared.lock_current() = Some(Arc::clone(&issued));
+                Ok(issued)
+            }
+            Err(e) => {
+                // The last good credentials, while they last: a failed refresh does not take
+                // away what still works.
+                let current = self.shared.lock_current().clone();
+                match current.filter(|c| c.valid_at(SystemTime::now() + MIN_LEFT)) {
+                    Some(current) => {
+                        crate::warning!(
+                            "cannot refresh credentials: {}; the previous ones, which expire at {}, are still used",
+                            e.report(),
+                            current.credentials.expiration
+                        );
+                        Ok(current)
+                    }
+                    None => Err(e),
+                }
+            }
+        }
+    }
+}
+
+/// Credentials with less than this left are not handed out again after a failed refresh.
+const MIN_LEFT: Duration = Duration::from_secs(10);
+
+impl Shared {
+    /// The credentials in hand, when their refresh is not due at `now`.
+    fn fresh(&self, now: SystemTime) -> Option<Arc<Issued>> {
+        let current = self.lock_current().clone()?;
+        let due = current.last_updated
+            + refresh_delay(current.expires_at, current.last_updated, self.window);
+        (now < due && current.valid_at(now)).then_some(current)
+    }
+
+    fn lock_current(&self) -> std::sync::MutexGuard<'_, Option<Arc<Issued>>> {
+        // A panic while holding this lock cannot leave the Option half-written.
+        self.current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Pipeline {
+    /// The pipeline, built now if it is not yet (the identity is opened on a blocking thread: it
+    /// reads files and may talk to a token or a TPM).
+    async fn source(&mut self) -> Result<&mut Box<dyn CredentialSource>> {
+        if let Pipeline::Unopened(options, cache) = self {
+            // The settings stay here until the pipeline is built: a failure (a key that does
+            // not load yet) is tried again at the next call.
+            let (options, cache) = (options.clone(), cache.clone());
+            let built = tokio::task::spawn_blocking(move || {
+                pipeline::build(*options, Reload::OnChange, cache.as_ref())
+            })
+            .await
+            .map_err(|e| Error::Usage(format!("opening the identity stopped: {e}")))?;
+            *self = Pipeline::Open(built?);
+        }
+        match self {
+            Pipeline::Open(source) => Ok(source),
+            Pipeline::Unopened(..) => unreachable!("the pipeline was built just above"),
+        }
+    }
+}
+
+impl fmt::Debug for RolesAnywhereCredentialsProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RolesAnywhereCredentialsProvider")
+            .field("session", &self.shared.described)
+            .field("refresh_window", &self.shared.window)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`RolesAnywhereCredentialsProvider`]. Each setter is a flag of `credential-process`;
+/// what is not set keeps the flag's default.
+#[derive(Clone, Debug, Default)]
+pub struct Builder {
+    args: CredentialArgs,
+    cache: CacheArgs,
+    mfa: Option<MfaCallbackHolder>,
+}
+
+/// An [`MfaCallback`] with a `Debug` that shows nothing of it.
+#[derive(Clone)]
+struct MfaCallbackHolder(MfaCallback);
+
+impl fmt::Debug for MfaCallbackHolder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Fn(serial) -> code")
+    }
+}
+
+/// A path as the settings take it: non-UTF-8 paths are refused when the provider is built.
+fn path_text(path: &Path) -> String {
+    path.to_str().map_or_else(
+        || format!("\u{fffd}{}", path.to_string_lossy()),
+        str::to_string,
+    )
+}
+
+impl Builder {
+    /// `--certificate`: a certificate file (PEM, DER or PKCS#12), or a `pkcs11:` URI.
+    pub fn certificate(mut self, certificate: impl AsRef<Path>) -> Self {
+        self.args.identity.certificate = Some(path_text(certificate.as_ref()));
+        self
+    }
+
+    /// `--private-key`: a key file (PEM, DER, PKCS#8, PKCS#1, SEC1, TSS2), a `pkcs11:` URI, or a
+    /// TPM `handle:`.
+    pub fn private_key(mut self, private_key: impl AsRef<Path>) -> Self {
+        self.args.identity.private_key = Some(path_text(private_key.as_ref()));
+        self
+    }
+
+    /// `--intermediates`: the intermediate CA certificates, sent with the leaf.
+    pub fn intermediates(mut self, intermediates: impl AsRef<Path>) -> Self {
+        self.args.intermediates = Some(path_text(intermediates.as_ref()));
+        self
+    }
+
+    /// `--pkcs8-password`: the password of an encrypted key or PKCS#12 bundle.
+    pub fn pkcs8_password(mut self, password: impl Into<String>) -> Self {
+        self.args.identity.pkcs8_password = Some(password.into());
+        self
+    }
+
+    /// `--pkcs11-lib`: the PKCS#11 module (default: p11-kit-proxy.so).
+    pub fn pkcs11_lib(mut self, module: impl AsRef<Path>) -> Self {
+        self.args.identity.pkcs11_lib = Some(path_text(module.as_ref()));
+        self
+    }
+
+    /// `--reuse-pin`: log in to `CKA_ALWAYS_AUTHENTICATE` keys with the token's PIN.
+    pub fn reuse_pin(mut self, reuse: bool) -> Self {
+        self.args.identity.reuse_pin = reuse;
+        self
+    }
+
+    /// `--tpm-key-password`: the TPM key's password.
+    pub fn tpm_key_password(mut self, password: impl Into<String>) -> Self {
+        self.args.identity.tpm_key_password = Some(password.into());
+        self
+    }
+
+    /// `--no-tpm-key-password`: the TPM key has no password.
+    pub fn no_tpm_key_password(mut self, none: bool) -> Self {
+        self.args.identity.no_tpm_key_password = none;
+        self
+    }
+
+    /// `--trust-anchor-arn`.
+    pub fn trust_anchor_arn(mut self, arn: impl Into<String>) -> Self {
+        self.args.trust_anchor_arn = Some(arn.into());
+        self
+    }
+
+    /// `--profile-arn`.
+    pub fn profile_arn(mut self, arn: impl Into<String>) -> Self {
+        self.args.profile_arn = Some(arn.into());
+        self
+    }
+
+    /// `--role-arn`.
+    pub fn role_arn(mut self, arn: impl Into<String>) -> Self {
+        self.args.role_arn = Some(arn.into());
+        self
+    }
+
+    /// `--region`: the region to sign for (default: the trust anchor ARN's).
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.args.region = Some(region.into());
+        self
+    }
+
+    /// `--endpoint`: the CreateSession endpoint's URL (default: the region's, or
+    /// `AWS_ENDPOINT_URL_ROLESANYWHERE` / `AWS_ENDPOINT_URL`).
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.args.endpoint = Some(url.into());
+        self
+    }
+
+    /// `--session-duration`, whole seconds of it (900 to 43200; default one hour).
+    pub fn session_duration(mut self, duration: Duration) -> Self {
+        self.args.session_duration = i64::try_from(duration.as_secs()).unwrap_or(i64::MAX);
+        self
+    }
+
+    /// `--role-session-name` (the profile must accept custom names).
+    pub fn role_session_name(mut self, name: impl Into<String>) -> Self {
+        self.args.role_session_name = Some(name.into());
+        self
+    }
+
+    /// `--assume-role`: then assume this role with sts:AssumeRole, with the session before it;
+    /// call once per hop, in order. See [`AssumeRole`] for the hop's fields (a role ARN alone, as
+    /// a string, is a hop too).
+    pub fn assume_role(mut self, hop: impl Into<AssumeRole>) -> Self {
+        self.args.assume_role.push(hop.into().to_flag());
+        self
+    }
+
+    /// `--sts-endpoint`: where the hops' AssumeRole calls go (default: the region's STS, or
+    /// `AWS_ENDPOINT_URL_STS` / `AWS_ENDPOINT_URL`).
+    pub fn sts_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.args.sts_endpoint = Some(url.into());
+        self
+    }
+
+    /// `--sts-region`: the region of the STS endpoint (default: the signing region).
+    pub fn sts_region(mut self, region: impl Into<String>) -> Self {
+        self.args.sts_region = Some(region.into());
+        self
+    }
+
+    /// Where MFA codes come from for hops that name an MFA device: `codes` gets the device's
+    /// serial number (or ARN) and returns the current 6-digit code, or `None`. It may block; it
+    /// is asked before `--mfa-command`, `AWS_SIGNING_HELPER_MFA_CODE` and the terminal.
+    pub fn mfa_codes(
+        mut self,
+        codes: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.mfa = Some(MfaCallbackHolder(Arc::new(codes)));
+        self
+    }
+
+    /// `--mfa-command`: a command (run by `/bin/sh`) that prints the MFA code.
+    pub fn mfa_command(mut self, command: impl Into<String>) -> Self {
+        self.args.mfa_command = Some(command.into());
+        self
+    }
+
+    /// `--no-verify-ssl`: do not verify the endpoint's TLS certificate (test endpoints only).
+    pub fn no_verify_ssl(mut self, skip: bool) -> Self {
+        self.args.no_verify_ssl = skip;
+        self
+    }
+
+    /// `--with-proxy`: go through the proxy `HTTPS_PROXY` names (and `NO_PROXY`).
+    pub fn with_proxy(mut self, proxy: bool) -> Self {
+        self.args.with_proxy = proxy;
+        self
+    }
+
+    /// `--cache`: keep credentials in the per-user on-disk cache that `credential-process
+    /// --cache` uses, so that processes share them.
+    pub fn cache(mut self, cache: bool) -> Self {
+        self.cache.cache = cache;
+        self
+    }
+
+    /// `--cache-dir`: the on-disk cache's directory (implies [`cache`](Self::cache)).
+    pub fn cache_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.cache.cache_dir = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Checks the settings as `credential-process` checks its flags, and builds the provider.
+    /// Nothing is opened or sent yet: the identity is opened at the first call.
+    ///
+    /// # Errors
+    /// The first setting at fault, as one line naming the flag (see [`Error::report`]).
+    pub fn build(self) -> Result<RolesAnywhereCredentialsProvider> {
+        for (flag, value) in [
+            ("--certificate", &self.args.identity.certificate),
+            ("--private-key", &self.args.identity.private_key),
+            ("--intermediates", &self.args.intermediates),
+            ("--pkcs11-lib", &self.args.identity.pkcs11_lib),
+        ] {
+            if value.as_deref().is_some_and(|v| v.starts_with('\u{fffd}')) {
+                return Err(Error::Usage(format!(
+                    "{flag} is not a UTF-8 path; rename the file or link to it from a UTF-8 path"
+                )));
+            }
+        }
+        if self.args.identity.debug {
+            crate::log::set_enabled(true);
+        }
+        let mut options = Options::from_args(self.args)?;
+        options.mfa.callback = self.mfa.map(|holder| holder.0);
+        let cache = if self.cache.enabled() {
+            Some(CacheDir::open(CacheDir::locate(self.cache.cache_dir)?)?)
+        } else {
+            None
+        };
+        let request = &options.request;
+        let described = format!(
+            "trust anchor {}, profile {}, role {}{}",
+            request.trust_anchor.as_str(),
+            request.profile.as_str(),
+            request.role.as_str(),
+            options
+                .chain
+                .iter()
+                .map(|hop| format!(" -> {}", hop.role.as_str()))
+                .collect::<String>()
+        );
+        let window = options.refresh_window;
+        Ok(RolesAnywhereCredentialsProvider {
+            shared: Arc::new(Shared {
+                current: Mutex::new(None),
+                pipeline: tokio::sync::Mutex::new(Pipeline::Unopened(Box::new(options), cache)),
+                window,
+                described,
+            }),
+        })
+    }
+}
+
+/// One sts:AssumeRole hop for [`Builder::assume_role`]: the same fields as `--assume-role`'s,
+/// checked as STS would when the provider is built.
+#[derive(Clone, Debug)]
+pub struct AssumeRole {
+    role_arn: String,
+    fields: Vec<(&'static str, String)>,
+}
+
+impl AssumeRole {
+    /// A hop into `role_arn`.
+    pub fn new(role_arn: impl Into<String>) -> AssumeRole {
+        AssumeRole {
+            role_arn: role_arn.into(),
+            fields: Vec::new(),
+        }
+    }
+
+    /// `role_session_name=` (default `aws_signing_helper-<unix time>`).
+    pub fn session_name(self, name: impl Into<String>) -> Self {
+        self.field("role_session_name", name.into())
+    }
+
+    /// `duration_seconds=`, whole seconds of it (900 to 3600 for a chained role).
+    pub fn duration(self, duration: Duration) -> Self {
+        self.field("duration_seconds", duration.as_secs().to_string())
+    }
+
+    /// `external_id=`, when the role's trust policy asks for one.
+    pub fn external_id(self, id: impl Into<String>) -> Self {
+        self.field("external_id", id.into())
+    }
+
+    /// `mfa_serial=`: the MFA device's serial number or ARN; the code comes from
+    /// [`Builder::mfa_codes`] (or `--mfa-command`, `AWS_SIGNING_HELPER_MFA_CODE`, the terminal).
+    pub fn mfa_serial(self, serial: impl Into<String>) -> Self {
+        self.field("mfa_serial", serial.into())
+    }
+
+    fn field(mut self, name: &'static str, value: String) -> Self {
+        self.fields.push((name, value));
+        self
+    }
+
+    /// The hop as `--assume-role` spells it.
+    fn to_flag(&self) -> String {
+        let mut flag = self.role_arn.clone();
+        for (name, value) in &self.fields {
+            flag.push_str(&format!(",{name}={value}"));
+        }
+        flag
+    }
+}
+
+impl From<&str> for AssumeRole {
+    fn from(role_arn: &str) -> Self {
+        AssumeRole::new(role_arn)
+    }
+}
+
+impl From<String> for AssumeRole {
+    fn from(role_arn: String) -> Self {
+        AssumeRole::new(role_arn)
+    }
+}
+
+/// A failure of the provider as the AWS SDK sees it: its `Display` is the one line the command
+/// line prints (what failed, why, what to do), and [`error`](Self::error) is the typed
+/// [`Error`]. It is the `source()` of the SDK's `CredentialsError`.
+#[derive(Debug)]
+pub struct ReportedError {
+    line: String,
+    error: Error,
+}
+
+impl ReportedError {
+    /// The failure.
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+}
+
+impl From<Error> for ReportedError {
+    fn from(error: Error) -> Self {
+        ReportedError {
+            line: error.report(),
+            error,
+        }
+    }
+}
+
+impl fmt::Display for ReportedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.line)
+    }
+}
+
+// The line already holds the whole chain of causes; a source would repeat it.
+impl std::error::Error for ReportedError {}
+
+#[cfg(feature = "sdk")]
+mod sdk {
+    use aws_credential_types::provider::error::CredentialsError;
+    use aws_credential_types::provider::{future, ProvideCredentials};
+
+    use super::{ReportedError, RolesAnywhereCredentialsProvider, PROVIDER_NAME};
+    use crate::error::Error;
+
+    impl ProvideCredentials for RolesAnywhereCredentialsProvider {
+        fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            future::ProvideCredentials::new(async move {
+                let issued = self.issued().await.map_err(to_sdk)?;
+                let c = &issued.credentials;
+                Ok(aws_credential_types::Credentials::new(
+                    c.access_key_id.as_str(),
+                    c.secret_access_key.as_str(),
+                    Some(c.session_token.to_string()),
+                    Some(issued.expires_at),
+                    PROVIDER_NAME,
+                ))
+            })
+        }
+    }
+
+    /// Our error as the SDK's: settings and identities that cannot work are the provider's
+    /// configuration; everything else failed while loading.
+    fn to_sdk(error: Error) -> CredentialsError {
+        let configuration = matches!(
+            error,
+            Error::Identity(_)
+                | Error::Usage(_)
+                | Error::Environment { .. }
+                | Error::RetryMode { .. }
+                | Error::MaxAttempts { .. }
+                | Error::CaBundle { .. }
+                | Error::NoCacheDir
+                | Error::CacheDirUnsafe { .. }
+        );
+        let reported = ReportedError::from(error);
+        if configuration {
+            CredentialsError::invalid_configuration(reported)
+        } else {
+            CredentialsError::provider_error(reported)
+        }
+    }
+}

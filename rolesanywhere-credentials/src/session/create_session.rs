@@ -1,0 +1,621 @@
+//! CreateSession over HTTPS: build the request the official helper sends, sign it with
+//! AWS4-X509, retry what is worth retrying, and turn the answer into [`Credentials`] or an error
+//! that says what to check.
+
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+use zeroize::Zeroizing;
+
+use super::retry::{self, Failure, Retryer};
+use super::shape;
+use crate::arn::Arn;
+use crate::credentials::Credentials;
+use crate::error::{ConnectCause, Error, Operation, Result, ServiceHint};
+use crate::identity::X509Signer;
+use crate::net::endpoint::Endpoint;
+use crate::net::http::{read_limited, BodyError};
+use crate::signing::{self, header, uri_encode, Request};
+
+/// Larger answers are not CreateSession responses (a real one is about 2 KiB: a session token
+/// of up to about 1 KiB and a few short fields).
+pub const MAX_RESPONSE_BYTES: usize = 64 << 10;
+
+/// One CreateSession call's parameters.
+#[derive(Clone, Debug)]
+pub struct SessionRequest {
+    /// `--trust-anchor-arn`.
+    pub trust_anchor: Arn,
+    /// `--profile-arn`.
+    pub profile: Arn,
+    /// `--role-arn`.
+    pub role: Arn,
+    /// `--session-duration`.
+    pub duration_seconds: u32,
+    /// `--role-session-name`.
+    pub role_session_name: Option<String>,
+    /// Where to send it and which region to sign for.
+    pub endpoint: Endpoint,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(rename = "durationSeconds")]
+    duration_seconds: u32,
+    #[serde(rename = "roleSessionName", skip_serializing_if = "Option::is_none")]
+    role_session_name: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct Response {
+    #[serde(rename = "credentialSet", default)]
+    credential_set: Vec<CredentialResponse>,
+}
+
+#[derive(Deserialize)]
+struct CredentialResponse {
+    credentials: Option<WireCredentials>,
+}
+
+#[derive(Deserialize)]
+struct WireCredentials {
+    #[serde(rename = "accessKeyId")]
+    access_key_id: String,
+    #[serde(rename = "secretAccessKey")]
+    secret_access_key: Zeroizing<String>,
+    #[serde(rename = "sessionToken")]
+    session_token: Zeroizing<String>,
+    expiration: String,
+}
+
+/// Calls CreateSession, retrying throttling, server errors and connection failures with jittered
+/// exponential backoff; authentication and validation errors are returned at once.
+///
+/// # Errors
+/// The service's error with a hint, or the transport failure after the last attempt.
+pub async fn create_session(
+    client: &reqwest::Client,
+    signer: &dyn X509Signer,
+    request: &SessionRequest,
+    timeout: Duration,
+    retryer: &Retryer,
+) -> Result<Credentials> {
+    retryer
+        .run(|| attempt_once(client, signer, request, timeout))
+        .await
+        .map_err(|gave_up| with_hint(gave_up.error, signer, request, gave_up.attempts))
+}
+
+async fn attempt_once(
+    client: &reqwest::Client,
+    signer: &dyn X509Signer,
+    request: &SessionRequest,
+    timeout: Duration,
+) -> std::result::Result<Credentials, Failure> {
+    // The whole attempt, body included, ends by then (the client's own timeout says the same;
+    // this one does not depend on how the client was built).
+    let deadline = Instant::now() + timeout;
+    let endpoint = &request.endpoint;
+    let host = endpoint.host_header();
+    let host_port = endpoint.host_port();
+    let path = endpoint.path("/sessions");
+    let query = vec![
+        (
+            "profileArn".to_string(),
+            request.profile.as_str().to_string(),
+        ),
+        ("roleArn".to_string(), request.role.as_str().to_string()),
+        (
+            "trustAnchorArn".to_string(),
+            request.trust_anchor.as_str().to_string(),
+        ),
+    ];
+    // The URL carries exactly the canonical query, so what is sent is what was signed.
+    let query_string = query
+        .iter()
+        .map(|(k, v)| format!("{}={}", uri_encode(k), uri_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    // Messages name the URL without its query, which only repeats the ARN flags.
+    let shown = format!("{}://{host}{path}", endpoint.scheme());
+    let url = format!("{shown}?{query_string}");
+    // A number and an optional string always serialise.
+    let body = serde_json::to_vec(&Body {
+        duration_seconds: request.duration_seconds,
+        role_session_name: request.role_session_name.as_deref(),
+    })
+    .expect("the body serialises");
+
+    let headers = vec![
+        (
+            header::CONTENT_TYPE.to_string(),
+            "application/json".to_string(),
+        ),
+        (header::HOST.to_string(), host),
+    ];
+    let signed = signing::sign(
+        signer,
+        &request.endpoint.signing_region,
+        SystemTime::now(),
+        &Request {
+            method: "POST",
+            path: &path,
+            query: &query,
+            headers: &headers,
+            body: &body,
+        },
+    )
+    .map_err(|e| Failure::fatal(e.into()))?;
+    crate::debug!("POST {url}");
+    crate::debug!("canonical request:\n{}", signed.canonical_request);
+    crate::debug!("string to sign:\n{}", signed.string_to_sign);
+
+    // One request per connection: a one-shot run exits right after, and a refresh an hour later
+    // would not find the connection alive anyway.
+    let mut builder = client
+        .post(&url)
+        .header(reqwest::header::CONNECTION, "close")
+        .body(body);
+    for (name, value) in &signed.headers {
+        crate::debug!("request header {name}: {value}");
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    let response = builder
+        .send()
+        .await
+        .map_err(|e| transport(&host_port, &shown, e, timeout))?;
+    let status = response.status().as_u16();
+    let error_type_header = response
+        .headers()
+        .get("x-amzn-errortype")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    if (300..400).contains(&status) {
+        // Redirects are not followed (a signed request must go where it was signed for).
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .map(|v| shown_header(v.as_bytes()))
+            .unwrap_or_else(|| "nowhere".into());
+        return Err(Failure::fatal(Error::BadResponse {
+            url: shown,
+            detail: format!(
+                "a redirect (HTTP {status}) to {location}, which is not followed; give --endpoint the URL that answers"
+            ),
+        }));
+    }
+    let success = (200..300).contains(&status);
+    let body = read_answer(
+        response,
+        Answer {
+            operation: Operation::CreateSession,
+            success,
+            limit: MAX_RESPONSE_BYTES,
+            host: &host_port,
+            url: &shown,
+            timeout,
+            deadline,
+        },
+    )
+    .await?;
+    crate::debug!("response: HTTP {status} {}", redacted(&body));
+
+    if success {
+        return parse_success(&shown, &body).map_err(Failure::fatal);
+    }
+    let (error_type, message) = parse_error(error_type_header.as_deref(), &body);
+    let throttled = retry::is_throttling(&error_type);
+    let retryable = matches!(status, 429 | 500 | 502 | 503 | 504)
+        || throttled
+        || retry::is_transient(&error_type);
+    let error = Error::Service {
+        operation: Operation::CreateSession,
+        status,
+        error_type,
+        message,
+        hint: None,
+    };
+    Err(match (throttled, retryable) {
+        (true, _) => Failure::throttled(error),
+        (false, true) => Failure::retry(error),
+        (false, false) => Failure::fatal(error),
+    })
+}
+
+/// A failed send or receive as a [`Failure`]: a timeout, or what the connection said.
+pub(crate) fn transport(
+    host: &str,
+    url: &str,
+    error: reqwest::Error,
+    timeout: Duration,
+) -> Failure {
+    if error.is_timeout() {
+        return Failure::timed_out(Error::Timeout {
+            host: host.to_string(),
+            seconds: timeout.as_secs(),
+        });
+    }
+    // The outermost message is reqwest's "error sending request"; the innermost cause says why.
+    let mut chain = vec![error.to_string()];
+    let mut malformed = false;
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        if let Some(hyper) = cause.downcast_ref::<hyper::Error>() {
+            // is_parse covers a head that is too large, and a bad status code, as well.
+            malformed |= hyper.is_parse();
+        }
+        chain.push(cause.to_string());
+        source = cause.source();
+    }
+    let detail = chain.last().cloned().unwrap_or_default();
+    let cause = match certificate_error(&error) {
+        Some(certificate) => certificate_cause(&certificate),
+        None => connect_cause(&chain.join(": ")),
+    };
+    if cause == ConnectCause::Other && malformed {
+        // Not HTTP, or a head larger than hyper's limit: the same again next time.
+        return Failure::fatal(Error::BadResponse {
+            url: url.to_string(),
+            detail: format!("not an HTTP answer ({detail})"),
+        });
+    }
+    // Another attempt cannot fix trust or a protocol mix-up, only a passing network failure.
+    let retryable = matches!(cause, ConnectCause::Refused | ConnectCause::Other);
+    let error = Error::Connect {
+        host: host.to_string(),
+        detail,
+        cause,
+    };
+    if retryable {
+        Failure::retry(error)
+    } else {
+        Failure::fatal(error)
+    }
+}
+
+/// What [`read_answer`] needs to know of the call whose answer it reads.
+pub(crate) struct Answer<'a> {
+    /// The call, for messages.
+    pub operation: Operation,
+    /// Whether the status is a success (2xx).
+    pub success: bool,
+    /// The largest body of such an answer.
+    pub limit: usize,
+    /// `host:port`, for connection errors.
+    pub host: &'a str,
+    /// The URL without its query, for messages.
+    pub url: &'a str,
+    /// The attempt's time limit, for messages.
+    pub timeout: Duration,
+    /// When the attempt, body included, must be over.
+    pub deadline: Instant,
+}
+
+/// Reads an answer's body with [`read_limited`]. A success larger than any answer of its
+/// kind is refused; an error status says enough on its own (a proxy's big error page, say), so
+/// its oversized body is dropped and the status classifies it. A body that stops coming in
+/// time is a timeout, one cut off a lost connection (both retried).
+///
+/// # Errors
+/// The [`Failure`] to report or retry.
+pub(crate) async fn read_answer(
+    response: reqwest::Response,
+    answer: Answer<'_>,
+) -> std::result::Result<Zeroizing<Vec<u8>>, Failure> {
+    match read_limited(response, answer.limit, answer.deadline).await {
+        Ok(body) => Ok(body),
+        Err(BodyError::TooLarge { limit }) if answer.success => {
+            Err(Failure::fatal(Error::BadResponse {
+                url: answer.url.to_string(),
+                detail: format!(
+                    "a body larger than {} KiB, more than any {} answer",
+                    limit >> 10,
+                    answer.operation
+                ),
+            }))
+        }
+        Err(BodyError::TooLarge { .. }) => Ok(Zeroizing::new(Vec::new())),
+        Err(BodyError::TimedOut) => Err(Failure::timed_out(Error::Timeout {
+            host: answer.host.to_string(),
+            seconds: answer.timeout.as_secs(),
+        })),
+        Err(BodyError::Transport(e)) => Err(cut_off(answer.host, answer.url, e, answer.timeout)),
+    }
+}
+
+/// A failure while the body arrived: the head was fine, so the connection broke.
+fn cut_off(host: &str, url: &str, error: reqwest::Error, timeout: Duration) -> Failure {
+    if error.is_timeout() {
+        return transport(host, url, error, timeout);
+    }
+    let mut detail = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        detail = cause.to_string();
+        source = cause.source();
+    }
+    Failure::retry(Error::Truncated {
+        url: url.to_string(),
+        detail,
+    })
+}
+
+/// The certificate verification failure in `error`'s causes, if that is what it is. rustls'
+/// error sits inside `io::Error`s (one in another, by the time reqwest has it), whose
+/// `source()` skips what they wrap, so each is opened.
+fn certificate_error(error: &reqwest::Error) -> Option<rustls::CertificateError> {
+    fn unwrap_io<'a>(
+        mut error: &'a (dyn std::error::Error + 'static),
+    ) -> &'a (dyn std::error::Error + 'static) {
+        while let Some(inner) = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            error = inner;
+        }
+        error
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(rustls::Error::InvalidCertificate(e)) =
+            unwrap_io(cause).downcast_ref::<rustls::Error>()
+        {
+            return Some(e.clone());
+        }
+        source = cause.source();
+    }
+    None
+}
+
+/// What a refused server certificate means for the user.
+fn certificate_cause(error: &rustls::CertificateError) -> ConnectCause {
+    use rustls::CertificateError as E;
+    match error {
+        E::UnknownIssuer => ConnectCause::UntrustedCertificate,
+        E::NotValidForName | E::NotValidForNameContext { .. } => ConnectCause::WrongName,
+        E::Expired | E::ExpiredContext { .. } | E::NotValidYet | E::NotValidYetContext { .. } => {
+            ConnectCause::CertificateExpired
+        }
+        _ => ConnectCause::BadCertificate,
+    }
+}
+
+/// What a connection failure's messages (outermost to innermost) most likely mean.
+fn connect_cause(chain: &str) -> ConnectCause {
+    let lower = chain.to_ascii_lowercase();
+    if lower.contains("unknownissuer") || lower.contains("unknown issuer") {
+        ConnectCause::UntrustedCertificate
+    } else if lower.contains("notvalidforname") || lower.contains("not valid for name") {
+        ConnectCause::WrongName
+    } else if lower.contains("invalidcontenttype") || lower.contains("corrupt message") {
+        // A TLS client reading an HTTP answer.
+        ConnectCause::NotTls
+    } else if lower.contains("invalid http version") || lower.contains("invalid status") {
+        // An HTTP client reading a TLS record.
+        ConnectCause::ExpectsTls
+    } else if lower.contains("connection refused") {
+        ConnectCause::Refused
+    } else if lower.contains("dns error") || lower.contains("failed to lookup address") {
+        ConnectCause::UnknownHost
+    } else {
+        ConnectCause::Other
+    }
+}
+
+pub(crate) fn parse_success(url: &str, body: &[u8]) -> Result<Credentials> {
+    let response: Response = serde_json::from_slice(body).map_err(|e| Error::BadResponse {
+        url: url.to_string(),
+        detail: format!("invalid JSON ({e})"),
+    })?;
+    let Some(wire) = response
+        .credential_set
+        .into_iter()
+        .find_map(|c| c.credentials)
+    else {
+        return Err(Error::BadResponse {
+            url: url.to_string(),
+            detail: "unable to obtain temporary security credentials from CreateSession (empty credentialSet)"
+                .into(),
+        });
+    };
+    let credentials = Credentials {
+        access_key_id: wire.access_key_id,
+        secret_access_key: wire.secret_access_key,
+        session_token: wire.session_token,
+        expiration: wire.expiration,
+    };
+    // Before anything prints, writes or serves them.
+    shape::check(&credentials, SystemTime::now()).map_err(|detail| Error::InvalidCredentials {
+        url: url.to_string(),
+        detail,
+    })?;
+    Ok(credentials)
+}
+
+/// A header value from the endpoint, as it may be shown: one line of printable text, shortened.
+fn shown_header(value: &[u8]) -> String {
+    let text: String = String::from_utf8_lossy(value)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect();
+    format!("'{text}'")
+}
+
+/// The error type (from `X-Amzn-ErrorType`, else the body's `__type` / `code`) and message.
+pub(crate) fn parse_error(header: Option<&str>, body: &[u8]) -> (String, String) {
+    let json: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let field = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| json.get(*n).and_then(|v| v.as_str()))
+            .map(str::to_string)
+    };
+    // "AccessDeniedException:http://internal.amazon.com/..." and "aws.protocol#Code" forms.
+    let sanitize = |t: &str| {
+        let t = t.split(':').next().unwrap_or(t);
+        t.rsplit('#').next().unwrap_or(t).to_string()
+    };
+    let error_type = header
+        .map(sanitize)
+        .or_else(|| field(&["__type", "code", "Code"]).map(|t| sanitize(&t)))
+        .unwrap_or_else(|| "UnknownError".into());
+    let message = field(&["message", "Message"]).unwrap_or_else(|| {
+        let text = String::from_utf8_lossy(body);
+        if text.trim().is_empty() {
+            "(no message)".into()
+        } else {
+            text.chars().take(200).collect()
+        }
+    });
+    let one_line: String = message
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(500)
+        .collect();
+    (error_type, one_line)
+}
+
+/// Chooses what to check after a final error.
+fn with_hint(
+    error: Error,
+    signer: &dyn X509Signer,
+    request: &SessionRequest,
+    attempts: u32,
+) -> Error {
+    let Error::Service {
+        operation,
+        status,
+        error_type,
+        message,
+        ..
+    } = error
+    else {
+        return error;
+    };
+    let cert = signer.certificate();
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let lower = message.to_ascii_lowercase();
+    let denied = error_type.contains("AccessDenied");
+    let hint = if status == 429 || error_type.contains("Throttling") {
+        Some(ServiceHint::Throttled { attempts })
+    } else if status >= 500 {
+        Some(ServiceHint::ServerFailed { attempts })
+    } else if denied && cert.not_after() < now {
+        Some(ServiceHint::CertificateExpired {
+            at: format_time(cert.not_after()),
+        })
+    } else if denied && cert.not_before() > now {
+        Some(ServiceHint::CertificateNotYetValid {
+            from: format_time(cert.not_before()),
+        })
+    } else if lower.contains("skew") || lower.contains("date") || lower.contains("expired") {
+        Some(ServiceHint::Clock)
+    } else if denied && (lower.contains("untrusted") || lower.contains("certificate")) {
+        Some(ServiceHint::UntrustedChain)
+    } else if denied && lower.contains("disabled") {
+        Some(ServiceHint::Disabled)
+    } else if denied && lower.contains("region") {
+        Some(ServiceHint::WrongRegion)
+    } else if denied && lower.contains("role") {
+        Some(ServiceHint::RoleNotInProfile)
+    } else if denied {
+        Some(ServiceHint::AccessDenied)
+    } else if error_type.contains("ResourceNotFound") {
+        Some(ServiceHint::NotFound {
+            region: request.endpoint.signing_region.clone(),
+        })
+    } else if error_type.contains("Validation") {
+        Some(ServiceHint::Validation)
+    } else {
+        None
+    };
+    Error::Service {
+        operation,
+        status,
+        error_type,
+        message,
+        hint,
+    }
+}
+
+fn format_time(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| unix.to_string())
+}
+
+/// A response body for `--debug`, with secrets replaced by their length.
+pub(crate) fn redacted(body: &[u8]) -> String {
+    fn scrub(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, v) in map.iter_mut() {
+                    let lower = key.to_ascii_lowercase();
+                    if lower.contains("secret") || lower.contains("token") {
+                        if let serde_json::Value::String(s) = v {
+                            *v =
+                                serde_json::Value::String(format!("<redacted, {} chars>", s.len()));
+                            continue;
+                        }
+                    }
+                    scrub(v);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(scrub),
+            _ => {}
+        }
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(mut value) => {
+            scrub(&mut value);
+            value.to_string()
+        }
+        Err(_) => format!("({} bytes, not JSON)", body.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_types_are_sanitised_like_the_sdk() {
+        let (t, m) = parse_error(
+            Some("AccessDeniedException:http://internal.amazon.com/coral/"),
+            br#"{"message":"Untrusted\nsigning certificate"}"#,
+        );
+        assert_eq!(
+            (t.as_str(), m.as_str()),
+            ("AccessDeniedException", "Untrusted signing certificate")
+        );
+        let (t, _) = parse_error(
+            None,
+            br#"{"__type":"com.amazon#ValidationException","Message":"x"}"#,
+        );
+        assert_eq!(t, "ValidationException");
+        let (t, m) = parse_error(None, b"<html>bad gateway</html>");
+        assert_eq!(
+            (t.as_str(), m.as_str()),
+            ("UnknownError", "<html>bad gateway</html>")
+        );
+    }
+
+    #[test]
+    fn debug_output_redacts_secrets() {
+        let body = br#"{"credentialSet":[{"credentials":{"accessKeyId":"ASIA1","secretAccessKey":"SECRET","sessionToken":"TOKEN","expiration":"x"}}]}"#;
+        let text = redacted(body);
+        assert!(text.contains("ASIA1"));
+        assert!(
+            !text.contains("SECRET") && !text.contains("TOKEN"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,770 @@
+//! Attempts and pacing for one remote call (CreateSession today, STS next), as the AWS SDK for Go
+//! v2 (the official helper's) does them: how many attempts, how long to wait between them, which
+//! failures are worth another attempt, the retry quota, and adaptive mode's client-side rate
+//! limiting.
+//!
+//! [`Policy`] is the configuration (`AWS_RETRY_MODE`, `AWS_MAX_ATTEMPTS`, else the active
+//! profile's `retry_mode` / `max_attempts` in the shared config file, else standard mode with 3
+//! attempts); [`Policy::from_settings`] is pure and [`Policy::load`] reads the environment and
+//! the file. [`Retryer`] is a policy with the state the SDK keeps per client: the retry quota and,
+//! in adaptive mode, the send-rate limiter. One lives as long as the HTTP client it paces.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::time::Instant;
+
+pub use crate::error::Setting;
+use crate::error::{Error, Result};
+
+/// The SDK's retry modes (`legacy` is not one in the Go SDK, and not here).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Client-side send-rate limiting after throttling, on top of standard.
+    Adaptive,
+    /// Jittered exponential backoff and a retry quota.
+    Standard,
+}
+
+/// How a call is retried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// Standard or adaptive.
+    pub mode: Mode,
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+}
+
+/// Where a setting came from, for messages.
+const ENV_MODE: &str = "AWS_RETRY_MODE";
+const ENV_ATTEMPTS: &str = "AWS_MAX_ATTEMPTS";
+
+/// No retry waits longer than this (the SDK's `DefaultMaxBackoff`).
+pub const MAX_BACKOFF: Duration = Duration::from_secs(20);
+/// The retry quota's size, and what a retry, a retry after a timeout, and a first-attempt success
+/// take from or give back to it (the SDK's `DefaultRetryRateTokens`, `DefaultRetryCost`,
+/// `DefaultRetryTimeoutCost`, `DefaultNoRetryIncrement`).
+const QUOTA: u32 = 500;
+const RETRY_COST: u32 = 5;
+const TIMEOUT_COST: u32 = 10;
+const SUCCESS_REFUND: u32 = 1;
+
+impl Policy {
+    /// The SDKs' default: standard mode, 3 attempts.
+    pub const STANDARD: Policy = Policy {
+        mode: Mode::Standard,
+        max_attempts: 3,
+    };
+
+    /// The policy the official helper's SDK would use, from the environment and the shared config
+    /// file (`AWS_CONFIG_FILE`, else `~/.aws/config`), the profile being `AWS_PROFILE`, else
+    /// `AWS_DEFAULT_PROFILE`, else `default`. A missing or unreadable file is no file, as for the
+    /// SDK.
+    ///
+    /// # Errors
+    /// [`Error::RetryMode`] or [`Error::MaxAttempts`] for a value that is not a mode or a number
+    /// of attempts.
+    pub fn load() -> Result<Policy> {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let path = env("AWS_CONFIG_FILE")
+            .map(PathBuf::from)
+            .or_else(|| env("HOME").map(|home| Path::new(&home).join(".aws").join("config")));
+        let text = path.as_ref().and_then(|p| std::fs::read_to_string(p).ok());
+        let profile = env("AWS_PROFILE")
+            .or_else(|| env("AWS_DEFAULT_PROFILE"))
+            .unwrap_or_else(|| "default".to_string());
+        let file = match (&path, &text) {
+            (Some(path), Some(text)) => Some(ConfigFile {
+                path,
+                text,
+                profile: &profile,
+            }),
+            _ => None,
+        };
+        Policy::from_settings(&env, file)
+    }
+
+    /// The policy from the environment (`env` answers a variable's non-empty value) and, for the
+    /// settings the environment leaves unset, the config file's profile.
+    ///
+    /// # Errors
+    /// [`Error::RetryMode`] or [`Error::MaxAttempts`] for a value that is not a mode or a number
+    /// of attempts.
+    pub fn from_settings(
+        env: &dyn Fn(&str) -> Option<String>,
+        file: Option<ConfigFile<'_>>,
+    ) -> Result<Policy> {
+        let from_file = |key: &'static str| {
+            file.as_ref()
+                .and_then(|f| f.value(key).map(|v| (v, file_setting(key, f))))
+        };
+        let mode = match env(ENV_MODE) {
+            Some(v) => Some((v, env_setting(ENV_MODE))),
+            None => from_file("retry_mode"),
+        };
+        let attempts = match env(ENV_ATTEMPTS) {
+            Some(v) => Some((v, env_setting(ENV_ATTEMPTS))),
+            None => from_file("max_attempts"),
+        };
+        let mut policy = Policy::STANDARD;
+        if let Some((value, origin)) = mode {
+            policy.mode = match value.to_ascii_lowercase().as_str() {
+                "standard" => Mode::Standard,
+                "adaptive" => Mode::Adaptive,
+                _ => {
+                    return Err(Error::RetryMode {
+                        setting: origin,
+                        value,
+                    })
+                }
+            }
+        }
+        if let Some((value, origin)) = attempts {
+            // 0 keeps the default, as the SDK's.
+            match value.trim().parse::<u32>() {
+                Ok(0) => {}
+                Ok(n) => policy.max_attempts = n,
+                Err(_) => {
+                    return Err(Error::MaxAttempts {
+                        setting: origin,
+                        value,
+                    })
+                }
+            }
+        }
+        Ok(policy)
+    }
+
+    /// The wait after attempt `attempt` (1 for the first) failed, as the SDK's
+    /// `ExponentialJitterBackoff`: a uniformly random time below `2^attempt` seconds, and
+    /// [`MAX_BACKOFF`] once `2^attempt` seconds would pass it (from the 5th retry on).
+    pub fn delay(&self, attempt: u32) -> Duration {
+        // floor(log2(20)) = 4: attempts 1..=4 wait below 2, 4, 8, 16 s; later ones 20 s.
+        let full_from = MAX_BACKOFF.as_secs().ilog2();
+        if attempt > full_from {
+            return MAX_BACKOFF;
+        }
+        let ceiling = f64::from(1u32 << attempt);
+        Duration::from_secs_f64(rand::thread_rng().gen_range(0.0..1.0) * ceiling)
+    }
+}
+
+/// A shared config file's text and the profile whose settings apply.
+#[derive(Clone, Copy, Debug)]
+pub struct ConfigFile<'a> {
+    /// The file, for messages.
+    pub path: &'a Path,
+    /// Its content.
+    pub text: &'a str,
+    /// The profile: `default` is `[default]` (or `[profile default]`), others `[profile NAME]`.
+    pub profile: &'a str,
+}
+
+impl ConfigFile<'_> {
+    /// The profile's value for `key`, the last one if repeated; INI as the SDK reads it
+    /// (`#` and `;` comments, keys case-insensitive, spaces around `=` and in the brackets).
+    fn value(&self, key: &str) -> Option<String> {
+        let mut inside = false;
+        let mut found = None;
+        for line in self.text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+                continue;
+            }
+            if let Some(rest) = line.strip_prefix('[') {
+                let name = rest.split(']').next().unwrap_or("").trim();
+                inside = self.is_profile_section(name);
+                continue;
+            }
+            if !inside {
+                continue;
+            }
+            let Some((k, v)) = line.split_once('=') else {
+                continue;
+            };
+            if k.trim().eq_ignore_ascii_case(key) {
+                found = Some(strip_comment(v).to_string());
+            }
+        }
+        found
+    }
+
+    fn is_profile_section(&self, name: &str) -> bool {
+        let named = name
+            .strip_prefix("profile")
+            .filter(|rest| rest.starts_with([' ', '\t']))
+            .map(str::trim);
+        match named {
+            Some(n) => n == self.profile,
+            None => self.profile == "default" && name == "default",
+        }
+    }
+}
+
+fn env_setting(key: &'static str) -> Setting {
+    Setting { key, place: None }
+}
+
+fn file_setting(key: &'static str, file: &ConfigFile<'_>) -> Setting {
+    Setting {
+        key,
+        place: Some(format!(
+            "in profile {} of {}",
+            file.profile,
+            file.path.display()
+        )),
+    }
+}
+
+/// A value without a comment that follows it after a space (`2 ; two`).
+fn strip_comment(value: &str) -> &str {
+    let value = value.trim();
+    let cut = value
+        .char_indices()
+        .find(|&(i, c)| (c == '#' || c == ';') && value[..i].ends_with(char::is_whitespace))
+        .map_or(value.len(), |(i, _)| i);
+    value[..cut].trim_end()
+}
+
+/// Whether a service error type is one of the SDK's throttling codes (`DefaultThrottleErrorCodes`).
+pub fn is_throttling(error_type: &str) -> bool {
+    const CODES: &[&str] = &[
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
+    ];
+    CODES.contains(&error_type)
+}
+
+/// Whether a service error type is one of the SDK's transient codes (`DefaultRetryableErrorCodes`).
+pub fn is_transient(error_type: &str) -> bool {
+    matches!(error_type, "RequestTimeout" | "RequestTimeoutException")
+}
+
+/// One failed attempt.
+#[derive(Debug)]
+pub struct Failure {
+    /// What went wrong.
+    pub error: Error,
+    /// Whether another attempt may succeed (throttling, 5xx, a lost connection).
+    pub retryable: bool,
+    /// Whether the service throttled us (adaptive mode slows down).
+    pub throttled: bool,
+    /// Whether the attempt timed out (a retry costs the quota more).
+    pub timed_out: bool,
+}
+
+impl Failure {
+    /// A failure worth another attempt.
+    pub fn retry(error: Error) -> Failure {
+        Failure {
+            error,
+            retryable: true,
+            throttled: false,
+            timed_out: false,
+        }
+    }
+
+    /// The service throttled the attempt: retried, and slows adaptive mode down.
+    pub fn throttled(error: Error) -> Failure {
+        Failure {
+            throttled: true,
+            ..Failure::retry(error)
+        }
+    }
+
+    /// The attempt timed out: retried, at a higher cost to the quota.
+    pub fn timed_out(error: Error) -> Failure {
+        Failure {
+            timed_out: true,
+            ..Failure::retry(error)
+        }
+    }
+
+    /// A failure another attempt would repeat.
+    pub fn fatal(error: Error) -> Failure {
+        Failure {
+            retryable: false,
+            ..Failure::retry(error)
+        }
+    }
+}
+
+/// The last failure, after the attempts ran out or a fatal one.
+#[derive(Debug)]
+pub struct GaveUp {
+    /// The last error.
+    pub error: Error,
+    /// Attempts made.
+    pub attempts: u32,
+}
+
+/// A [`Policy`] with the state the SDK keeps per client.
+#[derive(Debug)]
+pub struct Retryer {
+    policy: Policy,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    /// The retry quota's tokens.
+    quota: u32,
+    /// Adaptive mode's send-rate limiter.
+    limiter: Option<RateLimiter>,
+}
+
+impl Retryer {
+    /// A retryer with a full quota (and, in adaptive mode, an unrestricted send rate).
+    pub fn new(policy: Policy) -> Retryer {
+        let limiter = (policy.mode == Mode::Adaptive).then(|| RateLimiter::new(Instant::now()));
+        Retryer {
+            policy,
+            state: Mutex::new(State {
+                quota: QUOTA,
+                limiter,
+            }),
+        }
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> Policy {
+        self.policy
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // The state is numbers updated in one step each: a panic elsewhere cannot leave it
+        // half-written, so a poisoned lock is still good.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits until adaptive mode lets an attempt be sent.
+    async fn send_token(&self) {
+        loop {
+            let wait = match self.state().limiter.as_mut() {
+                None => return,
+                Some(limiter) => match limiter.acquire(Instant::now()) {
+                    None => return,
+                    Some(wait) => wait,
+                },
+            };
+            crate::debug!(
+                "adaptive retry mode: waiting {} ms to send",
+                wait.as_millis()
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    fn record(&self, throttled: bool) {
+        if let Some(limiter) = self.state().limiter.as_mut() {
+            limiter.update(throttled, Instant::now());
+        }
+    }
+
+    /// Runs `attempt` until it succeeds, fails fatally, the policy runs out of attempts, or the
+    /// retry quota runs dry.
+    ///
+    /// # Errors
+    /// The last failure, with the number of attempts made.
+    pub async fn run<T, F, Fut>(&self, mut attempt: F) -> Result<T, GaveUp>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Failure>>,
+    {
+        let mut made = 1;
+        let mut held = None;
+        loop {
+            self.send_token().await;
+            let outcome = attempt().await;
+            self.record(matches!(&outcome, Err(f) if f.throttled));
+            let failure = match outcome {
+                Ok(value) => {
+                    let mut state = self.state();
+                    state.quota = QUOTA.min(state.quota + held.unwrap_or(SUCCESS_REFUND));
+                    return Ok(value);
+                }
+                Err(failure) => failure,
+            };
+            let cost = if failure.timed_out {
+                TIMEOUT_COST
+            } else {
+                RETRY_COST
+            };
+            let can_retry = failure.retryable && made < self.policy.max_attempts;
+            let paid = can_retry && {
+                let mut state = self.state();
+                let enough = state.quota >= cost;
+                if enough {
+                    state.quota -= cost;
+                } else {
+                    crate::debug!(
+                        "retry quota exhausted ({} left, {cost} needed): not retrying",
+                        state.quota
+                    );
+                }
+                enough
+            };
+            if !paid {
+                return Err(GaveUp {
+                    error: failure.error,
+                    attempts: made,
+                });
+            }
+            held = Some(cost);
+            let delay = self.policy.delay(made);
+            crate::debug!(
+                "attempt {made} failed ({}); retrying in {} ms",
+                failure.error.report(),
+                delay.as_millis()
+            );
+            tokio::time::sleep(delay).await;
+            made += 1;
+        }
+    }
+}
+
+/// Runs `attempt` under `policy` with a retryer of its own (a full quota, no shared rate
+/// limiter): for calls that have no client-long [`Retryer`] to share.
+///
+/// # Errors
+/// As [`Retryer::run`].
+pub async fn run<T, F, Fut>(policy: &Policy, attempt: F) -> Result<T, GaveUp>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Failure>>,
+{
+    Retryer::new(*policy).run(attempt).await
+}
+
+/// Adaptive mode's client-side send-rate limiter: a token bucket whose fill rate follows CUBIC
+/// congestion control on the measured send rate, as the SDK's (`adaptive_ratelimit.go`):
+/// unrestricted until the first throttling answer, then cut to 70 % of the rate measured, and
+/// grown back along a cubic curve with each success.
+#[derive(Debug)]
+struct RateLimiter {
+    /// The clock's zero; times are seconds since then.
+    epoch: Instant,
+    enabled: bool,
+    fill_rate: f64,
+    capacity: f64,
+    tokens: f64,
+    last_refill: Option<f64>,
+    calculated_rate: f64,
+    measured_rate: f64,
+    last_rate_bucket: f64,
+    request_count: u64,
+    last_max_rate: f64,
+    last_throttle: f64,
+    time_window: f64,
+}
+
+/// CUBIC's constants, as the SDK's.
+const SMOOTH: f64 = 0.8;
+const BETA: f64 = 0.7;
+const SCALE: f64 = 0.4;
+const MIN_FILL_RATE: f64 = 0.5;
+const MIN_CAPACITY: f64 = 1.0;
+
+impl RateLimiter {
+    fn new(now: Instant) -> RateLimiter {
+        RateLimiter {
+            epoch: now,
+            enabled: false,
+            fill_rate: 0.0,
+            capacity: MIN_CAPACITY,
+            tokens: 0.0,
+            last_refill: None,
+            calculated_rate: 0.0,
+            measured_rate: 0.0,
+            last_rate_bucket: 0.0,
+            request_count: 0,
+            last_max_rate: 0.0,
+            last_throttle: 0.0,
+            time_window: 0.0,
+        }
+    }
+
+    fn seconds(&self, now: Instant) -> f64 {
+        now.duration_since(self.epoch).as_secs_f64()
+    }
+
+    /// Takes a send token; `Some(wait)` when there is none yet.
+    fn acquire(&mut self, now: Instant) -> Option<Duration> {
+        if !self.enabled {
+            return None;
+        }
+        self.refill(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            return None;
+        }
+        Some(Duration::from_secs_f64(
+            (1.0 - self.tokens) / self.fill_rate,
+        ))
+    }
+
+    /// Records an attempt's outcome.
+    fn update(&mut self, throttled: bool, now: Instant) {
+        let t = self.seconds(now);
+        self.measure(t);
+        if throttled {
+            let rate = if self.enabled {
+                self.measured_rate.min(self.fill_rate)
+            } else {
+                self.measured_rate
+            };
+            self.last_max_rate = rate;
+            self.compute_time_window();
+            self.last_throttle = t;
+            self.calculated_rate = rate * BETA;
+            self.enabled = true;
+        } else {
+            self.compute_time_window();
+            self.calculated_rate =
+                SCALE * (t - self.last_throttle - self.time_window).powi(3) + self.last_max_rate;
+        }
+        let rate = self.calculated_rate.min(2.0 * self.measured_rate);
+        self.refill(now);
+        self.fill_rate = rate.max(MIN_FILL_RATE);
+        self.capacity = rate.max(MIN_CAPACITY);
+        self.tokens = self.tokens.min(self.capacity);
+    }
+
+    fn compute_time_window(&mut self) {
+        self.time_window = (self.last_max_rate * (1.0 - BETA) / SCALE).cbrt();
+    }
+
+    /// The send rate, measured over half-second buckets and smoothed.
+    fn measure(&mut self, t: f64) {
+        let bucket = (t * 2.0).floor() / 2.0;
+        self.request_count += 1;
+        if bucket > self.last_rate_bucket {
+            let current = self.request_count as f64 / (bucket - self.last_rate_bucket);
+            self.measured_rate = current * SMOOTH + self.measured_rate * (1.0 - SMOOTH);
+            self.request_count = 0;
+            self.last_rate_bucket = bucket;
+        }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let t = self.seconds(now);
+        if let Some(last) = self.last_refill {
+            self.tokens = (self.tokens + (t - last) * self.fill_rate).min(self.capacity);
+        }
+        self.last_refill = Some(t);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    fn file<'a>(text: &'a str, profile: &'a str) -> Option<ConfigFile<'a>> {
+        Some(ConfigFile {
+            path: Path::new("/cfg"),
+            text,
+            profile,
+        })
+    }
+
+    #[test]
+    fn settings_come_from_the_environment_then_the_profile() {
+        let none = env_of(&[]);
+        assert_eq!(
+            Policy::from_settings(&none, None).unwrap(),
+            Policy::STANDARD
+        );
+        let env = env_of(&[("AWS_RETRY_MODE", "Adaptive"), ("AWS_MAX_ATTEMPTS", "10")]);
+        assert_eq!(
+            Policy::from_settings(&env, None).unwrap(),
+            Policy {
+                mode: Mode::Adaptive,
+                max_attempts: 10
+            }
+        );
+        let text = "[default]\nmax_attempts = 2 ; two\nretry_mode=adaptive\n[profile ra]\nmax_attempts = 7\n[ra]\nmax_attempts = 9\n";
+        assert_eq!(
+            Policy::from_settings(&none, file(text, "default")).unwrap(),
+            Policy {
+                mode: Mode::Adaptive,
+                max_attempts: 2
+            }
+        );
+        assert_eq!(
+            Policy::from_settings(&none, file(text, "ra")).unwrap(),
+            Policy {
+                mode: Mode::Standard,
+                max_attempts: 7
+            }
+        );
+        let env = env_of(&[("AWS_MAX_ATTEMPTS", "1")]);
+        assert_eq!(
+            Policy::from_settings(&env, file(text, "default"))
+                .unwrap()
+                .max_attempts,
+            1
+        );
+        let zero = env_of(&[("AWS_MAX_ATTEMPTS", "0")]);
+        assert_eq!(
+            Policy::from_settings(&zero, None).unwrap(),
+            Policy::STANDARD
+        );
+    }
+
+    #[test]
+    fn invalid_settings_say_where_they_came_from() {
+        let env = env_of(&[("AWS_RETRY_MODE", "legacy")]);
+        let e = Policy::from_settings(&env, None).unwrap_err().to_string();
+        assert!(
+            e.contains("invalid AWS_RETRY_MODE value") && e.contains("legacy"),
+            "{e}"
+        );
+        let env = env_of(&[("AWS_MAX_ATTEMPTS", "-1")]);
+        let e = Policy::from_settings(&env, None).unwrap_err().to_string();
+        assert!(e.contains("AWS_MAX_ATTEMPTS=-1"), "{e}");
+        let none = env_of(&[]);
+        let e = Policy::from_settings(&none, file("[default]\nmax_attempts = x\n", "default"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("max_attempts=x (in profile default of /cfg)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn delays_follow_the_sdk_jitter_backoff() {
+        let policy = Policy::STANDARD;
+        for attempt in 1..=4 {
+            for _ in 0..50 {
+                let delay = policy.delay(attempt);
+                assert!(
+                    delay < Duration::from_secs(1 << attempt),
+                    "{attempt}: {delay:?}"
+                );
+            }
+        }
+        assert_eq!(policy.delay(5), MAX_BACKOFF);
+        assert_eq!(policy.delay(30), MAX_BACKOFF);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retryable_failures_are_retried_until_the_attempts_run_out() {
+        let retryer = Retryer::new(Policy::STANDARD);
+        let mut calls = 0;
+        let gave_up = retryer
+            .run(|| {
+                calls += 1;
+                async { Err::<(), _>(Failure::retry(Error::Usage("x".into()))) }
+            })
+            .await
+            .unwrap_err();
+        assert_eq!((calls, gave_up.attempts), (3, 3));
+
+        let mut calls = 0;
+        let gave_up = retryer
+            .run(|| {
+                calls += 1;
+                async { Err::<(), _>(Failure::fatal(Error::Usage("x".into()))) }
+            })
+            .await
+            .unwrap_err();
+        assert_eq!((calls, gave_up.attempts), (1, 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_retry_quota_limits_retries_and_successes_refill_it() {
+        let retryer = Retryer::new(Policy {
+            mode: Mode::Standard,
+            max_attempts: 1000,
+        });
+        let mut calls = 0;
+        let gave_up = retryer
+            .run(|| {
+                calls += 1;
+                async { Err::<(), _>(Failure::timed_out(Error::Usage("x".into()))) }
+            })
+            .await
+            .unwrap_err();
+        // 500 tokens at 10 per retry after a timeout: 50 retries, 51 attempts.
+        assert_eq!((calls, gave_up.attempts), (51, 51));
+        for _ in 0..5 {
+            retryer
+                .run(|| async { Ok::<_, Failure>(()) })
+                .await
+                .unwrap();
+        }
+        let mut calls = 0;
+        let _ = retryer
+            .run(|| {
+                calls += 1;
+                async { Err::<(), _>(Failure::retry(Error::Usage("x".into()))) }
+            })
+            .await;
+        assert_eq!(calls, 2, "5 tokens back: one more retry");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn adaptive_mode_slows_sending_after_throttling() {
+        let retryer = Retryer::new(Policy {
+            mode: Mode::Adaptive,
+            max_attempts: 4,
+        });
+        let mut sent = Vec::new();
+        let started = Instant::now();
+        let _ = retryer
+            .run(|| {
+                sent.push(started.elapsed());
+                async { Err::<(), _>(Failure::throttled(Error::Usage("x".into()))) }
+            })
+            .await;
+        assert_eq!(sent.len(), 4);
+        // After a throttle the bucket holds nothing and fills at 0.5 tokens a second, so each
+        // send waits about 2 s beyond its backoff; standard mode's backoff alone is below 2 s
+        // for the first retry.
+        let gap = sent[1] - sent[0];
+        assert!(gap >= Duration::from_millis(1900), "{gap:?}");
+    }
+
+    #[test]
+    fn the_limiter_is_unrestricted_until_throttled_and_recovers() {
+        let start = Instant::now();
+        let mut limiter = RateLimiter::new(start);
+        for i in 0..100 {
+            let now = start + Duration::from_millis(i * 10);
+            assert_eq!(limiter.acquire(now), None);
+            limiter.update(false, now);
+        }
+        let now = start + Duration::from_secs(1);
+        limiter.update(true, now);
+        assert!(limiter.enabled);
+        let throttled_rate = limiter.fill_rate;
+        // Successes long after the throttle raise the rate again (cubic growth).
+        let later = now + Duration::from_secs(30);
+        limiter.update(false, later);
+        assert!(limiter.calculated_rate > throttled_rate, "{limiter:?}");
+    }
+}
