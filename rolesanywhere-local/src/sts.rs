@@ -57,10 +57,6 @@ impl StsError {
         )
     }
 
-    pub(crate) fn incomplete_signature(message: impl Into<String>) -> Self {
-        Self::new("IncompleteSignature", StatusCode::BAD_REQUEST, message)
-    }
-
     pub(crate) fn invalid_action(message: impl Into<String>) -> Self {
         Self::new("InvalidAction", StatusCode::BAD_REQUEST, message)
     }
@@ -71,14 +67,6 @@ impl StsError {
             StatusCode::FORBIDDEN,
             "The security token included in the request is invalid.",
         )
-    }
-
-    pub(crate) fn missing_authentication(message: impl Into<String>) -> Self {
-        Self::new("MissingAuthenticationToken", StatusCode::FORBIDDEN, message)
-    }
-
-    pub(crate) fn signature_mismatch(message: impl Into<String>) -> Self {
-        Self::new("SignatureDoesNotMatch", StatusCode::FORBIDDEN, message)
     }
 
     pub(crate) fn throttling(message: impl Into<String>) -> Self {
@@ -100,6 +88,22 @@ impl StsError {
             request_id
         );
         xml_response(self.status, body, request_id)
+    }
+}
+
+impl From<sigv4::Rejection> for StsError {
+    fn from(rejection: sigv4::Rejection) -> Self {
+        match rejection {
+            sigv4::Rejection::IncompleteSignature(message) => {
+                Self::new("IncompleteSignature", StatusCode::BAD_REQUEST, message)
+            }
+            sigv4::Rejection::MissingAuthentication(message) => {
+                Self::new("MissingAuthenticationToken", StatusCode::FORBIDDEN, message)
+            }
+            sigv4::Rejection::SignatureMismatch(message) => {
+                Self::new("SignatureDoesNotMatch", StatusCode::FORBIDDEN, message)
+            }
+        }
     }
 }
 
