@@ -6,6 +6,8 @@
 //! * [`verify`] — AWS4-X509 request and certificate-path verification (pure; clock passed in).
 //! * `sigv4`, `sts` — SigV4 (HMAC) verification and `GetCallerIdentity`/`AssumeRole`.
 //! * `session` — minting and remembering temporary credentials.
+//! * `quota` — the per-account rate limit ([`RateLimit`], a token bucket per account and API)
+//!   and the traffic counts ([`Stats`], `GET /_stats`).
 //! * `server` — loopback-only HTTP(S) serving, fault injection, call log, shutdown.
 //! * [`pki`] — throwaway demo PKI and the endpoint's TLS certificate (rcgen).
 //!
@@ -42,6 +44,7 @@ mod error;
 pub mod fuzzing;
 mod mldsa;
 pub mod pki;
+mod quota;
 mod server;
 mod session;
 mod sigv4;
@@ -52,6 +55,7 @@ pub mod verify;
 pub use clock::{parse_amz_date, Clock};
 pub use config::{Config, DEFAULT_DURATION_SECONDS, MAX_DURATION_SECONDS, MIN_DURATION_SECONDS};
 pub use error::{ApiError, ApiErrorKind, Error};
+pub use quota::{ApiStats, ParseRateLimitError, RateLimit, Stats};
 pub use server::{serve, CallRecord, Faults, RunningServer, ServeOptions, TlsMode};
 
 /// Converts Unix seconds to a [`std::time::SystemTime`] (for [`Clock::fixed`]).

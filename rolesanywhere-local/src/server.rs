@@ -1,10 +1,15 @@
 //! The HTTP(S) side of the endpoint: binding (loopback only), TLS, routing, fault injection, the
 //! call log, and graceful shutdown.
 //!
-//! Routes: `POST /sessions` (Roles Anywhere `CreateSession`), `GET|POST /` (STS), and
-//! `GET /_local/calls` (the call log, for tests). Everything else is a 404
+//! Routes: `POST /sessions` (Roles Anywhere `CreateSession`), `GET|POST /` (STS),
+//! `GET /_local/calls` (the call log, for tests) and `GET /_stats` (the traffic counts, see
+//! `quota`; AWS paths never start with `/_`). Everything else is a 404
 //! `UnknownOperationException`. The router is built by [`router`] apart from any socket, so the
 //! listener (plain TCP or TLS) is a detail of [`serve`].
+//!
+//! With a rate limit, a call over its account's quota is refused first, before fault injection
+//! and before any verification: CreateSession with 429 `ThrottlingException`
+//! (`{"message":"Rate exceeded"}`), STS with 400 `Throttling` in STS's XML error shape.
 
 use std::collections::BTreeMap;
 use std::future::IntoFuture;
@@ -33,6 +38,7 @@ use crate::clock::{iso8601, unix_seconds, Clock};
 use crate::config::Config;
 use crate::error::{ApiError, ApiErrorKind, Error};
 use crate::pki;
+use crate::quota::{Api, Quota, RateLimit, Stats};
 use crate::session::SessionStore;
 use crate::sts;
 use crate::verify::{self, Request};
@@ -63,8 +69,8 @@ pub enum TlsMode {
 }
 
 /// Failures to inject, for testing clients' retry behaviour. They apply to `CreateSession` calls
-/// only, counted from the first: calls `1..=fail_first` fail with `fail_status`, the next
-/// `throttle_first` are throttled (429), the rest are served normally.
+/// only, counted from the first the rate limit let through: calls `1..=fail_first` fail with
+/// `fail_status`, the next `throttle_first` are throttled (429), the rest are served normally.
 #[derive(Clone, Debug)]
 pub struct Faults {
     /// How many calls fail with `fail_status`.
@@ -111,6 +117,9 @@ pub struct ServeOptions {
     pub clock: Clock,
     /// Write one line per verdict to stderr.
     pub log: bool,
+    /// Calls a second each account may make of CreateSession, and of STS (a token bucket each;
+    /// see [`RateLimit`]). Overrides the configuration's `rate_limit`; without either, no limit.
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl Default for ServeOptions {
@@ -121,6 +130,7 @@ impl Default for ServeOptions {
             faults: Faults::default(),
             clock: Clock::system(),
             log: true,
+            rate_limit: None,
         }
     }
 }
@@ -196,30 +206,34 @@ impl RunningServer {
         self.state.calls()
     }
 
-    /// Stops accepting connections, lets in-flight requests finish (a few seconds at most) and
-    /// waits for the server to stop.
+    /// The traffic counts so far (what `GET /_stats` serves).
+    pub fn stats(&self) -> Stats {
+        self.state.quota.stats()
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish (a few seconds at most),
+    /// waits for the server to stop, and returns the final traffic counts.
     ///
     /// # Errors
     /// The server's I/O error, if it failed.
-    pub async fn shutdown(mut self) -> Result<(), Error> {
+    pub async fn shutdown(mut self) -> Result<Stats, Error> {
         // No receiver left only means the server already stopped.
         let _ = self.shutdown.send(true);
-        let Some(mut task) = self.task.take() else {
-            return Ok(());
-        };
-        match tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await {
-            Ok(Ok(Ok(()))) => Ok(()),
-            Ok(Ok(Err(e))) => Err(Error::Listen {
-                addr: self.local_addr,
-                source: e,
-            }),
-            // The task panicked or was cancelled: nothing left to stop.
-            Ok(Err(_)) => Ok(()),
-            Err(_) => {
-                task.abort();
-                Ok(())
+        if let Some(mut task) = self.task.take() {
+            match tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) => {
+                    return Err(Error::Listen {
+                        addr: self.local_addr,
+                        source: e,
+                    })
+                }
+                // The task panicked or was cancelled: nothing left to stop.
+                Ok(Err(_)) => {}
+                Err(_) => task.abort(),
             }
         }
+        Ok(self.stats())
     }
 }
 
@@ -280,8 +294,10 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<RunningServe
         source,
     })?;
     let (shutdown, shutdown_rx) = watch::channel(false);
+    let quota = Quota::new(options.rate_limit.or(config.rate_limit()));
     let state = Arc::new(AppState {
         config,
+        quota,
         clock: options.clock,
         faults: options.faults,
         log: options.log,
@@ -418,6 +434,8 @@ impl axum::serve::Listener for TlsListener {
 #[derive(Debug)]
 struct AppState {
     config: Config,
+    /// The rate limit and the traffic counts.
+    quota: Quota,
     clock: Clock,
     faults: Faults,
     log: bool,
@@ -459,6 +477,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/sessions", any(create_session))
         .route("/", any(sts_call))
         .route("/_local/calls", get(list_calls))
+        .route("/_stats", get(stats))
         .fallback(unknown_operation)
         .layer(middleware::from_fn_with_state(
             Arc::clone(&state),
@@ -472,7 +491,8 @@ async fn injected_latency(
     request: AxumRequest,
     next: Next,
 ) -> Response {
-    if !state.faults.latency.is_zero() && !request.uri().path().starts_with("/_local/") {
+    // Not for the endpoint's own pages (`/_local/calls`, `/_stats`).
+    if !state.faults.latency.is_zero() && !request.uri().path().starts_with("/_") {
         tokio::time::sleep(state.faults.latency).await;
     }
     next.run(request).await
@@ -490,6 +510,10 @@ async fn list_calls(State(state): State<Arc<AppState>>) -> Json<Vec<CallRecord>>
     Json(state.calls())
 }
 
+async fn stats(State(state): State<Arc<AppState>>) -> Json<Stats> {
+    Json(state.quota.stats())
+}
+
 async fn create_session(
     State(state): State<Arc<AppState>>,
     method: Method,
@@ -500,7 +524,6 @@ async fn create_session(
     if method != Method::POST {
         return unknown_operation(method, uri).await;
     }
-    let n = state.session_calls.fetch_add(1, Ordering::SeqCst) + 1;
     let now = state.clock.now();
     let claimed = verify::claimed(&headers);
     let mut record = CallRecord {
@@ -529,6 +552,16 @@ async fn create_session(
         headers: redacted_headers(&headers),
     };
 
+    // Every trust anchor and profile is in the one account this endpoint plays, so that account
+    // is charged, before the request is read.
+    if !state
+        .quota
+        .admit(Api::CreateSession, Some(&state.config.account))
+    {
+        let error = ApiError::new(ApiErrorKind::Throttling, "Rate exceeded");
+        return reject(&state, record, error);
+    }
+    let n = state.session_calls.fetch_add(1, Ordering::SeqCst) + 1;
     if state.faults.hang {
         stopped(state.shutdown.clone()).await;
         return ApiError::new(
@@ -666,18 +699,27 @@ async fn sts_call(
         headers: &headers,
         body: &body,
     };
-    // Throttling is decided before anything is checked or spent (an MFA code, say).
+    // Throttling (the quota's, then the injected one) is decided before anything is checked or
+    // spent (an MFA code, say). The quota charges the account of the calling credentials.
+    let account = sts::caller_account(&state.store, &headers);
+    let admitted = state.quota.admit(Api::Sts, account.as_deref());
     let assume_role = [
         uri.query().unwrap_or(""),
         std::str::from_utf8(&body).unwrap_or(""),
     ]
     .iter()
     .any(|form| form.split('&').any(|pair| pair == "Action=AssumeRole"));
-    let throttled = assume_role
+    let throttled = admitted
+        && assume_role
         && state.assume_role_calls.fetch_add(1, Ordering::SeqCst)
             < state.faults.throttle_assume_role_first;
-    let call = if throttled {
-        sts::throttled_call("Rate exceeded (injected, --throttle-assume-role-first)")
+    let call = if !admitted {
+        sts::throttled_call(sts::claimed_action(uri.query(), &body), "Rate exceeded")
+    } else if throttled {
+        sts::throttled_call(
+            Some("AssumeRole"),
+            "Rate exceeded (injected, --throttle-assume-role-first)",
+        )
     } else {
         sts::handle(
             &state.config,
