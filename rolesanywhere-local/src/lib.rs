@@ -8,7 +8,8 @@
 //! * `session` — minting and remembering temporary credentials.
 //! * `quota` — the per-account rate limit ([`RateLimit`], a token bucket per account and API)
 //!   and the traffic counts ([`Stats`], `GET /_stats`).
-//! * `server` — loopback-only HTTP(S) serving, fault injection, call log, shutdown.
+//! * `server` — loopback-only HTTP(S) serving, fault injection, shutdown.
+//! * `calls` — the call log ([`CallRecord`]s on stderr and at `GET /_local/calls`).
 //! * [`pki`] — throwaway demo PKI and the endpoint's TLS certificate (rcgen).
 //!
 //! This crate does not depend on `aws_signing_helper`, so the compiler keeps it from using the
@@ -35,6 +36,7 @@
 #![forbid(unsafe_code)]
 
 mod arn;
+mod calls;
 mod canonical;
 mod clock;
 mod config;
@@ -52,11 +54,12 @@ mod sts;
 mod totp;
 pub mod verify;
 
+pub use calls::CallRecord;
 pub use clock::{parse_amz_date, Clock};
 pub use config::{Config, DEFAULT_DURATION_SECONDS, MAX_DURATION_SECONDS, MIN_DURATION_SECONDS};
 pub use error::{ApiError, ApiErrorKind, Error};
 pub use quota::{ApiStats, ParseRateLimitError, RateLimit, Stats};
-pub use server::{serve, CallRecord, Faults, RunningServer, ServeOptions, TlsMode};
+pub use server::{serve, Faults, RunningServer, ServeOptions, TlsMode};
 
 /// Converts Unix seconds to a [`std::time::SystemTime`] (for [`Clock::fixed`]).
 pub fn unix_time(secs: i64) -> std::time::SystemTime {

@@ -1,5 +1,5 @@
-//! The HTTP(S) side of the endpoint: binding (loopback only), TLS, routing, fault injection, the
-//! call log, and graceful shutdown.
+//! The HTTP(S) side of the endpoint: binding (loopback only), TLS, routing, the rate limit and
+//! fault injection, and graceful shutdown. Verdicts go to the call log (`calls`).
 //!
 //! Routes: `POST /sessions` (Roles Anywhere `CreateSession`), `GET|POST /` (STS),
 //! `GET /_local/calls` (the call log, for tests) and `GET /_stats` (the traffic counts, see
@@ -11,12 +11,11 @@
 //! and before any verification: CreateSession with 429 `ThrottlingException`
 //! (`{"message":"Rate exceeded"}`), STS with 400 `Throttling` in STS's XML error shape.
 
-use std::collections::BTreeMap;
 use std::future::IntoFuture;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -29,11 +28,11 @@ use axum::{Json, Router};
 use rand::Rng;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use serde::Serialize;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::calls::{redacted_headers, CallLog, CallRecord};
 use crate::clock::{iso8601, unix_seconds, Clock};
 use crate::config::Config;
 use crate::error::{ApiError, ApiErrorKind, Error};
@@ -43,8 +42,6 @@ use crate::session::SessionStore;
 use crate::sts;
 use crate::verify::{self, Request};
 
-/// Most records kept by the call log; older ones are dropped first.
-const MAX_CALL_RECORDS: usize = 10_000;
 /// How long a client may take to complete the TLS handshake.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long shutdown waits for in-flight requests before cutting connections.
@@ -135,44 +132,6 @@ impl Default for ServeOptions {
     }
 }
 
-/// One verdict of the endpoint, as logged and served at `GET /_local/calls`.
-///
-/// Secrets never appear: the `Authorization` signature and `X-Amz-Security-Token` are redacted
-/// from `headers`, and issued credentials are represented by their access key id only.
-#[derive(Clone, Debug, Serialize)]
-pub struct CallRecord {
-    /// 1-based order of the call.
-    pub seq: u64,
-    /// Server time of the verdict (ISO-8601).
-    pub time: String,
-    /// `create-session` or `sts`.
-    pub kind: &'static str,
-    /// Whether the call succeeded.
-    pub ok: bool,
-    /// The HTTP status returned.
-    pub status: u16,
-    /// The exception type or STS error code, on failure.
-    pub error_type: Option<String>,
-    /// The error message, on failure.
-    pub message: Option<String>,
-    /// The algorithm named in the `Authorization` header.
-    pub algorithm: Option<String>,
-    /// Create-session: the certificate serial (decimal) from the credential.
-    pub serial: Option<String>,
-    /// The headers the client signed.
-    pub signed_headers: Vec<String>,
-    /// STS: the action.
-    pub action: Option<String>,
-    /// STS: the calling access key id. Create-session: the access key id issued.
-    pub access_key_id: Option<String>,
-    /// The credential scope region.
-    pub region: Option<String>,
-    /// The role assumed (create-session) or the caller's assumed-role ARN (STS).
-    pub role_arn: Option<String>,
-    /// Request headers, with secrets redacted.
-    pub headers: BTreeMap<String, String>,
-}
-
 /// A running endpoint. Dropping it shuts the endpoint down without waiting.
 #[derive(Debug)]
 pub struct RunningServer {
@@ -203,7 +162,7 @@ impl RunningServer {
 
     /// A copy of the call log.
     pub fn calls(&self) -> Vec<CallRecord> {
-        self.state.calls()
+        self.state.calls.snapshot()
     }
 
     /// The traffic counts so far (what `GET /_stats` serves).
@@ -300,13 +259,11 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<RunningServe
         quota,
         clock: options.clock,
         faults: options.faults,
-        log: options.log,
         store: SessionStore::default(),
         used_codes: crate::totp::UsedCodes::default(),
         session_calls: AtomicU64::new(0),
         assume_role_calls: AtomicU64::new(0),
-        seq: AtomicU64::new(0),
-        calls: Mutex::new(Vec::new()),
+        calls: CallLog::new(options.log),
         shutdown: shutdown_rx.clone(),
     });
     let app = router(Arc::clone(&state));
@@ -438,7 +395,6 @@ struct AppState {
     quota: Quota,
     clock: Clock,
     faults: Faults,
-    log: bool,
     store: SessionStore,
     /// MFA codes already accepted.
     used_codes: crate::totp::UsedCodes,
@@ -446,29 +402,8 @@ struct AppState {
     session_calls: AtomicU64,
     /// STS `AssumeRole` calls seen, for fault injection.
     assume_role_calls: AtomicU64,
-    /// Call-log sequence.
-    seq: AtomicU64,
-    calls: Mutex<Vec<CallRecord>>,
+    calls: CallLog,
     shutdown: watch::Receiver<bool>,
-}
-
-impl AppState {
-    fn calls(&self) -> Vec<CallRecord> {
-        // Records are pushed whole; a poisoned lock still holds a consistent log.
-        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    fn record(&self, mut record: CallRecord) {
-        record.seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
-        if self.log {
-            eprintln!("rolesanywhere-local: {}", log_line(&record));
-        }
-        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
-        if calls.len() >= MAX_CALL_RECORDS {
-            calls.remove(0);
-        }
-        calls.push(record);
-    }
 }
 
 /// The endpoint's routes over `state`.
@@ -507,7 +442,7 @@ async fn unknown_operation(method: Method, uri: Uri) -> Response {
 }
 
 async fn list_calls(State(state): State<Arc<AppState>>) -> Json<Vec<CallRecord>> {
-    Json(state.calls())
+    Json(state.calls.snapshot())
 }
 
 async fn stats(State(state): State<Arc<AppState>>) -> Json<Stats> {
@@ -668,7 +603,7 @@ async fn create_session(
         "issued {}s session '{session_name}' via profile {} and trust anchor {}",
         verified.duration_seconds, verified.profile_arn, verified.trust_anchor_arn
     ));
-    state.record(record);
+    state.calls.record(record);
     (StatusCode::CREATED, Json(body)).into_response()
 }
 
@@ -676,7 +611,7 @@ fn reject(state: &AppState, mut record: CallRecord, error: ApiError) -> Response
     record.status = error.status().as_u16();
     record.error_type = Some(error.kind().type_name().to_string());
     record.message = Some(error.message().to_string());
-    state.record(record);
+    state.calls.record(record);
     error.into_response()
 }
 
@@ -759,79 +694,11 @@ async fn sts_call(
             error.into_response(&request_id)
         }
     };
-    state.record(record);
+    state.calls.record(record);
     response
 }
 
 fn request_id() -> String {
     let bytes: [u8; 16] = rand::thread_rng().gen();
     verify::uuid_from(&bytes)
-}
-
-/// Request headers for the log: the signature in `Authorization` and the whole session token
-/// are replaced by placeholders.
-fn redacted_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
-    let mut out: BTreeMap<String, String> = BTreeMap::new();
-    for (name, value) in headers {
-        let text = String::from_utf8_lossy(value.as_bytes());
-        let shown = match name.as_str() {
-            "authorization" => match text.find("Signature=") {
-                Some(i) => format!("{}Signature=<redacted>", &text[..i]),
-                None => text.into_owned(),
-            },
-            "x-amz-security-token" => format!("<redacted, {} characters>", text.len()),
-            _ => text.into_owned(),
-        };
-        out.entry(name.as_str().to_string())
-            .and_modify(|v| {
-                v.push_str(", ");
-                v.push_str(&shown);
-            })
-            .or_insert(shown);
-    }
-    out
-}
-
-/// One line for stderr. Messages may embed a string to sign; escaping control characters keeps
-/// it on one line.
-fn log_line(record: &CallRecord) -> String {
-    let verdict = if record.ok { "ACCEPTED" } else { "REJECTED" };
-    let mut line = format!(
-        "#{} {} {verdict} status={}",
-        record.seq, record.kind, record.status
-    );
-    if let Some(error) = &record.error_type {
-        line.push_str(&format!(" error={error}"));
-    }
-    for (key, value) in [
-        ("action", &record.action),
-        ("algorithm", &record.algorithm),
-        ("serial", &record.serial),
-        ("access_key_id", &record.access_key_id),
-        ("region", &record.region),
-        ("role", &record.role_arn),
-    ] {
-        if let Some(value) = value {
-            line.push_str(&format!(" {key}={value}"));
-        }
-    }
-    if !record.signed_headers.is_empty() {
-        line.push_str(&format!(
-            " signed_headers={}",
-            record.signed_headers.join(";")
-        ));
-    }
-    if let Some(message) = &record.message {
-        line.push_str(" message=");
-        for c in message.chars() {
-            match c {
-                '\n' => line.push_str("\\n"),
-                '\r' => line.push_str("\\r"),
-                '\t' => line.push_str("\\t"),
-                c if c.is_control() => line.push_str(&c.escape_unicode().to_string()),
-                c => line.push(c),
-            }
-        }
-    }
-    line
 }
