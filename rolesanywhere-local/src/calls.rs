@@ -4,7 +4,7 @@
 //! Secrets never enter it: [`redacted_headers`] replaces the `Authorization` signature and the
 //! session token before a record is made, and issued credentials appear as their access key id.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -59,7 +59,9 @@ pub(crate) struct CallLog {
     log: bool,
     /// The last sequence number given.
     seq: AtomicU64,
-    calls: Mutex<Vec<CallRecord>>,
+    /// Oldest first. A deque, so that once full (as under a flood of throttled calls) dropping
+    /// the oldest record costs nothing rather than moving the other 9,999.
+    calls: Mutex<VecDeque<CallRecord>>,
 }
 
 impl CallLog {
@@ -67,14 +69,15 @@ impl CallLog {
         CallLog {
             log,
             seq: AtomicU64::new(0),
-            calls: Mutex::new(Vec::new()),
+            calls: Mutex::new(VecDeque::new()),
         }
     }
 
     /// A copy of the records kept, oldest first.
     pub(crate) fn snapshot(&self) -> Vec<CallRecord> {
         // Records are pushed whole; a poisoned lock still holds a consistent log.
-        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        let calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        calls.iter().cloned().collect()
     }
 
     /// Numbers `record`, logs it and keeps it (dropping the oldest when full).
@@ -85,9 +88,9 @@ impl CallLog {
         }
         let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
         if calls.len() >= MAX_CALL_RECORDS {
-            calls.remove(0);
+            calls.pop_front();
         }
-        calls.push(record);
+        calls.push_back(record);
     }
 }
 
@@ -157,4 +160,68 @@ fn log_line(record: &CallRecord) -> String {
         }
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(kind: &'static str) -> CallRecord {
+        CallRecord {
+            seq: 0,
+            time: "2025-01-02T03:04:05Z".into(),
+            kind,
+            ok: false,
+            status: 429,
+            error_type: Some("ThrottlingException".into()),
+            message: Some("Rate exceeded".into()),
+            algorithm: None,
+            serial: None,
+            signed_headers: Vec::new(),
+            action: None,
+            access_key_id: None,
+            region: None,
+            role_arn: None,
+            headers: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn a_full_log_drops_its_oldest_records() {
+        let log = CallLog::new(false);
+        for _ in 0..MAX_CALL_RECORDS + 5 {
+            log.record(record("create-session"));
+        }
+        let calls = log.snapshot();
+        assert_eq!(calls.len(), MAX_CALL_RECORDS);
+        assert_eq!(calls[0].seq, 6);
+        assert_eq!(calls[MAX_CALL_RECORDS - 1].seq, MAX_CALL_RECORDS as u64 + 5);
+    }
+
+    #[test]
+    fn log_lines_redact_and_stay_on_one_line() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=ASIAX/20250102/us-east-1/sts/aws4_request, \
+             SignedHeaders=host, Signature=0123abcd"
+                .parse()
+                .expect("header value"),
+        );
+        headers.insert(
+            "x-amz-security-token",
+            "secret-token".parse().expect("value"),
+        );
+        let shown = redacted_headers(&headers);
+        assert!(shown["authorization"].ends_with("Signature=<redacted>"));
+        assert_eq!(shown["x-amz-security-token"], "<redacted, 12 characters>");
+
+        let mut sts = record("sts");
+        sts.seq = 7;
+        sts.message = Some("line one\nline two".into());
+        assert_eq!(
+            log_line(&sts),
+            "#7 sts REJECTED status=429 error=ThrottlingException message=line one\\nline two"
+        );
+    }
 }
