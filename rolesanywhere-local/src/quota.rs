@@ -57,7 +57,8 @@ pub struct RateLimit {
 impl RateLimit {
     /// Requests per second.
     pub fn per_second(self) -> f64 {
-        // Exact for every value this type holds (at most 10^9, three decimals).
+        // `millis` is at most 10^9, so it converts exactly and the division rounds correctly:
+        // "0.2" gives the same f64 as the literal 0.2.
         self.millis as f64 / MILLIS as f64
     }
 
