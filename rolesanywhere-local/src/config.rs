@@ -4,6 +4,8 @@
 //! ```toml
 //! region = "us-east-1"
 //! account = "123456789012"
+//! rate_limit = "10/s"              # optional: calls a second per account, for CreateSession and
+//!                                  # for STS (a number or "N/s"; --rate-limit overrides it)
 //!
 //! [[trust_anchor]]
 //! arn = "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/..."
@@ -40,6 +42,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::arn::{self, Arn, Kind};
 use crate::error::Error;
+use crate::quota::RateLimit;
 
 /// Shortest session Roles Anywhere issues, in seconds.
 pub const MIN_DURATION_SECONDS: u32 = 900;
@@ -58,6 +61,7 @@ pub struct Config {
     pub(crate) profiles: Vec<Profile>,
     pub(crate) roles: Vec<Role>,
     pub(crate) mfa_devices: Vec<MfaDevice>,
+    pub(crate) rate_limit: Option<RateLimit>,
 }
 
 /// A trust anchor: the CA certificates a client's chain must lead to.
@@ -112,6 +116,9 @@ impl std::fmt::Debug for MfaDevice {
 struct RawConfig {
     region: String,
     account: String,
+    /// A number (`10`, `2.5`) or a string (`"10/s"`), parsed as the `--rate-limit` flag is.
+    #[serde(default)]
+    rate_limit: Option<toml::Value>,
     #[serde(default)]
     trust_anchor: Vec<RawTrustAnchor>,
     #[serde(default)]
@@ -220,6 +227,26 @@ impl Config {
         if raw.account.len() != 12 || !raw.account.bytes().all(|b| b.is_ascii_digit()) {
             return Err(fail(format!("account '{}' must be 12 digits", raw.account)));
         }
+        let rate_limit = raw
+            .rate_limit
+            .map(|value| {
+                let text = match value {
+                    toml::Value::Integer(n) => n.to_string(),
+                    toml::Value::Float(x) => x.to_string(),
+                    toml::Value::String(text) => text,
+                    other => {
+                        return Err(format!(
+                            "rate_limit must be a number like 10 or a string like \"2.5/s\" \
+                             (requests per second per account), found {}",
+                            other.type_str()
+                        ))
+                    }
+                };
+                text.parse::<RateLimit>()
+                    .map_err(|e| format!("rate_limit {e}"))
+            })
+            .transpose()
+            .map_err(fail)?;
         let partition = arn::partition_of(&raw.region);
         let mut config = Config {
             region: raw.region,
@@ -229,6 +256,7 @@ impl Config {
             profiles: Vec::new(),
             roles: Vec::new(),
             mfa_devices: Vec::new(),
+            rate_limit,
         };
 
         for anchor in raw.trust_anchor {
@@ -336,6 +364,11 @@ impl Config {
     /// The AWS account this endpoint plays.
     pub fn account(&self) -> &str {
         &self.account
+    }
+
+    /// The `rate_limit` of the configuration, if any.
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        self.rate_limit
     }
 
     /// The configured trust anchor ARNs.
@@ -508,6 +541,46 @@ mod tests {
             .expect_err("wrong partition")
             .to_string();
         assert!(err.contains("partition"), "{err}");
+    }
+
+    #[test]
+    fn rate_limit_takes_numbers_and_strings() {
+        for (value, per_second) in [
+            ("10", 10.0),
+            ("2.5", 2.5),
+            ("\"10/s\"", 10.0),
+            ("\"0.5\"", 0.5),
+        ] {
+            let config = Config::from_toml(
+                &format!("rate_limit = {value}\n{HEAD}"),
+                Path::new("."),
+                "test.toml",
+            )
+            .expect(value);
+            assert_eq!(
+                config.rate_limit().map(RateLimit::per_second),
+                Some(per_second),
+                "{value}"
+            );
+        }
+        assert_eq!(parse("").expect("no limit").rate_limit(), None);
+        for (value, says) in [
+            ("0", "'0' is out of range"),
+            ("-3", "'-3' is not a rate"),
+            ("\"10/min\"", "'10/min' is not a rate"),
+            ("true", "found boolean"),
+        ] {
+            let err = Config::from_toml(
+                &format!("{HEAD}rate_limit = {value}\n"),
+                Path::new("."),
+                "test.toml",
+            )
+            .expect_err(value)
+            .to_string();
+            assert!(err.starts_with("test.toml: rate_limit "), "{err}");
+            assert!(err.contains(says), "{err}");
+            assert!(!err.contains('\n'), "{err}");
+        }
     }
 
     #[test]

@@ -164,7 +164,7 @@ pub async fn run(
                 dir.display()
             ),
         );
-        return server.shutdown().await;
+        return server.shutdown().await.map(|_stats| ());
     }
     report(
         out,
@@ -205,7 +205,7 @@ pub async fn run(
     );
     let _ = out.flush();
     stop.await;
-    server.shutdown().await
+    server.shutdown().await.map(|_stats| ())
 }
 
 /// Runs `credential-process` with the demo identity, trusting the endpoint's CA and reaching it

@@ -84,7 +84,7 @@ pub enum ApiErrorKind {
     ResourceNotFound,
     /// 503: the endpoint is shutting down.
     ServiceUnavailable,
-    /// 429: an injected throttle.
+    /// 429: over the rate limit (`--rate-limit`), or an injected throttle.
     Throttling,
     /// 404: no such operation (unknown path or method).
     UnknownOperation,

@@ -6,7 +6,10 @@
 //! * [`verify`] — AWS4-X509 request and certificate-path verification (pure; clock passed in).
 //! * `sigv4`, `sts` — SigV4 (HMAC) verification and `GetCallerIdentity`/`AssumeRole`.
 //! * `session` — minting and remembering temporary credentials.
-//! * `server` — loopback-only HTTP(S) serving, fault injection, call log, shutdown.
+//! * `quota` — the per-account rate limit ([`RateLimit`], a token bucket per account and API)
+//!   and the traffic counts ([`Stats`], `GET /_stats`).
+//! * `server` — loopback-only HTTP(S) serving, fault injection, shutdown.
+//! * `calls` — the call log ([`CallRecord`]s on stderr and at `GET /_local/calls`).
 //! * [`pki`] — throwaway demo PKI and the endpoint's TLS certificate (rcgen).
 //!
 //! This crate does not depend on `aws_signing_helper`, so the compiler keeps it from using the
@@ -33,6 +36,7 @@
 #![forbid(unsafe_code)]
 
 mod arn;
+mod calls;
 mod canonical;
 mod clock;
 mod config;
@@ -42,6 +46,7 @@ mod error;
 pub mod fuzzing;
 mod mldsa;
 pub mod pki;
+mod quota;
 mod server;
 mod session;
 mod sigv4;
@@ -49,10 +54,12 @@ mod sts;
 mod totp;
 pub mod verify;
 
+pub use calls::CallRecord;
 pub use clock::{parse_amz_date, Clock};
 pub use config::{Config, DEFAULT_DURATION_SECONDS, MAX_DURATION_SECONDS, MIN_DURATION_SECONDS};
 pub use error::{ApiError, ApiErrorKind, Error};
-pub use server::{serve, CallRecord, Faults, RunningServer, ServeOptions, TlsMode};
+pub use quota::{ApiStats, ParseRateLimitError, RateLimit, Stats};
+pub use server::{serve, Faults, RunningServer, ServeOptions, TlsMode};
 
 /// Converts Unix seconds to a [`std::time::SystemTime`] (for [`Clock::fixed`]).
 pub fn unix_time(secs: i64) -> std::time::SystemTime {

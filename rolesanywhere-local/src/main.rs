@@ -10,14 +10,15 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use clap::Parser;
-use rolesanywhere_local::{self as local, Clock, Config, Faults, ServeOptions, TlsMode};
+use rolesanywhere_local::{self as local, Clock, Config, Faults, RateLimit, ServeOptions, TlsMode};
 
 /// Offline IAM Roles Anywhere endpoint (and minimal STS) for loopback testing and demos.
 ///
 /// Verifies CreateSession requests (AWS4-X509 signatures, certificate chains, trust anchors,
 /// profiles) as strictly as AWS, issues temporary credentials, and answers STS
 /// GetCallerIdentity/AssumeRole calls signed with them. Every verdict is logged on stderr and
-/// listed at GET /_local/calls.
+/// listed at GET /_local/calls; counts of accepted and throttled calls are served at GET /_stats
+/// and summed up on stderr at exit.
 #[derive(Debug, Parser)]
 #[command(name = "rolesanywhere-local", version, subcommand_negates_reqs = true)]
 struct Cli {
@@ -74,6 +75,20 @@ struct Cli {
     /// Throttle (400 Throttling, STS's shape) the first N STS AssumeRole calls.
     #[arg(long, value_name = "N", default_value_t = 0)]
     throttle_assume_role_first: u64,
+
+    /// Throttle CreateSession and STS to N calls a second per account (e.g. 10, 2.5/s).
+    ///
+    /// Each account gets a token bucket for CreateSession and one for STS, holding N calls (at
+    /// least 1) and refilling at N a second: a burst of one second's worth, then N a second. A
+    /// call finding its bucket empty is refused before it is verified: CreateSession with 429
+    /// ThrottlingException {"message":"Rate exceeded"}, STS with 400 Throttling (XML), as AWS
+    /// does. CreateSession is charged to the account of the trust anchor and profile (the one
+    /// this endpoint plays), STS calls to the account of the calling credentials. N is a
+    /// positive number with at most 3 decimals, optionally followed by /s. Overrides rate_limit
+    /// in the configuration; without either, nothing is throttled. GET /_stats counts accepted
+    /// and throttled calls, per second too.
+    #[arg(long, value_name = "N[/s]", allow_hyphen_values = true)]
+    rate_limit: Option<String>,
 
     /// Delay every API response by MS milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 0)]
@@ -172,12 +187,23 @@ fn run(cli: Cli) -> Result<(), local::Error> {
             local::demo::run(&dir, &helper, &options, &mut stdout, signals.wait()).await
         });
     }
+    // Parsed here rather than by clap, so a bad value is one line like every other error.
+    let rate_limit = cli
+        .rate_limit
+        .as_deref()
+        .map(str::parse::<RateLimit>)
+        .transpose()
+        .map_err(|e| local::Error::Usage(format!("--rate-limit {e}")))?;
     // clap enforces --config when no subcommand is given.
     let config = Config::load(cli.config.as_deref().unwrap_or(Path::new("")))?;
-    runtime.block_on(serve(cli, config))
+    runtime.block_on(serve(cli, config, rate_limit))
 }
 
-async fn serve(cli: Cli, config: Config) -> Result<(), local::Error> {
+async fn serve(
+    cli: Cli,
+    config: Config,
+    rate_limit: Option<RateLimit>,
+) -> Result<(), local::Error> {
     // Install the signal handlers before announcing the port, so a test that signals as soon as
     // it reads the port file cannot kill us with the default action.
     let signals = Signals::install()?;
@@ -200,6 +226,7 @@ async fn serve(cli: Cli, config: Config) -> Result<(), local::Error> {
         },
         clock: cli.fixed_time.map(Clock::fixed).unwrap_or_default(),
         log: true,
+        rate_limit,
     };
     let server = local::serve(config, options).await?;
 
@@ -234,7 +261,9 @@ async fn serve(cli: Cli, config: Config) -> Result<(), local::Error> {
         // Best effort: a leftover file is harmless, and we are exiting anyway.
         let _ = std::fs::remove_file(path);
     }
-    result
+    let stats = result?;
+    eprintln!("rolesanywhere-local: stats: {}", stats.summary());
+    Ok(())
 }
 
 /// `127.0.0.1:0`, `[::1]:8080`, or `localhost:PORT` (taken as 127.0.0.1).
@@ -349,6 +378,17 @@ mod tests {
         let parsed = Cli::try_parse_from(["x", "--config", "c.toml", "--fail-status", "503"])
             .expect("valid");
         assert_eq!(parsed.fail_status, 503);
+    }
+
+    #[test]
+    fn rate_limit_is_taken_raw_and_parsed_by_run() {
+        let parsed = Cli::try_parse_from(["x", "--config", "c.toml", "--rate-limit", "2.5/s"])
+            .expect("valid");
+        assert_eq!(parsed.rate_limit.as_deref(), Some("2.5/s"));
+        // Even a bad value gets past clap, so that run() reports it on one line.
+        let parsed =
+            Cli::try_parse_from(["x", "--config", "c.toml", "--rate-limit", "-1"]).expect("raw");
+        assert_eq!(parsed.rate_limit.as_deref(), Some("-1"));
     }
 
     #[test]

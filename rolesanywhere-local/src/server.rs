@@ -1,17 +1,21 @@
-//! The HTTP(S) side of the endpoint: binding (loopback only), TLS, routing, fault injection, the
-//! call log, and graceful shutdown.
+//! The HTTP(S) side of the endpoint: binding (loopback only), TLS, routing, the rate limit and
+//! fault injection, and graceful shutdown. Verdicts go to the call log (`calls`).
 //!
-//! Routes: `POST /sessions` (Roles Anywhere `CreateSession`), `GET|POST /` (STS), and
-//! `GET /_local/calls` (the call log, for tests). Everything else is a 404
+//! Routes: `POST /sessions` (Roles Anywhere `CreateSession`), `GET|POST /` (STS),
+//! `GET /_local/calls` (the call log, for tests) and `GET /_stats` (the traffic counts, see
+//! `quota`; AWS paths never start with `/_`). Everything else is a 404
 //! `UnknownOperationException`. The router is built by [`router`] apart from any socket, so the
 //! listener (plain TCP or TLS) is a detail of [`serve`].
+//!
+//! With a rate limit, a call over its account's quota is refused first, before fault injection
+//! and before any verification: CreateSession with 429 `ThrottlingException`
+//! (`{"message":"Rate exceeded"}`), STS with 400 `Throttling` in STS's XML error shape.
 
-use std::collections::BTreeMap;
 use std::future::IntoFuture;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -24,21 +28,20 @@ use axum::{Json, Router};
 use rand::Rng;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use serde::Serialize;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::calls::{redacted_headers, CallLog, CallRecord};
 use crate::clock::{iso8601, unix_seconds, Clock};
 use crate::config::Config;
 use crate::error::{ApiError, ApiErrorKind, Error};
 use crate::pki;
+use crate::quota::{Api, Quota, RateLimit, Stats};
 use crate::session::SessionStore;
 use crate::sts;
 use crate::verify::{self, Request};
 
-/// Most records kept by the call log; older ones are dropped first.
-const MAX_CALL_RECORDS: usize = 10_000;
 /// How long a client may take to complete the TLS handshake.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long shutdown waits for in-flight requests before cutting connections.
@@ -63,8 +66,8 @@ pub enum TlsMode {
 }
 
 /// Failures to inject, for testing clients' retry behaviour. They apply to `CreateSession` calls
-/// only, counted from the first: calls `1..=fail_first` fail with `fail_status`, the next
-/// `throttle_first` are throttled (429), the rest are served normally.
+/// only, counted from the first the rate limit let through: calls `1..=fail_first` fail with
+/// `fail_status`, the next `throttle_first` are throttled (429), the rest are served normally.
 #[derive(Clone, Debug)]
 pub struct Faults {
     /// How many calls fail with `fail_status`.
@@ -111,6 +114,9 @@ pub struct ServeOptions {
     pub clock: Clock,
     /// Write one line per verdict to stderr.
     pub log: bool,
+    /// Calls a second each account may make of CreateSession, and of STS (a token bucket each;
+    /// see [`RateLimit`]). Overrides the configuration's `rate_limit`; without either, no limit.
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl Default for ServeOptions {
@@ -121,46 +127,9 @@ impl Default for ServeOptions {
             faults: Faults::default(),
             clock: Clock::system(),
             log: true,
+            rate_limit: None,
         }
     }
-}
-
-/// One verdict of the endpoint, as logged and served at `GET /_local/calls`.
-///
-/// Secrets never appear: the `Authorization` signature and `X-Amz-Security-Token` are redacted
-/// from `headers`, and issued credentials are represented by their access key id only.
-#[derive(Clone, Debug, Serialize)]
-pub struct CallRecord {
-    /// 1-based order of the call.
-    pub seq: u64,
-    /// Server time of the verdict (ISO-8601).
-    pub time: String,
-    /// `create-session` or `sts`.
-    pub kind: &'static str,
-    /// Whether the call succeeded.
-    pub ok: bool,
-    /// The HTTP status returned.
-    pub status: u16,
-    /// The exception type or STS error code, on failure.
-    pub error_type: Option<String>,
-    /// The error message, on failure.
-    pub message: Option<String>,
-    /// The algorithm named in the `Authorization` header.
-    pub algorithm: Option<String>,
-    /// Create-session: the certificate serial (decimal) from the credential.
-    pub serial: Option<String>,
-    /// The headers the client signed.
-    pub signed_headers: Vec<String>,
-    /// STS: the action.
-    pub action: Option<String>,
-    /// STS: the calling access key id. Create-session: the access key id issued.
-    pub access_key_id: Option<String>,
-    /// The credential scope region.
-    pub region: Option<String>,
-    /// The role assumed (create-session) or the caller's assumed-role ARN (STS).
-    pub role_arn: Option<String>,
-    /// Request headers, with secrets redacted.
-    pub headers: BTreeMap<String, String>,
 }
 
 /// A running endpoint. Dropping it shuts the endpoint down without waiting.
@@ -193,33 +162,37 @@ impl RunningServer {
 
     /// A copy of the call log.
     pub fn calls(&self) -> Vec<CallRecord> {
-        self.state.calls()
+        self.state.calls.snapshot()
     }
 
-    /// Stops accepting connections, lets in-flight requests finish (a few seconds at most) and
-    /// waits for the server to stop.
+    /// The traffic counts so far (what `GET /_stats` serves).
+    pub fn stats(&self) -> Stats {
+        self.state.quota.stats()
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish (a few seconds at most),
+    /// waits for the server to stop, and returns the final traffic counts.
     ///
     /// # Errors
     /// The server's I/O error, if it failed.
-    pub async fn shutdown(mut self) -> Result<(), Error> {
+    pub async fn shutdown(mut self) -> Result<Stats, Error> {
         // No receiver left only means the server already stopped.
         let _ = self.shutdown.send(true);
-        let Some(mut task) = self.task.take() else {
-            return Ok(());
-        };
-        match tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await {
-            Ok(Ok(Ok(()))) => Ok(()),
-            Ok(Ok(Err(e))) => Err(Error::Listen {
-                addr: self.local_addr,
-                source: e,
-            }),
-            // The task panicked or was cancelled: nothing left to stop.
-            Ok(Err(_)) => Ok(()),
-            Err(_) => {
-                task.abort();
-                Ok(())
+        if let Some(mut task) = self.task.take() {
+            match tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) => {
+                    return Err(Error::Listen {
+                        addr: self.local_addr,
+                        source: e,
+                    })
+                }
+                // The task panicked or was cancelled: nothing left to stop.
+                Ok(Err(_)) => {}
+                Err(_) => task.abort(),
             }
         }
+        Ok(self.stats())
     }
 }
 
@@ -280,17 +253,17 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<RunningServe
         source,
     })?;
     let (shutdown, shutdown_rx) = watch::channel(false);
+    let quota = Quota::new(options.rate_limit.or(config.rate_limit()));
     let state = Arc::new(AppState {
         config,
+        quota,
         clock: options.clock,
         faults: options.faults,
-        log: options.log,
         store: SessionStore::default(),
         used_codes: crate::totp::UsedCodes::default(),
         session_calls: AtomicU64::new(0),
         assume_role_calls: AtomicU64::new(0),
-        seq: AtomicU64::new(0),
-        calls: Mutex::new(Vec::new()),
+        calls: CallLog::new(options.log),
         shutdown: shutdown_rx.clone(),
     });
     let app = router(Arc::clone(&state));
@@ -418,9 +391,10 @@ impl axum::serve::Listener for TlsListener {
 #[derive(Debug)]
 struct AppState {
     config: Config,
+    /// The rate limit and the traffic counts.
+    quota: Quota,
     clock: Clock,
     faults: Faults,
-    log: bool,
     store: SessionStore,
     /// MFA codes already accepted.
     used_codes: crate::totp::UsedCodes,
@@ -428,29 +402,8 @@ struct AppState {
     session_calls: AtomicU64,
     /// STS `AssumeRole` calls seen, for fault injection.
     assume_role_calls: AtomicU64,
-    /// Call-log sequence.
-    seq: AtomicU64,
-    calls: Mutex<Vec<CallRecord>>,
+    calls: CallLog,
     shutdown: watch::Receiver<bool>,
-}
-
-impl AppState {
-    fn calls(&self) -> Vec<CallRecord> {
-        // Records are pushed whole; a poisoned lock still holds a consistent log.
-        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    fn record(&self, mut record: CallRecord) {
-        record.seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
-        if self.log {
-            eprintln!("rolesanywhere-local: {}", log_line(&record));
-        }
-        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
-        if calls.len() >= MAX_CALL_RECORDS {
-            calls.remove(0);
-        }
-        calls.push(record);
-    }
 }
 
 /// The endpoint's routes over `state`.
@@ -459,6 +412,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/sessions", any(create_session))
         .route("/", any(sts_call))
         .route("/_local/calls", get(list_calls))
+        .route("/_stats", get(stats))
         .fallback(unknown_operation)
         .layer(middleware::from_fn_with_state(
             Arc::clone(&state),
@@ -472,7 +426,8 @@ async fn injected_latency(
     request: AxumRequest,
     next: Next,
 ) -> Response {
-    if !state.faults.latency.is_zero() && !request.uri().path().starts_with("/_local/") {
+    // Not for the endpoint's own pages (`/_local/calls`, `/_stats`).
+    if !state.faults.latency.is_zero() && !request.uri().path().starts_with("/_") {
         tokio::time::sleep(state.faults.latency).await;
     }
     next.run(request).await
@@ -487,7 +442,11 @@ async fn unknown_operation(method: Method, uri: Uri) -> Response {
 }
 
 async fn list_calls(State(state): State<Arc<AppState>>) -> Json<Vec<CallRecord>> {
-    Json(state.calls())
+    Json(state.calls.snapshot())
+}
+
+async fn stats(State(state): State<Arc<AppState>>) -> Json<Stats> {
+    Json(state.quota.stats())
 }
 
 async fn create_session(
@@ -500,7 +459,6 @@ async fn create_session(
     if method != Method::POST {
         return unknown_operation(method, uri).await;
     }
-    let n = state.session_calls.fetch_add(1, Ordering::SeqCst) + 1;
     let now = state.clock.now();
     let claimed = verify::claimed(&headers);
     let mut record = CallRecord {
@@ -529,6 +487,16 @@ async fn create_session(
         headers: redacted_headers(&headers),
     };
 
+    // Every trust anchor and profile is in the one account this endpoint plays, so that account
+    // is charged, before the request is read.
+    if !state
+        .quota
+        .admit(Api::CreateSession, Some(&state.config.account))
+    {
+        let error = ApiError::new(ApiErrorKind::Throttling, "Rate exceeded");
+        return reject(&state, record, error);
+    }
+    let n = state.session_calls.fetch_add(1, Ordering::SeqCst) + 1;
     if state.faults.hang {
         stopped(state.shutdown.clone()).await;
         return ApiError::new(
@@ -635,7 +603,7 @@ async fn create_session(
         "issued {}s session '{session_name}' via profile {} and trust anchor {}",
         verified.duration_seconds, verified.profile_arn, verified.trust_anchor_arn
     ));
-    state.record(record);
+    state.calls.record(record);
     (StatusCode::CREATED, Json(body)).into_response()
 }
 
@@ -643,7 +611,7 @@ fn reject(state: &AppState, mut record: CallRecord, error: ApiError) -> Response
     record.status = error.status().as_u16();
     record.error_type = Some(error.kind().type_name().to_string());
     record.message = Some(error.message().to_string());
-    state.record(record);
+    state.calls.record(record);
     error.into_response()
 }
 
@@ -666,18 +634,27 @@ async fn sts_call(
         headers: &headers,
         body: &body,
     };
-    // Throttling is decided before anything is checked or spent (an MFA code, say).
+    // Throttling (the quota's, then the injected one) is decided before anything is checked or
+    // spent (an MFA code, say). The quota charges the account of the calling credentials.
+    let account = sts::caller_account(&state.store, &headers);
+    let admitted = state.quota.admit(Api::Sts, account.as_deref());
     let assume_role = [
         uri.query().unwrap_or(""),
         std::str::from_utf8(&body).unwrap_or(""),
     ]
     .iter()
     .any(|form| form.split('&').any(|pair| pair == "Action=AssumeRole"));
-    let throttled = assume_role
+    let throttled = admitted
+        && assume_role
         && state.assume_role_calls.fetch_add(1, Ordering::SeqCst)
             < state.faults.throttle_assume_role_first;
-    let call = if throttled {
-        sts::throttled_call("Rate exceeded (injected, --throttle-assume-role-first)")
+    let call = if !admitted {
+        sts::throttled_call(sts::claimed_action(uri.query(), &body), "Rate exceeded")
+    } else if throttled {
+        sts::throttled_call(
+            Some("AssumeRole"),
+            "Rate exceeded (injected, --throttle-assume-role-first)",
+        )
     } else {
         sts::handle(
             &state.config,
@@ -717,79 +694,11 @@ async fn sts_call(
             error.into_response(&request_id)
         }
     };
-    state.record(record);
+    state.calls.record(record);
     response
 }
 
 fn request_id() -> String {
     let bytes: [u8; 16] = rand::thread_rng().gen();
     verify::uuid_from(&bytes)
-}
-
-/// Request headers for the log: the signature in `Authorization` and the whole session token
-/// are replaced by placeholders.
-fn redacted_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
-    let mut out: BTreeMap<String, String> = BTreeMap::new();
-    for (name, value) in headers {
-        let text = String::from_utf8_lossy(value.as_bytes());
-        let shown = match name.as_str() {
-            "authorization" => match text.find("Signature=") {
-                Some(i) => format!("{}Signature=<redacted>", &text[..i]),
-                None => text.into_owned(),
-            },
-            "x-amz-security-token" => format!("<redacted, {} characters>", text.len()),
-            _ => text.into_owned(),
-        };
-        out.entry(name.as_str().to_string())
-            .and_modify(|v| {
-                v.push_str(", ");
-                v.push_str(&shown);
-            })
-            .or_insert(shown);
-    }
-    out
-}
-
-/// One line for stderr. Messages may embed a string to sign; escaping control characters keeps
-/// it on one line.
-fn log_line(record: &CallRecord) -> String {
-    let verdict = if record.ok { "ACCEPTED" } else { "REJECTED" };
-    let mut line = format!(
-        "#{} {} {verdict} status={}",
-        record.seq, record.kind, record.status
-    );
-    if let Some(error) = &record.error_type {
-        line.push_str(&format!(" error={error}"));
-    }
-    for (key, value) in [
-        ("action", &record.action),
-        ("algorithm", &record.algorithm),
-        ("serial", &record.serial),
-        ("access_key_id", &record.access_key_id),
-        ("region", &record.region),
-        ("role", &record.role_arn),
-    ] {
-        if let Some(value) = value {
-            line.push_str(&format!(" {key}={value}"));
-        }
-    }
-    if !record.signed_headers.is_empty() {
-        line.push_str(&format!(
-            " signed_headers={}",
-            record.signed_headers.join(";")
-        ));
-    }
-    if let Some(message) = &record.message {
-        line.push_str(" message=");
-        for c in message.chars() {
-            match c {
-                '\n' => line.push_str("\\n"),
-                '\r' => line.push_str("\\r"),
-                '\t' => line.push_str("\\t"),
-                c if c.is_control() => line.push_str(&c.escape_unicode().to_string()),
-                c => line.push(c),
-            }
-        }
-    }
-    line
 }

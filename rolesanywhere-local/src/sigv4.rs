@@ -5,6 +5,9 @@
 //! Verification is split in two so the caller can look the access key up in between:
 //! [`parse`] checks everything that needs no secret (header syntax, scope, date skew) and
 //! [`verify_signature`] rebuilds the canonical request and compares the HMAC in constant time.
+//!
+//! Refusals are a [`Rejection`] of this module's own, which `sts.rs` turns into the STS error of
+//! the same name: STS depends on SigV4, never the other way round.
 
 use std::time::SystemTime;
 
@@ -12,11 +15,32 @@ use ring::hmac;
 
 use crate::canonical::{self, Authorization, Scope};
 use crate::clock::{amz_date, parse_amz_date, unix_seconds};
-use crate::sts::StsError;
 use crate::verify::{Request, MAX_SKEW_SECONDS};
 
 /// The only algorithm STS accepts here.
 pub(crate) const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+
+/// Why a SigV4 signature was refused. Each variant is named after the STS error code it becomes
+/// and carries the message for the client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Rejection {
+    /// `IncompleteSignature` (400): the `Authorization` header, scope or date is malformed.
+    IncompleteSignature(String),
+    /// `MissingAuthenticationToken` (403): there is no `Authorization` header.
+    MissingAuthentication(String),
+    /// `SignatureDoesNotMatch` (403): the scope, date or signature does not check out.
+    SignatureMismatch(String),
+}
+
+impl Rejection {
+    fn incomplete_signature(message: impl Into<String>) -> Self {
+        Rejection::IncompleteSignature(message.into())
+    }
+
+    fn signature_mismatch(message: impl Into<String>) -> Self {
+        Rejection::SignatureMismatch(message.into())
+    }
+}
 
 /// An STS request whose signature has been parsed but not yet checked.
 #[derive(Debug)]
@@ -27,24 +51,26 @@ pub(crate) struct Parsed<'a> {
 }
 
 /// Checks the `Authorization` header, credential scope and request date.
-pub(crate) fn parse<'a>(request: &Request<'a>, now: SystemTime) -> Result<Parsed<'a>, StsError> {
+pub(crate) fn parse<'a>(request: &Request<'a>, now: SystemTime) -> Result<Parsed<'a>, Rejection> {
     let value = request
         .headers
         .get("authorization")
-        .ok_or_else(|| StsError::missing_authentication("Request is missing Authentication Token"))?
+        .ok_or_else(|| {
+            Rejection::MissingAuthentication("Request is missing Authentication Token".into())
+        })?
         .to_str()
-        .map_err(|_| StsError::incomplete_signature("the Authorization header is not ASCII"))?;
-    let auth = canonical::parse_authorization(value).map_err(StsError::incomplete_signature)?;
+        .map_err(|_| Rejection::incomplete_signature("the Authorization header is not ASCII"))?;
+    let auth = canonical::parse_authorization(value).map_err(Rejection::incomplete_signature)?;
     if auth.algorithm != ALGORITHM {
-        return Err(StsError::incomplete_signature(format!(
+        return Err(Rejection::incomplete_signature(format!(
             "Unsupported AWS 'algorithm': '{}' (STS accepts {ALGORITHM})",
             auth.algorithm
         )));
     }
-    let scope = canonical::parse_scope(auth.credential).map_err(StsError::incomplete_signature)?;
+    let scope = canonical::parse_scope(auth.credential).map_err(Rejection::incomplete_signature)?;
     for name in ["host", "x-amz-date"] {
         if !auth.signed_headers.contains(&name) {
-            return Err(StsError::signature_mismatch(format!(
+            return Err(Rejection::signature_mismatch(format!(
                 "SignedHeaders must include {name}"
             )));
         }
@@ -53,29 +79,29 @@ pub(crate) fn parse<'a>(request: &Request<'a>, now: SystemTime) -> Result<Parsed
         .headers
         .get("x-amz-date")
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| StsError::incomplete_signature("X-Amz-Date header is missing"))?;
+        .ok_or_else(|| Rejection::incomplete_signature("X-Amz-Date header is missing"))?;
     let request_time = parse_amz_date(date_value).ok_or_else(|| {
-        StsError::incomplete_signature(format!(
+        Rejection::incomplete_signature(format!(
             "X-Amz-Date '{date_value}' is not in the form YYYYMMDD'T'HHMMSS'Z'"
         ))
     })?;
     let server_time = unix_seconds(now);
     if request_time < server_time - MAX_SKEW_SECONDS {
-        return Err(StsError::signature_mismatch(format!(
+        return Err(Rejection::signature_mismatch(format!(
             "Signature expired: {date_value} is now earlier than {} ({} - 5 min.)",
             amz_date(server_time - MAX_SKEW_SECONDS),
             amz_date(server_time)
         )));
     }
     if request_time > server_time + MAX_SKEW_SECONDS {
-        return Err(StsError::signature_mismatch(format!(
+        return Err(Rejection::signature_mismatch(format!(
             "Signature not yet current: {date_value} is still later than {} ({} + 5 min.)",
             amz_date(server_time + MAX_SKEW_SECONDS),
             amz_date(server_time)
         )));
     }
     if scope.date != &date_value[..8] {
-        return Err(StsError::signature_mismatch(format!(
+        return Err(Rejection::signature_mismatch(format!(
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date \
              from HTTP: '{}' != '{}'",
             scope.date,
@@ -83,19 +109,19 @@ pub(crate) fn parse<'a>(request: &Request<'a>, now: SystemTime) -> Result<Parsed
         )));
     }
     if scope.service != "sts" {
-        return Err(StsError::signature_mismatch(format!(
+        return Err(Rejection::signature_mismatch(format!(
             "Credential should be scoped to correct service: 'sts', not '{}'",
             scope.service
         )));
     }
     if scope.terminator != "aws4_request" {
-        return Err(StsError::signature_mismatch(format!(
+        return Err(Rejection::signature_mismatch(format!(
             "Credential should be scoped with a valid terminator: 'aws4_request', not '{}'",
             scope.terminator
         )));
     }
     if scope.region.is_empty() {
-        return Err(StsError::signature_mismatch(
+        return Err(Rejection::signature_mismatch(
             "Credential scope region is empty",
         ));
     }
@@ -111,9 +137,9 @@ pub(crate) fn verify_signature(
     request: &Request<'_>,
     parsed: &Parsed<'_>,
     secret: &str,
-) -> Result<(), StsError> {
+) -> Result<(), Rejection> {
     let mismatch = || {
-        StsError::signature_mismatch(
+        Rejection::signature_mismatch(
             "The request signature we calculated does not match the signature you provided. \
              Check your AWS Secret Access Key and signing method. Consult the service \
              documentation for details.",
@@ -129,7 +155,7 @@ pub(crate) fn verify_signature(
         // parameters) unauthenticated; STS does not allow it, so the body hash is always used.
         Some(claimed) if claimed != "UNSIGNED-PAYLOAD" => {
             if !claimed.eq_ignore_ascii_case(&body_hash) {
-                return Err(StsError::signature_mismatch(
+                return Err(Rejection::signature_mismatch(
                     "The x-amz-content-sha256 header does not match the SHA-256 of the body",
                 ));
             }
@@ -138,10 +164,10 @@ pub(crate) fn verify_signature(
         _ => body_hash,
     };
     let pairs = canonical::parse_pairs(request.query.unwrap_or(""))
-        .map_err(StsError::incomplete_signature)?;
+        .map_err(Rejection::incomplete_signature)?;
     let headers = canonical::canonical_headers(request.headers, &parsed.auth.signed_headers)
         .map_err(|name| {
-            StsError::signature_mismatch(format!(
+            Rejection::signature_mismatch(format!(
                 "Signed header {name} is not present in the request"
             ))
         })?;

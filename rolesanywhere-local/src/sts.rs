@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::time::SystemTime;
 
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::arn::{self, Arn, Kind};
@@ -57,10 +57,6 @@ impl StsError {
         )
     }
 
-    pub(crate) fn incomplete_signature(message: impl Into<String>) -> Self {
-        Self::new("IncompleteSignature", StatusCode::BAD_REQUEST, message)
-    }
-
     pub(crate) fn invalid_action(message: impl Into<String>) -> Self {
         Self::new("InvalidAction", StatusCode::BAD_REQUEST, message)
     }
@@ -71,14 +67,6 @@ impl StsError {
             StatusCode::FORBIDDEN,
             "The security token included in the request is invalid.",
         )
-    }
-
-    pub(crate) fn missing_authentication(message: impl Into<String>) -> Self {
-        Self::new("MissingAuthenticationToken", StatusCode::FORBIDDEN, message)
-    }
-
-    pub(crate) fn signature_mismatch(message: impl Into<String>) -> Self {
-        Self::new("SignatureDoesNotMatch", StatusCode::FORBIDDEN, message)
     }
 
     pub(crate) fn throttling(message: impl Into<String>) -> Self {
@@ -103,6 +91,22 @@ impl StsError {
     }
 }
 
+impl From<sigv4::Rejection> for StsError {
+    fn from(rejection: sigv4::Rejection) -> Self {
+        match rejection {
+            sigv4::Rejection::IncompleteSignature(message) => {
+                Self::new("IncompleteSignature", StatusCode::BAD_REQUEST, message)
+            }
+            sigv4::Rejection::MissingAuthentication(message) => {
+                Self::new("MissingAuthenticationToken", StatusCode::FORBIDDEN, message)
+            }
+            sigv4::Rejection::SignatureMismatch(message) => {
+                Self::new("SignatureDoesNotMatch", StatusCode::FORBIDDEN, message)
+            }
+        }
+    }
+}
+
 /// What an STS call did, for the response and the call log.
 #[derive(Debug)]
 pub(crate) struct StsCall {
@@ -117,10 +121,10 @@ pub(crate) struct StsCall {
     pub(crate) result: Result<String, StsError>,
 }
 
-/// An `AssumeRole` turned away before it was looked at (fault injection).
-pub(crate) fn throttled_call(message: &str) -> StsCall {
+/// A call turned away before it was looked at (the rate limit, or fault injection).
+pub(crate) fn throttled_call(action: Option<&str>, message: &str) -> StsCall {
     StsCall {
-        action: Some("AssumeRole".into()),
+        action: action.map(str::to_string),
         access_key_id: None,
         region: None,
         signed_headers: Vec::new(),
@@ -128,6 +132,29 @@ pub(crate) fn throttled_call(message: &str) -> StsCall {
         message: None,
         result: Err(StsError::throttling(message)),
     }
+}
+
+/// The account the call's credentials belong to, from the access key id in its
+/// `Authorization` header, checking nothing else: the quota charges it before the call is
+/// authenticated. `None` without a key this endpoint issued (and still remembers).
+pub(crate) fn caller_account(store: &SessionStore, headers: &HeaderMap) -> Option<String> {
+    let value = headers.get("authorization")?.to_str().ok()?;
+    let auth = canonical::parse_authorization(value).ok()?;
+    let access_key_id = auth.credential.split('/').next()?;
+    store.get(access_key_id).map(|session| session.account)
+}
+
+/// The `Action` of a call as sent (the form body's, else the query's; not percent-decoded),
+/// for the log of a call refused before its parameters were read.
+pub(crate) fn claimed_action<'a>(query: Option<&'a str>, body: &'a [u8]) -> Option<&'a str> {
+    let action = |form: &'a str| {
+        form.split('&')
+            .find_map(|pair| pair.strip_prefix("Action="))
+    };
+    std::str::from_utf8(body)
+        .ok()
+        .and_then(action)
+        .or_else(|| query.and_then(action))
 }
 
 /// Authenticates and performs one STS call.

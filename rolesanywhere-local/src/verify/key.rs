@@ -1,6 +1,6 @@
-//! The signing certificate's public key, as independent verifiers of request signatures (the
-//! `rsa`, `p256`, `p384` and `p521` crates, and `fips204` for ML-DSA: never the product's
-//! signing code).
+//! The signing certificate's public key and the AWS4-X509 [`Algorithm`] it signs with, as
+//! independent verifiers of request signatures (the `rsa`, `p256`, `p384` and `p521` crates, and
+//! `fips204` for ML-DSA: never the product's signing code).
 
 use sha2::{Digest, Sha256};
 use x509_parser::oid_registry::{
@@ -10,7 +10,39 @@ use x509_parser::oid_registry::{
 use x509_parser::prelude::SubjectPublicKeyInfo;
 use x509_parser::public_key::PublicKey as ParsedKey;
 
-use super::{Algorithm, MAX_RSA_BITS};
+/// Largest RSA modulus accepted for a request signature, in bits.
+const MAX_RSA_BITS: usize = 16_384;
+
+/// The AWS4-X509 signing algorithms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Algorithm {
+    /// `AWS4-X509-ECDSA-SHA256`: EC keys on P-256, P-384 or P-521.
+    Ecdsa,
+    /// `AWS4-X509-MLDSA`: ML-DSA-44, -65 or -87 keys, pure ML-DSA over the string to sign.
+    MlDsa,
+    /// `AWS4-X509-RSA-SHA256`: RSA keys, PKCS#1 v1.5 signatures.
+    Rsa,
+}
+
+impl Algorithm {
+    /// The algorithm's name in the `Authorization` header.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Ecdsa => "AWS4-X509-ECDSA-SHA256",
+            Algorithm::MlDsa => "AWS4-X509-MLDSA",
+            Algorithm::Rsa => "AWS4-X509-RSA-SHA256",
+        }
+    }
+
+    pub(super) fn from_name(name: &str) -> Option<Algorithm> {
+        match name {
+            "AWS4-X509-ECDSA-SHA256" => Some(Algorithm::Ecdsa),
+            "AWS4-X509-MLDSA" => Some(Algorithm::MlDsa),
+            "AWS4-X509-RSA-SHA256" => Some(Algorithm::Rsa),
+            _ => None,
+        }
+    }
+}
 
 /// The public key of a signing certificate, in a form that can verify request signatures.
 pub(crate) enum LeafKey {

@@ -35,6 +35,8 @@ mod key;
 mod path;
 mod revocation;
 
+pub use key::Algorithm;
+
 use std::collections::HashMap;
 use std::time::SystemTime;
 
@@ -59,10 +61,6 @@ use crate::error::ApiError;
 pub const MAX_SKEW_SECONDS: i64 = 300;
 /// Most intermediates accepted in `X-Amz-X509-Chain`.
 const MAX_CHAIN_CERTS: usize = 10;
-/// Longest certificate path considered (intermediates between leaf and anchor).
-pub(crate) const MAX_PATH_DEPTH: usize = 8;
-/// Largest RSA modulus accepted for a request signature, in bits.
-pub(crate) const MAX_RSA_BITS: usize = 16_384;
 
 /// A request as received by the endpoint.
 #[derive(Clone, Copy, Debug)]
@@ -77,37 +75,6 @@ pub struct Request<'a> {
     pub headers: &'a HeaderMap,
     /// The body.
     pub body: &'a [u8],
-}
-
-/// The AWS4-X509 signing algorithms.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Algorithm {
-    /// `AWS4-X509-ECDSA-SHA256`: EC keys on P-256, P-384 or P-521.
-    Ecdsa,
-    /// `AWS4-X509-MLDSA`: ML-DSA-44, -65 or -87 keys, pure ML-DSA over the string to sign.
-    MlDsa,
-    /// `AWS4-X509-RSA-SHA256`: RSA keys, PKCS#1 v1.5 signatures.
-    Rsa,
-}
-
-impl Algorithm {
-    /// The algorithm's name in the `Authorization` header.
-    pub fn name(self) -> &'static str {
-        match self {
-            Algorithm::Ecdsa => "AWS4-X509-ECDSA-SHA256",
-            Algorithm::MlDsa => "AWS4-X509-MLDSA",
-            Algorithm::Rsa => "AWS4-X509-RSA-SHA256",
-        }
-    }
-
-    fn from_name(name: &str) -> Option<Algorithm> {
-        match name {
-            "AWS4-X509-ECDSA-SHA256" => Some(Algorithm::Ecdsa),
-            "AWS4-X509-MLDSA" => Some(Algorithm::MlDsa),
-            "AWS4-X509-RSA-SHA256" => Some(Algorithm::Rsa),
-            _ => None,
-        }
-    }
 }
 
 /// A request that passed every check: what the endpoint may now issue credentials for.

@@ -12,9 +12,11 @@ use x509_parser::oid_registry::{
 use x509_parser::prelude::{ASN1Time, X509Certificate, X509Error, X509Version};
 
 use super::key::{verify_p521_prehash, LeafKey};
-use super::MAX_PATH_DEPTH;
 use crate::clock::iso8601;
 use crate::error::ApiError;
+
+/// Longest certificate path considered (intermediates between leaf and anchor).
+const MAX_PATH_DEPTH: usize = 8;
 
 /// The end-entity rules of the trust model, read strictly: valid now, X.509 v3,
 /// basicConstraints present with CA:FALSE, keyUsage present with digitalSignature, and signed
