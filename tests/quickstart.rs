@@ -30,7 +30,12 @@ const FIXED_PORTS: &[u16] = &[8443, 9911, 9912];
 const BUILD: &str = "cargo build --release\nexport PATH=\"$PWD/target/release:$PATH\"\n";
 
 /// The guides with runnable blocks, each run by a test below.
-const RUN_GUIDES: &[&str] = &["docs/getting-started.md", "docs/services.md"];
+const RUN_GUIDES: &[&str] = &[
+    "docs/ansible.md",
+    "docs/getting-started.md",
+    "docs/hardware-keys.md",
+    "docs/services.md",
+];
 
 /// A marked block.
 #[derive(Debug)]
@@ -357,6 +362,37 @@ fn the_services_guide_works_as_written() {
             // update --once, then the AWS CLI reading the file.
             "aws_access_key_id = ASIA",
             "assumed-role/demo-role/",
+        ],
+    );
+}
+
+#[test]
+fn the_ansible_guide_works_as_written() {
+    let run = run("docs/ansible.md", "run");
+    // Three tasks as the chained role, for one CreateSession (beside the demo's own) and one
+    // AssumeRole.
+    assert_eq!(
+        run.stdout
+            .matches("assumed-role/demo-chained-role/")
+            .count(),
+        3,
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert_printed(&run, &["2 CreateSession, 1 AssumeRole"]);
+}
+
+#[test]
+fn the_hardware_keys_guide_works_as_written() {
+    let run = run("docs/hardware-keys.md", "run");
+    assert_printed(
+        &run,
+        &[
+            // read-certificate-data lists the token's certificate with its URI.
+            "URI: pkcs11:token=ra;",
+            // credential-process signed by the token, accepted by the endpoint.
+            "{\"Version\":1,\"AccessKeyId\":\"ASIA",
         ],
     );
 }
