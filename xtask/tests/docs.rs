@@ -5,6 +5,9 @@
 //!
 //! Links inside code (fenced blocks, backquoted spans) are not links, and links with a scheme
 //! (`https:`, `mailto:`, ...) are not checked: this test runs without network.
+//!
+//! And every `aws_signing_helper COMMAND --flag` the documents show, in code, names a command and
+//! flags the clap definitions have.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
@@ -350,4 +353,99 @@ fn a_broken_link_is_reported() {
     assert!(broken[0].starts_with("README.md:2: docs/g.md#part-two: no heading"));
     assert!(broken[1].starts_with("README.md:2: docs/none.md: no such file"));
     assert!(broken[2].starts_with("docs/g.md:3: ../README.md#nowhere"));
+}
+
+/// Every `aws_signing_helper COMMAND --flag ...` the documents show, in code blocks and code
+/// spans: (document, line, command, flag).
+fn commands_shown(root: &Path) -> Vec<(String, usize, String, String)> {
+    let mut shown = Vec::new();
+    for doc in documents(root) {
+        let name = doc.strip_prefix(root).unwrap().display().to_string();
+        let text = std::fs::read_to_string(&doc).unwrap();
+        // Code only: fenced blocks whole, and the backquoted spans of prose lines.
+        let prose = prose(&text);
+        let code: Vec<String> = text
+            .lines()
+            .zip(&prose)
+            .map(|(line, prose)| {
+                if prose.is_empty() {
+                    // Without its shell or INI comment.
+                    let comment = line
+                        .match_indices('#')
+                        .find(|&(i, _)| i == 0 || line[..i].ends_with(' '))
+                        .map_or(line.len(), |(i, _)| i);
+                    return line[..comment].to_string();
+                }
+                prose
+                    .split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .collect::<Vec<_>>()
+                    .join(" ; ")
+            })
+            .collect();
+        // Continuation lines joined, each kept at the line number it starts on.
+        let mut lines: Vec<(usize, String)> = Vec::new();
+        let mut open = false;
+        for (number, line) in code.iter().enumerate() {
+            match (open, lines.last_mut()) {
+                (true, Some((_, last))) => {
+                    last.push(' ');
+                    last.push_str(line.trim_end_matches('\\'));
+                }
+                _ => lines.push((number + 1, line.trim_end_matches('\\').to_string())),
+            }
+            open = line.ends_with('\\');
+        }
+        for (number, line) in lines {
+            for (at, _) in line.match_indices("aws_signing_helper ") {
+                let rest = &line[at + "aws_signing_helper ".len()..];
+                let end = rest
+                    .find(['|', ';', '&', ')', '#', '`', '>', '"', '\''])
+                    .unwrap_or(rest.len());
+                let mut words = rest[..end].split_whitespace();
+                let Some(command) = words.next() else {
+                    continue;
+                };
+                if !command.chars().all(|c| c.is_ascii_lowercase() || c == '-') {
+                    continue; // a path, a version, a variable: not a command line
+                }
+                for word in words.filter(|w| w.starts_with("--")) {
+                    let flag = word.split('=').next().unwrap().to_string();
+                    shown.push((name.clone(), number, command.to_string(), flag));
+                }
+                if !rest[..end].contains("--") {
+                    shown.push((name.clone(), number, command.to_string(), String::new()));
+                }
+            }
+        }
+    }
+    shown
+}
+
+/// The commands and flags the documents show exist, spelled as `--help` spells them.
+#[test]
+fn every_command_and_flag_the_docs_show_exists() {
+    use aws_signing_helper::cli::Cli;
+    use clap::CommandFactory;
+    let cli = Cli::command();
+    let root = workspace();
+    let shown = commands_shown(&root);
+    assert!(shown.len() > 100, "found only {} uses", shown.len());
+    let mut wrong = Vec::new();
+    for (doc, line, command, flag) in shown {
+        let Some(sub) = cli.find_subcommand(&command) else {
+            wrong.push(format!("{doc}:{line}: no command {command}"));
+            continue;
+        };
+        let known = flag.is_empty()
+            || flag == "--help"
+            || sub
+                .get_arguments()
+                .any(|a| a.get_long().is_some_and(|l| format!("--{l}") == flag));
+        if !known {
+            wrong.push(format!("{doc}:{line}: {command} has no {flag}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
