@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load benchmark for `serve`: credential requests per second from many concurrent clients on
 # loopback (wrk, Debian package), for the IMDSv2 credentials document and the container
-# credentials endpoint. Not a test: figures go into the README.
+# credentials endpoint. Not a test: figures go into docs/benchmarks.md.
 #
 #   benches/serve_load.sh                 # 10 s per endpoint, 64 connections
 #   DURATION=30s CONNECTIONS=256 benches/serve_load.sh

@@ -1,10 +1,15 @@
 //! `cargo xtask assets DIR`: the man pages (`DIR/man/*.1`) and the bash, zsh and fish
-//! completions (`DIR/completions/`) of `aws_signing_helper`, generated from the clap definitions
-//! the binary parses with, so that they say what `--help` says.
+//! completions (`DIR/completions/`) of `aws_signing_helper`; `cargo xtask reference FILE`: the
+//! Markdown reference (docs/reference.md). All are generated from the clap definitions the binary
+//! parses with, so that they say what `--help` says.
 //!
 //! Pages: `aws_signing_helper(1)` (commands, exit status, environment, files, the systemd units)
 //! and one `aws_signing_helper-COMMAND(1)` per command with its flags and the environment it
-//! reads (its `--help` footer, as a list).
+//! reads (its `--help` footer, as a list). What they say beyond `--help` (exit statuses, a few
+//! variables) is in [`beyond_help`], shared with the reference.
+
+mod beyond_help;
+mod reference;
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -25,6 +30,9 @@ fn main() -> ExitCode {
     let [task, dir] = args.as_slice() else {
         return usage();
     };
+    if task == "reference" {
+        return write_reference(Path::new(dir));
+    }
     if task != "assets" {
         return usage();
     }
@@ -43,8 +51,24 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: cargo xtask assets DIR   (man pages into DIR/man, completions into DIR/completions)");
+    eprintln!(
+        "usage: cargo xtask assets DIR      (man pages into DIR/man, completions into DIR/completions)\n       \
+         cargo xtask reference FILE  (the Markdown reference, docs/reference.md)"
+    );
     ExitCode::FAILURE
+}
+
+fn write_reference(file: &Path) -> ExitCode {
+    match std::fs::write(file, reference::markdown(&command())) {
+        Ok(()) => {
+            println!("{}", file.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("xtask: cannot write {}: {e}", file.display());
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Writes every page and completion script under `dir`; returns their paths.
@@ -55,7 +79,7 @@ fn assets(dir: &Path) -> io::Result<Vec<PathBuf>> {
 }
 
 /// The command tree as the binary builds it, with every name and usage line resolved.
-fn command() -> Command {
+pub(crate) fn command() -> Command {
     let mut cmd = Cli::command().disable_help_subcommand(true);
     cmd.build();
     cmd
@@ -104,11 +128,13 @@ fn main_page(root: &Command, env: &BTreeMap<String, String>) -> io::Result<Vec<u
 
     let mut roff = Roff::new();
     roff.control("SH", ["EXIT STATUS"]);
-    roff.text([roman(
-        "0 on success (and after SIGINT or SIGTERM for serve and update); 1 on any error, \
-         usage errors included, as with the official helper. Errors are one line on stderr.",
-    )]);
-    environment_section(&mut roff, env);
+    roff.text([roman(beyond_help::EXIT_STATUS)]);
+    let mut env = env.clone();
+    for (var, text, _) in beyond_help::MORE_ENVIRONMENT {
+        env.entry(var.to_string())
+            .or_insert_with(|| text.to_string());
+    }
+    environment_section(&mut roff, &env);
     roff.control("SH", ["FILES"]);
     for (file, what) in [
         ("~/.aws/credentials", "what update writes, unless AWS_SHARED_CREDENTIALS_FILE says another file."),
@@ -150,7 +176,18 @@ fn subcommand_page(sub: &Command, env: &BTreeMap<String, String>) -> io::Result<
     let mut roff = Roff::new();
     environment_section(&mut roff, env);
     roff.control("SH", ["EXIT STATUS"]);
-    roff.text([roman("0 on success, 1 on any error (one line on stderr).")]);
+    if sub.get_name() == "validate" {
+        roff.text([roman(
+            "The class of the first failed check, in the order the checks are printed:",
+        )]);
+        for (status, class, checks) in beyond_help::VALIDATE_EXIT {
+            roff.control("TP", []);
+            roff.text([bold(status.to_string())]);
+            roff.text([roman(format!("{class}: {checks}."))]);
+        }
+    } else {
+        roff.text([roman("0 on success, 1 on any error (one line on stderr).")]);
+    }
     roff.control("SH", ["SEE ALSO"]);
     roff.text([roman(format!("{BIN}(1)"))]);
     version_section(&mut roff);
@@ -181,7 +218,7 @@ fn version_section(roff: &mut Roff) {
 
 /// The variables a command's `--help` footer lists, with what each does: the footer's
 /// "Environment:" list, two spaces before a name, six before its description.
-fn environment(cmd: &Command) -> BTreeMap<String, String> {
+pub(crate) fn environment(cmd: &Command) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
     let Some(footer) = cmd.get_after_help().map(|h| h.to_string()) else {
         return env;
