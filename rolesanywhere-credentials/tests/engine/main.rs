@@ -5,3 +5,5 @@
 mod aws4_x509;
 // RolesAnywhereCredentialsProvider with the real AWS SDK for Rust against rolesanywhere-local.
 mod provider;
+// The workspace's dependency rules, from cargo metadata.
+mod workspace;

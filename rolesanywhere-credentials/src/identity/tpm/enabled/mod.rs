@@ -33,18 +33,12 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 
 use sha2::{Digest as _, Sha256, Sha384, Sha512};
-use tss_esapi::attributes::ObjectAttributesBuilder;
 use tss_esapi::constants::tss::{TPM2_RH_NULL, TPM2_ST_HASHCHECK};
 use tss_esapi::constants::Tss2ResponseCode;
 use tss_esapi::handles::{KeyHandle, ObjectHandle, PersistentTpmHandle, TpmHandle};
-use tss_esapi::interface_types::algorithm::{HashingAlgorithm, PublicAlgorithm};
-use tss_esapi::interface_types::ecc::EccCurve;
-use tss_esapi::interface_types::key_bits::RsaKeyBits;
 use tss_esapi::interface_types::resource_handles::Hierarchy;
 use tss_esapi::structures::{
-    Auth, Digest as TpmDigest, EccPoint, EccScheme, HashcheckTicket, KeyDerivationFunctionScheme,
-    Private, Public, PublicBuilder, PublicEccParametersBuilder, PublicKeyRsa,
-    PublicRsaParametersBuilder, RsaExponent, RsaScheme, Signature, SymmetricDefinitionObject,
+    Auth, Digest as TpmDigest, HashcheckTicket, Private, Public, Signature,
 };
 use tss_esapi::traits::UnMarshall;
 use tss_esapi::tss2_esys::TPMT_TK_HASHCHECK;
