@@ -7,7 +7,7 @@
 //! ```sh
 //! rolesanywhere-local demo --keep-running --dir ~/ra-demo     # in another terminal
 //! . ~/ra-demo/env.sh
-//! cargo run -p rolesanywhere-credentials --example sdk_sts -- \
+//! AWS_REGION=us-east-1 cargo run -p rolesanywhere-credentials --example sdk_sts -- \
 //!     --certificate ~/ra-demo/client/cert.pem --intermediates ~/ra-demo/client/chain.pem \
 //!     --private-key ~/ra-demo/client/key.pem \
 //!     --trust-anchor-arn arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/0d3f1c9e-7a52-4b8e-9c61-5e2a7b4d1f00 \
@@ -16,9 +16,9 @@
 //! ```
 //!
 //! The provider reads `AWS_CA_BUNDLE` and `AWS_ENDPOINT_URL` as the command line does; the SDK
-//! reads `AWS_ENDPOINT_URL` itself, and this example adds `AWS_CA_BUNDLE`'s certificates to the
-//! SDK's trust store (the SDK for Rust has no such variable of its own). Against AWS, leave both
-//! unset.
+//! reads `AWS_ENDPOINT_URL` and `AWS_REGION` itself, and this example adds `AWS_CA_BUNDLE`'s
+//! certificates to the SDK's trust store (the SDK for Rust has no such variable of its own).
+//! Against AWS, leave the endpoint and the bundle unset.
 
 use std::process::ExitCode;
 

@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 
 /// Which ARN flag a value came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ArnKind {
     /// `--trust-anchor-arn`: `arn:<partition>:rolesanywhere:<region>:<account>:trust-anchor/<id>`.
     TrustAnchor,

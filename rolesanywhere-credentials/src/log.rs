@@ -19,6 +19,7 @@ use std::sync::OnceLock;
 
 /// How much is said on stderr, from least to most.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Level {
     /// Only the final error.
     Error,

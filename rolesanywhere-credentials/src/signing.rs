@@ -34,6 +34,7 @@ pub mod header {
 /// The signature algorithm, chosen by the key type. RSA and ECDSA hash the string to sign with
 /// SHA-256, whatever the curve; ML-DSA signs the string to sign itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Algorithm {
     /// RSA keys: PKCS#1 v1.5 with SHA-256.
     RsaSha256,

@@ -55,6 +55,7 @@ pub fn window_from_env() -> Result<Duration, Error> {
 
 /// Everything a credential command needs, validated.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Options {
     /// What to ask CreateSession for, and where.
     pub request: SessionRequest,

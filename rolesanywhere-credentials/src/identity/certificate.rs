@@ -21,6 +21,7 @@ const OID_ML_DSA_87: &str = "2.16.840.1.101.3.4.3.19";
 
 /// An elliptic curve IAM Roles Anywhere accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Curve {
     /// NIST P-256 (secp256r1, prime256v1).
     P256,
@@ -63,6 +64,7 @@ impl fmt::Display for Curve {
 
 /// An ML-DSA parameter set (FIPS 204), named as the official helper names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MlDsaLevel {
     /// ML-DSA-44 (NIST security category 2).
     MlDsa44,
@@ -111,6 +113,7 @@ impl fmt::Display for MlDsaLevel {
 
 /// A public key, normalised so that keys from certificates, files and tokens compare equal.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PublicKey {
     /// RSA modulus and public exponent, big-endian without leading zero bytes.
     Rsa {

@@ -48,6 +48,7 @@ pub use tpm::{quiet_library_logs as quiet_tpm_library_logs, TpmAuth, TpmHandleSo
 
 /// A SHA-2 digest to sign with, for the keys that hash the message first (RSA, ECDSA).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Digest {
     /// SHA-256: what AWS4-X509 uses for every key type.
     Sha256,

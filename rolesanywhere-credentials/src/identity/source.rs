@@ -18,6 +18,7 @@ use super::{Secret, Signer, X509Signer};
 /// The key-source flags shared by every command that signs (`--certificate`, `--private-key`,
 /// `--intermediates`, `--pkcs8-password`, ...), still unvalidated.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct SourceArgs {
     /// `--certificate`: a certificate file, a PKCS#12 bundle or a PKCS#11 URI.
     pub certificate: Option<String>,
@@ -46,6 +47,7 @@ pub struct SourceArgs {
 /// Where the signing identity comes from, decided once from the flags. Cloneable so `serve` and
 /// `update` can open it again and pick up renewed files.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum Source {
     /// Certificate (and maybe chain) and key in files.
     Files(FileSource),

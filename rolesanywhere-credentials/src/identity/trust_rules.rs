@@ -20,6 +20,7 @@ const RSA_MAX_BITS: usize = 16384;
 
 /// One end-entity rule of the trust model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Rule {
     /// The certificate is X.509 v3.
     Version,

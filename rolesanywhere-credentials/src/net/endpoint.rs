@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 
 /// What decides the endpoint, gathered from flags and the environment by the caller.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct EndpointConfig {
     /// `--endpoint`.
     pub endpoint: Option<String>,

@@ -23,6 +23,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How to talk HTTP.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct HttpConfig {
     /// `--no-verify-ssl`.
     pub no_verify_ssl: bool,
@@ -85,6 +86,7 @@ fn resolve(endpoint: &Endpoint) -> Option<(String, Vec<std::net::SocketAddr>)> {
 
 /// Why a response body could not be read.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum BodyError {
     /// The body is larger than the limit (by its `Content-Length`, or by what arrived).
     TooLarge {

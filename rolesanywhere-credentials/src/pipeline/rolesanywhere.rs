@@ -33,6 +33,7 @@ use crate::session::retry::Retryer;
 
 /// Whether the identity's files are watched for renewals.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Reload {
     /// One call and done (`credential-process`): nothing is watched, and the endpoint's address
     /// is resolved once, up front.

@@ -24,6 +24,7 @@ pub const MAX_RESPONSE_BYTES: usize = 64 << 10;
 
 /// One CreateSession call's parameters.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct SessionRequest {
     /// `--trust-anchor-arn`.
     pub trust_anchor: Arn,

@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 
 /// The SDK's retry modes (`legacy` is not one in the Go SDK, and not here).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Mode {
     /// Client-side send-rate limiting after throttling, on top of standard.
     Adaptive,

@@ -451,3 +451,58 @@ fn bad_settings_are_refused_when_built_with_one_line() {
         "{line}"
     );
 }
+
+/// `examples/sdk_sts.rs`, built beside this test (cargo builds examples for `cargo test`; a
+/// narrower run builds it here).
+fn example_binary() -> std::path::PathBuf {
+    let test = std::env::current_exe().expect("the test's path");
+    let profile = test
+        .parent()
+        .and_then(Path::parent)
+        .expect("tests live in <target>/<profile>/deps");
+    let example = profile.join("examples/sdk_sts");
+    if !example.exists() {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let built = Command::new(cargo)
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "rolesanywhere-credentials",
+                "--example",
+                "sdk_sts",
+            ])
+            .current_dir(test_support::workspace_root())
+            .status()
+            .expect("run cargo");
+        assert!(built.success(), "cannot build the sdk_sts example");
+    }
+    example
+}
+
+#[test]
+fn the_sdk_sts_example_prints_the_caller_over_tls() {
+    // Over TLS this time: the example trusts AWS_CA_BUNDLE, as the provider does.
+    let config = config_text(&testdata("pki/ca/root.pem"));
+    let endpoint = Endpoint::start(local_binary(), &config, &[]);
+    let cert = pki("ec-p256", "fullchain.pem");
+    let key = pki("ec-p256", "key-pkcs8.pem");
+    let out = Command::new(example_binary())
+        .args(["--certificate", &cert, "--private-key", &key])
+        .args(["--trust-anchor-arn", TRUST_ANCHOR, "--profile-arn", PROFILE])
+        .args(["--role-arn", ROLE])
+        .env("AWS_CA_BUNDLE", endpoint.ca())
+        .env("AWS_ENDPOINT_URL", endpoint.url())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .output()
+        .expect("run the example");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(assumed(stdout.trim(), ROLE), "{stdout}");
+}
