@@ -1,9 +1,9 @@
 //! Every committed input of the fuzz targets, fed to the same entry point its fuzz target calls
-//! (`aws_signing_helper::fuzzing`), with stable Rust, on every `cargo test`: the hand-picked
+//! (`rolesanywhere_credentials::fuzzing` and `aws_signing_helper::fuzzing`), with stable Rust, on every `cargo test`: the hand-picked
 //! seeds (`fuzz/seeds/<target>/`) and every input that once found a defect
 //! (`fuzz/regressions/<target>/`), so a fixed defect stays fixed. A campaign's working corpus
 //! (`fuzz/corpus/<target>/`, not tracked) is replayed too when it exists. See fuzz/README.md;
-//! the fuzzers themselves need nightly (README.md, "Hardening").
+//! the fuzzers themselves need nightly (docs/operations.md).
 
 use std::path::{Path, PathBuf};
 
