@@ -81,7 +81,6 @@ fn rewrite_waiting(
         path: path.to_path_buf(),
     })?;
     let new = edit(old)?;
-    warn_if_readable(path, &locked);
 
     // Hard links share the inode, so only writing into it reaches every name.
     let replaced = if locked.existed && links(&locked.meta) > 1 {
@@ -90,8 +89,8 @@ fn rewrite_waiting(
         replace(&dir, &target, &locked, &new).map_err(io)?
     };
     if !replaced {
-        // Private before the new credentials go in (another user's file may refuse: it was
-        // said above that it is open).
+        // Private before the new credentials go in (another user's file may refuse: that it
+        // was open is said below).
         if let Err(e) = keep_mode(&locked.file, &locked) {
             rolesanywhere_credentials::debug!(
                 "cannot change the mode of {}: {e}",
@@ -100,6 +99,8 @@ fn rewrite_waiting(
         }
         write_in_place(&locked.file, new.as_bytes()).map_err(io)?;
     }
+    // Said once it is written: a write that fails is one line, the error, and nothing else.
+    warn_if_readable(path, &locked);
     Ok(())
 }
 

@@ -28,6 +28,7 @@ use serde::Serialize;
 
 use crate::cli::{ReportFormat, ValidateArgs};
 use crate::error::{Error, Result};
+use rolesanywhere_credentials::arn::{Arn, ArnKind};
 use rolesanywhere_credentials::config::options::{source_args, Options};
 use rolesanywhere_credentials::credentials::CredentialSource;
 use rolesanywhere_credentials::identity::signatures;
@@ -192,6 +193,17 @@ pub(super) fn run(args: ValidateArgs) -> Result<()> {
         let options = Options::from_args(args.credentials.into_engine())?;
         (options.source.clone(), Some(options))
     } else {
+        // Without --live the ARNs are not sent anywhere, but a value given must still be one:
+        // a path or a typo there would otherwise pass until the first live call.
+        for (kind, value) in [
+            (ArnKind::TrustAnchor, &args.credentials.trust_anchor_arn),
+            (ArnKind::Profile, &args.credentials.profile_arn),
+            (ArnKind::Role, &args.credentials.role_arn),
+        ] {
+            if let Some(value) = value {
+                Arn::parse(kind, Some(value))?;
+            }
+        }
         let identity = args.credentials.identity;
         let source = Source::from_args(source_args(
             identity.into_engine(),

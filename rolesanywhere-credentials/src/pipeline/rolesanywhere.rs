@@ -76,6 +76,11 @@ impl RolesAnywhere {
         // Stamped before reading, so that a change made while the files are read is noticed.
         let stamps = watched(&options.source, reload);
         let signer: Arc<dyn X509Signer> = Arc::from(options.source.open()?);
+        // Long-running deliveries say what the service will refuse, as they would refuse a
+        // renewal like it; a one-shot call just tries (the answer says it all).
+        if reload == Reload::OnChange {
+            warn_at_start(signer.as_ref());
+        }
         let mut source = Self::with_signer(options, signer, reload)?;
         source.stamps = stamps;
         Ok(source)
@@ -215,30 +220,52 @@ impl RolesAnywhere {
 /// without its trust anchor: valid now and following the trust model's end-entity rules. One
 /// that is not would only get refusals, while the previous one may still work.
 fn vet(signer: &dyn X509Signer) -> std::result::Result<(), String> {
+    let cert = signer.certificate();
+    match problems(cert).into_iter().next() {
+        Some(problem) => Err(format!(
+            "the new certificate (serial {}) {problem}",
+            cert.serial_hex()
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Says, one line each, what IAM Roles Anywhere will refuse in the certificate a long-running
+/// delivery starts with (it is used anyway: the operator may know better, and the service has
+/// the last word), as a renewal like it would be refused.
+fn warn_at_start(signer: &dyn X509Signer) {
+    let cert = signer.certificate();
+    for problem in problems(cert) {
+        crate::warning!(
+            "the certificate (serial {}) {problem}: IAM Roles Anywhere will refuse it, and a \
+             renewal like it would not be adopted; check it with aws_signing_helper validate",
+            cert.serial_hex()
+        );
+    }
+}
+
+/// What IAM Roles Anywhere would refuse in `cert` without looking at its trust anchor: a
+/// validity period that does not hold now, and each end-entity rule it breaks, named.
+fn problems(cert: &crate::identity::Certificate) -> Vec<String> {
     use crate::identity::trust_rules::{end_entity_rules, iso8601};
 
-    let cert = signer.certificate();
     let now = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let mut problems = Vec::new();
     if now < cert.not_before() || now > cert.not_after() {
-        return Err(format!(
-            "the new certificate (serial {}) is valid only from {} to {}",
-            cert.serial_hex(),
+        problems.push(format!(
+            "is valid only from {} to {}",
             iso8601(cert.not_before()),
             iso8601(cert.not_after())
         ));
     }
     for (rule, verdict) in end_entity_rules(cert) {
         if let Err(why) = verdict {
-            return Err(format!(
-                "the new certificate (serial {}) breaks the {} rule: {why}",
-                cert.serial_hex(),
-                rule.name()
-            ));
+            problems.push(format!("breaks the {} rule: {why}", rule.name()));
         }
     }
-    Ok(())
+    problems
 }
 
 /// The stamps of the files `source` is read from, when they are watched.
