@@ -167,7 +167,17 @@ pub enum Command {
                       and remaining lifetime, that the key is the certificate's (a test \
                       signature), the path to the trust anchor's CA bundle, revocation by CRL, \
                       and with --live one real CreateSession. One line per check on stdout (or \
-                      JSON); the exit status says which class of check failed (see the README)."
+                      JSON); the exit status says which class of check failed first: 2 the \
+                      certificate, 3 the key, 4 the chain, 5 revocation, 6 validity, 7 the \
+                      remaining lifetime, 8 the live call refused, 9 the live call not made (1 \
+                      for usage errors and unreadable bundles or CRLs).",
+        after_help = concat!(
+            "Environment:\n",
+            key_env!(),
+            "  AWS_ENDPOINT_URL_ROLESANYWHERE, AWS_ENDPOINT_URL, AWS_CA_BUNDLE, HTTPS_PROXY
+      With --live, as for credential-process (see its --help).
+"
+        )
     )]
     Validate(ValidateArgs),
 
