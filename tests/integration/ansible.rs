@@ -4,31 +4,23 @@
 //! the endpoint's call log counts the CreateSession and AssumeRole calls the plays cost.
 //! Playbook and inventory: `tests/ansible/`.
 
-mod common;
-
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use common::local::{
-    Local, CROSS_ACCOUNT, CROSS_ROLE, EXTERNAL_ID, MFA_SECRET, MFA_SERIAL, PROFILE, ROLE,
-    TRUST_ANCHOR,
+use test_support::pki;
+use test_support::standard::{
+    mfa_code, CROSS_ACCOUNT, CROSS_ROLE, EXTERNAL_ID, MFA_SERIAL, PROFILE, ROLE, TRUST_ANCHOR,
 };
-use common::pki;
-use test_support::workspace_root;
+use test_support::tools::venv_program;
+use test_support::{have, workspace_root};
 
-/// `ansible-playbook` of the project venv (`.ci/run` installs it), else one on PATH.
-fn ansible_playbook() -> PathBuf {
-    let venv = workspace_root().join(".venv/bin/ansible-playbook");
-    if venv.exists() {
-        return venv;
-    }
-    PathBuf::from("ansible-playbook")
-}
+use crate::util::local::Local;
 
 /// Writes a profile whose `credential_process` is our helper with `extra` flags, one flag per
 /// continuation line, and runs `tests/ansible/caller_info.yml` on ten local hosts with
 /// `tasks_per_host` AWS tasks each; the tasks assert the account and role they act as.
 fn play(
+    ansible_playbook: &Path,
     local: &Local,
     dir: &Path,
     extra: &[String],
@@ -60,7 +52,7 @@ fn play(
     )
     .unwrap();
     let tests = workspace_root().join("tests/ansible");
-    let out = Command::new(ansible_playbook())
+    let out = Command::new(ansible_playbook)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", dir)
@@ -84,7 +76,7 @@ fn play(
         .args(["-e", &format!("expected_account={}", expect.0)])
         .args(["-e", &format!("expected_role={}", expect.1)])
         .output()
-        .expect("run ansible-playbook (pip install -r tests/interop/requirements.txt)");
+        .expect("run ansible-playbook");
     assert!(
         out.status.success(),
         "{}\n{}",
@@ -107,10 +99,14 @@ fn count(local: &Local, kind: &str, action: Option<&str>) -> usize {
 
 #[test]
 fn fifty_aws_tasks_cost_one_create_session() {
+    let Some(ansible_playbook) = venv_program("ansible-playbook") else {
+        return;
+    };
     let local = Local::start(&[]);
     let dir = tempfile::tempdir().unwrap();
     // 10 hosts x 5 tasks; each aws_caller_info runs credential_process twice.
     play(
+        &ansible_playbook,
         &local,
         dir.path(),
         &["--cache".into()],
@@ -125,18 +121,21 @@ fn fifty_aws_tasks_cost_one_create_session() {
 
 #[test]
 fn a_chained_profile_with_external_id_and_mfa_costs_one_assume_role() {
+    let Some(ansible_playbook) = venv_program("ansible-playbook") else {
+        return;
+    };
+    if !have("oathtool") {
+        return;
+    }
     let local = Local::start(&[]);
     let dir = tempfile::tempdir().unwrap();
-    let code = Command::new("oathtool")
-        .args(["--totp", "-b", MFA_SECRET])
-        .output()
-        .expect("oathtool");
-    let code = String::from_utf8(code.stdout).unwrap().trim().to_string();
+    let code = mfa_code();
     let hop = format!(
         "--assume-role {CROSS_ROLE},external_id={EXTERNAL_ID},mfa_serial={MFA_SERIAL},role_session_name=ansible"
     );
     // The code is given once, when the play starts.
     play(
+        &ansible_playbook,
         &local,
         dir.path(),
         &[hop],

@@ -4,26 +4,19 @@
 //! second account; `update` and `serve` deliver them; a `credential_process` written over
 //! several lines works with the AWS CLI.
 
-mod common;
-
+use std::path::Path;
 use std::process::{Command, Output};
 
-use common::local::{
-    helper_command, Local, CROSS_ACCOUNT, CROSS_ROLE, EXTERNAL_ID, MFA_SECRET, MFA_SERIAL, PROFILE,
-    ROLE, THIRD_ROLE, TRUST_ANCHOR,
+use test_support::pki;
+use test_support::standard::{
+    mfa_code, CROSS_ACCOUNT, CROSS_ROLE, EXTERNAL_ID, MFA_SECRET, MFA_SERIAL, PROFILE, ROLE,
+    THIRD_ROLE, TRUST_ANCHOR,
 };
-use common::{assert_one_line_error, pki};
-use test_support::aws_cli;
+use test_support::{aws_cli, have};
 
-/// The current TOTP code of the test MFA device, from oathtool.
-fn totp() -> String {
-    let out = Command::new("oathtool")
-        .args(["--totp", "-b", MFA_SECRET])
-        .output()
-        .expect("oathtool is needed (apt-get install oathtool)");
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
+use crate::util::assert_one_line_error;
+use crate::util::local::{helper_command, Local};
+use crate::util::serve::{Serve, CREDS, TOKEN, TOKEN_HEADER, TTL};
 
 fn hop(fields: &str) -> String {
     format!("{CROSS_ROLE},external_id={EXTERNAL_ID},mfa_serial={MFA_SERIAL}{fields}")
@@ -68,8 +61,8 @@ fn assume_role_calls(local: &Local) -> Vec<serde_json::Value> {
 }
 
 /// `aws sts get-caller-identity` with these credentials, on the endpoint.
-fn caller_identity(local: &Local, creds: &serde_json::Value) -> serde_json::Value {
-    let out = Command::new(aws_cli())
+fn caller_identity(aws: &Path, local: &Local, creds: &serde_json::Value) -> serde_json::Value {
+    let out = Command::new(aws)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", local.dir())
@@ -103,15 +96,19 @@ fn caller_identity(local: &Local, creds: &serde_json::Value) -> serde_json::Valu
 
 #[test]
 fn chained_credentials_act_in_the_second_account() {
+    let Some(aws) = aws_cli() else { return };
+    if !have("oathtool") {
+        return;
+    }
     let local = Local::start(&[]);
-    let code = totp();
+    let code = mfa_code();
     let out = chained(
         &local,
         &["--assume-role", &hop(",role_session_name=ansible")],
         &[("AWS_SIGNING_HELPER_MFA_CODE", &code)],
     );
     let creds = json(&out);
-    let identity = caller_identity(&local, &creds);
+    let identity = caller_identity(&aws, &local, &creds);
     assert_eq!(identity["Account"], CROSS_ACCOUNT);
     assert_eq!(
         identity["Arn"],
@@ -133,8 +130,12 @@ fn chained_credentials_act_in_the_second_account() {
 
 #[test]
 fn two_hops_reach_the_third_account() {
+    let Some(aws) = aws_cli() else { return };
+    if !have("oathtool") {
+        return;
+    }
     let local = Local::start(&[]);
-    let code = totp();
+    let code = mfa_code();
     let out = chained(
         &local,
         &[
@@ -145,12 +146,15 @@ fn two_hops_reach_the_third_account() {
         ],
         &[],
     );
-    let identity = caller_identity(&local, &json(&out));
+    let identity = caller_identity(&aws, &local, &json(&out));
     assert_eq!(identity["Account"], "333344445555");
 }
 
 #[test]
 fn with_the_cache_the_mfa_code_is_needed_once() {
+    if !have("oathtool") {
+        return;
+    }
     let local = Local::start(&[]);
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache").to_string_lossy().into_owned();
@@ -161,7 +165,7 @@ fn with_the_cache_the_mfa_code_is_needed_once() {
         "--cache-dir",
         cache.as_str(),
     ];
-    let code = totp();
+    let code = mfa_code();
     let first = json(&chained(
         &local,
         &args,
@@ -176,6 +180,10 @@ fn with_the_cache_the_mfa_code_is_needed_once() {
 
 #[test]
 fn the_mfa_command_gives_the_code() {
+    let Some(aws) = aws_cli() else { return };
+    if !have("oathtool") {
+        return;
+    }
     let local = Local::start(&[]);
     let command = format!(
         "test \"$AWS_SIGNING_HELPER_MFA_SERIAL\" = {MFA_SERIAL} && oathtool --totp -b {MFA_SECRET}"
@@ -186,13 +194,16 @@ fn the_mfa_command_gives_the_code() {
         &[],
     );
     assert_eq!(
-        caller_identity(&local, &json(&out))["Account"],
+        caller_identity(&aws, &local, &json(&out))["Account"],
         CROSS_ACCOUNT
     );
 }
 
 #[test]
 fn refusals_say_what_to_check() {
+    if !have("oathtool") {
+        return;
+    }
     let local = Local::start(&[]);
     // No code and no terminal to ask on.
     let out = chained(&local, &["--assume-role", &hop("")], &[]);
@@ -204,7 +215,7 @@ fn refusals_say_what_to_check() {
     let out = chained(
         &local,
         &["--assume-role", &wrong],
-        &[("AWS_SIGNING_HELPER_MFA_CODE", &totp())],
+        &[("AWS_SIGNING_HELPER_MFA_CODE", &mfa_code())],
     );
     let line = assert_one_line_error(&out, "AssumeRole failed: AccessDenied (HTTP 403)");
     assert!(
@@ -219,7 +230,7 @@ fn refusals_say_what_to_check() {
     );
 
     // A code already used (the one just sent) is refused, as AWS does.
-    let code = totp();
+    let code = mfa_code();
     let ok = chained(
         &local,
         &["--assume-role", &hop("")],
@@ -263,6 +274,10 @@ fn refusals_say_what_to_check() {
 
 #[test]
 fn update_writes_the_chained_credentials_into_the_profile() {
+    let Some(aws) = aws_cli() else { return };
+    if !have("oathtool") {
+        return;
+    }
     let local = Local::start(&[]);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("credentials");
@@ -296,7 +311,7 @@ fn update_writes_the_chained_credentials_into_the_profile() {
     ])
     .env("AWS_CA_BUNDLE", &local.ca)
     .env("AWS_SHARED_CREDENTIALS_FILE", &file)
-    .env("AWS_SIGNING_HELPER_MFA_CODE", totp())
+    .env("AWS_SIGNING_HELPER_MFA_CODE", mfa_code())
     .output()
     .unwrap();
     assert!(
@@ -304,7 +319,7 @@ fn update_writes_the_chained_credentials_into_the_profile() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = Command::new(aws_cli())
+    let out = Command::new(&aws)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", dir.path())
@@ -334,21 +349,24 @@ fn update_writes_the_chained_credentials_into_the_profile() {
 
 #[test]
 fn serve_serves_the_last_hop() {
-    use common::serve::{Serve, CREDS, TOKEN, TOKEN_HEADER, TTL};
+    let Some(aws) = aws_cli() else { return };
+    if !have("oathtool") {
+        return;
+    }
     let local = Local::start(&[]);
     let url = local.url();
     let chain = hop("");
     let serve = Serve::start(
         &local,
         &["--sts-endpoint", &url, "--assume-role", &chain],
-        &[("AWS_SIGNING_HELPER_MFA_CODE", &totp())],
+        &[("AWS_SIGNING_HELPER_MFA_CODE", &mfa_code())],
     );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let creds: String = runtime.block_on(async {
-        let client = common::serve::client();
+        let client = crate::util::serve::client();
         let token = client
             .put(serve.url(TOKEN))
             .header(TTL, "60")
@@ -384,13 +402,20 @@ fn serve_serves_the_last_hop() {
         "SecretAccessKey": creds["SecretAccessKey"],
         "SessionToken": creds["Token"],
     });
-    assert_eq!(caller_identity(&local, &creds)["Account"], CROSS_ACCOUNT);
+    assert_eq!(
+        caller_identity(&aws, &local, &creds)["Account"],
+        CROSS_ACCOUNT
+    );
 }
 
 /// A `credential_process` over several lines with trailing backslashes, as blog posts show it:
 /// botocore hands us arguments such as "\n--certificate".
 #[test]
 fn the_aws_cli_runs_a_credential_process_written_over_several_lines() {
+    let Some(aws) = aws_cli() else { return };
+    if !have("oathtool") {
+        return;
+    }
     let local = Local::start(&[]);
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config");
@@ -411,9 +436,9 @@ fn the_aws_cli_runs_a_credential_process_written_over_several_lines() {
         ),
     )
     .unwrap();
-    let code = totp();
+    let code = mfa_code();
     for _ in 0..2 {
-        let out = Command::new(aws_cli())
+        let out = Command::new(&aws)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", dir.path())
@@ -456,10 +481,15 @@ fn the_aws_cli_runs_a_credential_process_written_over_several_lines() {
 
 #[test]
 fn throttled_assume_role_calls_are_retried() {
+    let Some(aws) = aws_cli() else { return };
     let local = Local::start(&["--throttle-assume-role-first", "2"]);
-    let out = chained(&local, &["--assume-role", common::local::OTHER_ROLE], &[]);
+    let out = chained(
+        &local,
+        &["--assume-role", test_support::standard::OTHER_ROLE],
+        &[],
+    );
     assert_eq!(
-        caller_identity(&local, &json(&out))["Arn"]
+        caller_identity(&aws, &local, &json(&out))["Arn"]
             .as_str()
             .unwrap()
             .split('/')
@@ -474,7 +504,11 @@ fn throttled_assume_role_calls_are_retried() {
 
     // Still throttled after the third attempt: the hint says so.
     let local = Local::start(&["--throttle-assume-role-first", "5"]);
-    let out = chained(&local, &["--assume-role", common::local::OTHER_ROLE], &[]);
+    let out = chained(
+        &local,
+        &["--assume-role", test_support::standard::OTHER_ROLE],
+        &[],
+    );
     let line = assert_one_line_error(&out, "AssumeRole failed: Throttling (HTTP 400)");
     assert!(line.contains("still throttled after 3 attempts"), "{line}");
 }

@@ -1,9 +1,8 @@
 //! Every bad input gets one line on stderr naming the file and the problem, exit status 1, and no
 //! panic. Key/certificate mismatches are caught before anything is sent.
+use test_support::{pki, testdata};
 
-mod common;
-
-use common::{assert_one_line_error, helper, pki, testdata};
+use crate::util::{assert_one_line_error, helper};
 
 fn bad(file: &str) -> String {
     testdata(&format!("pki/bad/{file}"))
@@ -199,7 +198,7 @@ fn pkcs11_and_tpm_sources_are_reported_not_crashed() {
 }
 
 /// A build without the `tpm` feature (the default) says so for both kinds of TPM key; the
-/// feature's own tests are in tests/tpm.rs.
+/// feature's own tests are in tests/integration/tpm.rs.
 #[cfg(not(feature = "tpm"))]
 #[test]
 fn tpm_keys_in_a_build_without_tpm_support_say_how_to_get_it() {

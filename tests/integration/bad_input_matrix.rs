@@ -5,16 +5,16 @@
 //! never panic, end within seconds, and write nothing: the run's home directory (holding the
 //! credentials file) is compared before and after.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::hostile::run_measured;
-use common::local::{helper_command, Local, PROFILE, ROLE, TRUST_ANCHOR};
-use common::pki;
+use test_support::hostile::run_measured;
+use test_support::standard::{PROFILE, ROLE, TRUST_ANCHOR};
+use test_support::{openssl, pki, testdata};
+
+use crate::util::local::{helper_command, Local};
 
 /// One bad invocation: what to run, in which environment, and what its line must say.
 struct Case {
@@ -356,7 +356,7 @@ fn every_bad_input_gets_one_line_exit_1_and_changes_nothing() {
                 "--pkcs8-password",
                 "password",
                 "--intermediates",
-                &common::testdata("pki/ca/int.pem").display().to_string(),
+                &testdata("pki/ca/int.pem").display().to_string(),
             ],
         ),
         &ca_env,
@@ -753,7 +753,7 @@ fn every_bad_input_gets_one_line_exit_1_and_changes_nothing() {
 
     // Crafted and unusual keys.
     let crafted = files.dir.path().join("des3.pem");
-    common::openssl(
+    openssl::openssl(
         &[
             &[
                 "pkcs8",
@@ -782,7 +782,7 @@ fn every_bad_input_gets_one_line_exit_1_and_changes_nothing() {
         "convert it with",
     );
     let explicit = files.dir.path().join("explicit.pem");
-    common::openssl(
+    openssl::openssl(
         &[
             &[
                 "ecparam",
@@ -813,9 +813,7 @@ fn every_bad_input_gets_one_line_exit_1_and_changes_nothing() {
         "secp256k1-key.pem",
         "corrupt-key.pem",
     ] {
-        let path = common::testdata(&format!("pki/bad/{bad}"))
-            .display()
-            .to_string();
+        let path = testdata(&format!("pki/bad/{bad}")).display().to_string();
         add(
             vec!["sign-string".into(), "--private-key".into(), path.clone()],
             &[],

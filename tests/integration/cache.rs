@@ -3,14 +3,15 @@
 //! lock holder killed mid-call, corrupt and foreign entries, unsafe directories, the freshness
 //! rule at its edges, a renewed certificate, no network on a hit, clear-cache.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::local::{helper_command, Local, PROFILE, ROLE, TRUST_ANCHOR};
-use common::{assert_one_line_error, pki};
+use test_support::standard::{PROFILE, ROLE, TRUST_ANCHOR};
+use test_support::{have, pki, testdata};
+
+use crate::util::assert_one_line_error;
+use crate::util::local::{helper_command, Local};
 
 const KIND: &str = "ec-p256";
 
@@ -132,6 +133,9 @@ fn twenty_parallel_calls_make_one_create_session() {
 
 #[test]
 fn a_lock_holder_killed_mid_call_wedges_no_one() {
+    if !have("flock") {
+        return;
+    }
     // Every answer takes 1.5 s, so the first caller is still waiting for CreateSession, with
     // the lock held, when it is killed.
     let local = Local::start(&["--latency-ms", "1500"]);
@@ -325,7 +329,7 @@ fn a_renewed_certificate_gets_fresh_credentials_at_once() {
     assert_eq!(key_id(&run(&local, &args)), first);
 
     // Renewal: a new certificate for the same key, from the same intermediate (OpenSSL).
-    let ca = common::testdata("pki/ca");
+    let ca = testdata("pki/ca");
     std::fs::write(
         dir.path().join("ext"),
         "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n",

@@ -15,17 +15,17 @@
 //!
 //! Throughout, the client's requests all succeed.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::local::Local;
-use common::serve::{client, Serve, CREDS, TOKEN, TOKEN_HEADER, TTL};
-use common::testdata;
+use test_support::testdata;
+use test_support::tools::{first_existing, have_all};
+
+use crate::util::local::Local;
+use crate::util::serve::{client, Serve, CREDS, TOKEN, TOKEN_HEADER, TTL};
 
 /// certmonger and its private bus, stopped (by pid) and cleaned up on drop.
 struct Certmonger {
@@ -36,7 +36,17 @@ struct Certmonger {
 }
 
 impl Certmonger {
-    fn start() -> Certmonger {
+    /// certmonger on a bus of its own, or `None` (the test is skipped) when certmonger or
+    /// D-Bus is not installed.
+    fn start() -> Option<Certmonger> {
+        // Debian puts the daemon in /usr/sbin, which a user's PATH may lack.
+        let daemon = first_existing(
+            "certmonger",
+            &["/usr/sbin/certmonger", "/usr/bin/certmonger"],
+        )?;
+        if !have_all(&["getcert", "dbus-daemon"]) {
+            return None;
+        }
         let dir = tempfile::tempdir().unwrap();
         for sub in ["requests", "cas", "local", "config", "tmp", "out"] {
             std::fs::create_dir_all(dir.path().join(sub)).unwrap();
@@ -68,27 +78,21 @@ impl Certmonger {
             .arg(format!("--config-file={}", bus_config.display()))
             .args(["--fork", "--print-address=1", "--print-pid=1"])
             .output()
-            .expect("dbus-daemon (apt-get install dbus)");
+            .expect("run dbus-daemon");
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let mut lines = text.lines();
         let bus = lines.next().expect("bus address").to_string();
         let bus_pid = lines.next().expect("bus pid").trim().parse().unwrap();
         let log = std::fs::File::create(dir.path().join("certmonger.log")).unwrap();
         let mut cm = Certmonger {
-            // Debian puts the daemon in /usr/sbin, which a user's PATH may lack.
-            daemon: Command::new(
-                ["/usr/sbin/certmonger", "/usr/bin/certmonger"]
-                    .into_iter()
-                    .find(|p| Path::new(p).exists())
-                    .unwrap_or("certmonger"),
-            )
-            .args(["-s", "-n", "-d", "1"])
-            .envs(Self::env_of(dir.path(), &bus))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("certmonger (apt-get install certmonger)"),
+            daemon: Command::new(daemon)
+                .args(["-s", "-n", "-d", "1"])
+                .envs(Self::env_of(dir.path(), &bus))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("run certmonger"),
             dir,
             bus,
             bus_pid,
@@ -111,7 +115,7 @@ impl Certmonger {
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = &mut cm;
-        cm
+        Some(cm)
     }
 
     fn env_of(dir: &Path, bus: &str) -> Vec<(String, String)> {
@@ -341,7 +345,9 @@ impl Poller {
 #[test]
 fn certmonger_renewals_are_validated_in_the_hook_and_handed_over_without_a_gap() {
     let started = Instant::now();
-    let cm = Certmonger::start();
+    let Some(cm) = Certmonger::start() else {
+        return;
+    };
     let (cert, key, ca) = (
         cm.path("out/host.crt"),
         cm.path("out/host.key"),

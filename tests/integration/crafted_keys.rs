@@ -7,14 +7,15 @@
 //! the code under test. Derivations are refused before they run, so the ciphertexts inside are
 //! random bytes, except where a test needs OpenSSL's real ones.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine;
-use common::hostile::{run_measured, Measured};
-use common::{helper_binary, pki};
+use test_support::hostile::{run_measured, Measured};
+use test_support::openssl::openssl;
+use test_support::pki;
+
+use crate::util::helper_binary;
 
 /// A debug helper runs in about 10 MB; a derivation that ran would take hundreds.
 const MAX_PEAK_KIB: u64 = 48 * 1024;
@@ -168,10 +169,6 @@ fn assert_refused(run: &Measured, needles: &[&str]) -> String {
     );
     assert!(run.peak_kib < MAX_PEAK_KIB, "peak RSS {} KiB", run.peak_kib);
     stderr
-}
-
-fn openssl(args: &[&str]) {
-    common::openssl(args);
 }
 
 #[test]

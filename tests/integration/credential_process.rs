@@ -1,14 +1,15 @@
 //! `credential-process` end to end: the real binary against the real `rolesanywhere-local` on
 //! loopback, which verifies every request independently of our signing code.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::local::{
-    helper_command, Local, DISABLED_ANCHOR, OTHER_ROLE, PROFILE, ROLE, STRICT_PROFILE, TRUST_ANCHOR,
+use test_support::standard::{
+    DISABLED_ANCHOR, OTHER_ROLE, PROFILE, ROLE, STRICT_PROFILE, TRUST_ANCHOR,
 };
-use common::{assert_one_line_error, pki, testdata, EC_KINDS};
+use test_support::{pki, testdata, EC_KINDS};
+
+use crate::util::assert_one_line_error;
+use crate::util::local::{helper_command, Local};
 
 fn credentials(out: &std::process::Output) -> serde_json::Value {
     assert!(

@@ -3,20 +3,18 @@
 //! as pasted with the real AWS CLI and boto3, and the restart command it prints brings the same
 //! endpoint (port and TLS CA) back.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use test_support::aws_cli;
+use test_support::{aws_cli, venv_python};
 
 #[test]
 fn demo_runs_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     // The demo runs the aws_signing_helper next to it: the one these tests were built with.
-    let out = Command::new(common::local_binary())
+    let out = Command::new(crate::util::local_binary())
         .args(["demo", "--dir"])
         .arg(dir.path())
         .output()
@@ -59,7 +57,7 @@ impl Drop for Running {
 
 /// The demo kept running: reads its report until step 7's restart command.
 fn keep_running(dir: &Path) -> (Running, String) {
-    let mut child = Command::new(common::local_binary())
+    let mut child = Command::new(crate::util::local_binary())
         .args(["demo", "--keep-running", "--dir"])
         .arg(dir)
         .stdout(Stdio::piped())
@@ -106,8 +104,8 @@ fn client(program: &Path, dir: &Path, home: &Path) -> Command {
     cmd
 }
 
-fn caller_arn(dir: &Path, home: &Path, profile: &str) -> String {
-    let out = client(&aws_cli(), dir, home)
+fn caller_arn(aws: &Path, dir: &Path, home: &Path, profile: &str) -> String {
+    let out = client(aws, dir, home)
         .args([
             "sts",
             "get-caller-identity",
@@ -127,17 +125,12 @@ fn caller_arn(dir: &Path, home: &Path, profile: &str) -> String {
     json["Arn"].as_str().unwrap().to_string()
 }
 
-fn python() -> PathBuf {
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    if venv.exists() {
-        venv
-    } else {
-        PathBuf::from("python3")
-    }
-}
-
 #[test]
 fn the_kept_demo_serves_the_aws_cli_and_boto3_as_printed() {
+    let Some(aws) = aws_cli() else { return };
+    let Some(python) = venv_python("boto3") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
     let (demo, report) = keep_running(dir.path());
@@ -149,9 +142,9 @@ fn the_kept_demo_serves_the_aws_cli_and_boto3_as_printed() {
     );
     assert!(report.contains("chained role"), "{report}");
 
-    let arn = caller_arn(dir.path(), home.path(), "rolesanywhere-demo");
+    let arn = caller_arn(&aws, dir.path(), home.path(), "rolesanywhere-demo");
     assert!(arn.contains(":assumed-role/demo-role/"), "{arn}");
-    let chained = caller_arn(dir.path(), home.path(), "rolesanywhere-demo-chained");
+    let chained = caller_arn(&aws, dir.path(), home.path(), "rolesanywhere-demo-chained");
     assert!(
         chained.contains(":assumed-role/demo-chained-role/"),
         "{chained}"
@@ -165,7 +158,7 @@ fn the_kept_demo_serves_the_aws_cli_and_boto3_as_printed() {
         .strip_prefix("python3 -c '")
         .and_then(|l| l.strip_suffix('\''))
         .unwrap();
-    let out = client(&python(), dir.path(), home.path())
+    let out = client(&python, dir.path(), home.path())
         .args(["-c", code])
         .output()
         .unwrap();
@@ -195,7 +188,7 @@ fn the_kept_demo_serves_the_aws_cli_and_boto3_as_printed() {
     );
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let out = client(&aws_cli(), dir.path(), home.path())
+        let out = client(&aws, dir.path(), home.path())
             .args([
                 "sts",
                 "get-caller-identity",

@@ -2,11 +2,10 @@
 //! advice, the advice fitting the reason (trust the endpoint's CA with AWS_CA_BUNDLE; nothing
 //! listens there; TLS and plain HTTP mixed up; a role the profile does not list; a region the
 //! endpoint does not serve). The port, which changes from run to run, reads PORT.
+use test_support::pki;
+use test_support::standard::{OTHER_ROLE, PROFILE, ROLE, TRUST_ANCHOR};
 
-mod common;
-
-use common::local::{helper_command, Local, OTHER_ROLE, PROFILE, ROLE, TRUST_ANCHOR};
-use common::pki;
+use crate::util::local::{helper_command, Local};
 
 /// Runs credential-process with the rsa-2048 identity, the standard ARNs and `extra` (later
 /// flags win), with `env`; returns stderr with the endpoint's port written PORT.

@@ -1,9 +1,7 @@
-//! The helper against an endpoint that misbehaves on purpose (`common::hostile`): bodies that
+//! The helper against an endpoint that misbehaves on purpose (`test_support::hostile`): bodies that
 //! never end, huge bodies and heads, trickles, truncated JSON. Each run must end within a bound,
 //! with one line saying what is wrong, nothing on stdout, and a peak resident set (read from
 //! /proc while it runs) in the tens of MB whatever the endpoint sends.
-
-mod common;
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -11,10 +9,11 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::hostile::{self, run_measured, Hostile, Measured};
-use common::local::{credential_args, helper_command};
-use common::pki;
-use common::serve::{imds_credentials, Serve};
+use test_support::hostile::{run_measured, Hostile, Measured};
+use test_support::{hostile, pki};
+
+use crate::util::local::{credential_args, helper_command};
+use crate::util::serve::{imds_credentials, Serve};
 
 /// A debug build of the helper runs in about 10 MB; anything that buffers what a peer sends
 /// shows up far above this.
@@ -429,7 +428,7 @@ fn credential_process_debug(url: &str, ca: Option<&std::path::Path>) -> Command 
 #[test]
 fn certificate_failures_are_not_retried_and_say_what_to_check() {
     // The endpoint's certificate names localhost, 127.0.0.1 and ::1; it listens on 127.0.0.2.
-    let local = common::local::Local::start(&["--listen", "127.0.0.2:0"]);
+    let local = crate::util::local::Local::start(&["--listen", "127.0.0.2:0"]);
     let wrong_name = local.url().replace("127.0.0.1", "127.0.0.2");
     let run = run_measured(
         credential_process_debug(&wrong_name, Some(&local.ca)),

@@ -1,17 +1,18 @@
-//! Real clients: the AWS CLI (awscli from PyPI, installed by .ci/run into .venv) uses a profile
+//! Real clients: the AWS CLI (awscli from PyPI, installed by tests/setup.sh into .venv) uses a profile
 //! whose `credential_process` is our binary, then calls STS on `rolesanywhere-local`, which checks
 //! the SigV4 signature and session token of the credentials we obtained.
 
-mod common;
-
+use std::path::Path;
 use std::process::Command;
 
-use common::local::{Local, OTHER_ROLE, PROFILE, ROLE, TRUST_ANCHOR};
-use common::pki;
 use test_support::aws_cli;
+use test_support::pki;
+use test_support::standard::{OTHER_ROLE, PROFILE, ROLE, TRUST_ANCHOR};
+
+use crate::util::local::Local;
 
 /// Writes an AWS config with a `credential_process` profile and returns the CLI command for it.
-fn cli(local: &Local, kind: &str, debug: bool) -> Command {
+fn cli(aws: &Path, local: &Local, kind: &str, debug: bool) -> Command {
     let config = local.dir().join("aws-config");
     let helper = env!("CARGO_BIN_EXE_aws_signing_helper");
     let debug = if debug { " --debug" } else { "" };
@@ -27,7 +28,7 @@ fn cli(local: &Local, kind: &str, debug: bool) -> Command {
         ),
     )
     .unwrap();
-    let mut cmd = Command::new(aws_cli());
+    let mut cmd = Command::new(aws);
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", local.dir())
@@ -63,9 +64,10 @@ fn sts_calls(local: &Local) -> Vec<serde_json::Value> {
 
 #[test]
 fn aws_cli_get_caller_identity_with_our_credential_process() {
+    let Some(aws) = aws_cli() else { return };
     let local = Local::start(&[]);
     for (kind, debug) in [("ec-p256", false), ("rsa-2048", true)] {
-        let mut cmd = cli(&local, kind, debug);
+        let mut cmd = cli(&aws, &local, kind, debug);
         cmd.args(["sts", "get-caller-identity"]);
         let identity = run_json(cmd);
         assert_eq!(identity["Account"], "123456789012");
@@ -82,8 +84,9 @@ fn aws_cli_get_caller_identity_with_our_credential_process() {
 
 #[test]
 fn aws_cli_assume_role_cross_role() {
+    let Some(aws) = aws_cli() else { return };
     let local = Local::start(&[]);
-    let mut cmd = cli(&local, "ec-p384", false);
+    let mut cmd = cli(&aws, &local, "ec-p384", false);
     cmd.args([
         "sts",
         "assume-role",
@@ -108,6 +111,7 @@ fn aws_cli_assume_role_cross_role() {
 fn tampered_credentials_are_refused_by_the_endpoint() {
     // The endpoint's STS check is real: a wrong secret must fail (so the tests above prove
     // something).
+    let Some(aws) = aws_cli() else { return };
     let local = Local::start(&[]);
     let out = local.credential_process(&[
         "--certificate",
@@ -117,7 +121,7 @@ fn tampered_credentials_are_refused_by_the_endpoint() {
     ]);
     assert!(out.status.success());
     let creds: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let out = Command::new(aws_cli())
+    let out = Command::new(aws)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", local.dir())

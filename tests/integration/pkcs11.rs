@@ -3,39 +3,29 @@
 //! code). Signatures are checked by `openssl dgst -verify` and by `rolesanywhere-local`, which
 //! verifies every CreateSession request and certificate chain independently.
 
-mod common;
-
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::local::{helper_command, Local};
-use common::serve::{imds_credentials, Serve};
-use common::{assert_one_line_error, openssl_verify, pki, testdata};
+use test_support::tools::{have_all, softhsm_module};
+use test_support::{openssl, pki, testdata};
+
+use crate::util::assert_one_line_error;
+use crate::util::local::{helper_command, Local};
+use crate::util::serve::{imds_credentials, Serve};
 
 const PIN: &str = "1234";
 const SO_PIN: &str = "5678";
 
-/// Where distributions put SoftHSM2's module; `SOFTHSM2_MODULE` overrides.
-const MODULE_PATHS: [&str; 5] = [
-    "/usr/lib/softhsm/libsofthsm2.so",
-    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
-    "/usr/lib64/pkcs11/libsofthsm2.so",
-    "/usr/local/lib/softhsm/libsofthsm2.so",
-];
+/// Whether SoftHSM2 (its module and `softhsm2-util`) and OpenSC's `pkcs11-tool` are
+/// installed; when not, the test is skipped with one line (or fails under CI).
+fn softhsm() -> bool {
+    have_all(&["softhsm2-util", "pkcs11-tool"]) && softhsm_module().is_some()
+}
 
+/// SoftHSM2's module (`SOFTHSM2_MODULE` overrides), once [`softhsm`] said it is there.
 fn module() -> String {
-    if let Ok(path) = std::env::var("SOFTHSM2_MODULE") {
-        return path;
-    }
-    MODULE_PATHS
-        .iter()
-        .find(|p| Path::new(p).exists())
-        .unwrap_or_else(|| {
-            panic!("SoftHSM2 is not installed (apt-get install softhsm2) or set SOFTHSM2_MODULE")
-        })
-        .to_string()
+    softhsm_module().expect("SoftHSM2 is installed")
 }
 
 /// A SoftHSM2 configuration and token directory of its own.
@@ -242,6 +232,9 @@ fn provisioned(kind: &str) -> Hsm {
 
 #[test]
 fn credential_process_with_certificate_and_key_in_the_token() {
+    if !softhsm() {
+        return;
+    }
     let local = Local::start(&[]);
     for kind in ["rsa-2048", "ec-p256", "ec-p384"] {
         let hsm = provisioned(kind);
@@ -260,6 +253,9 @@ fn credential_process_with_certificate_and_key_in_the_token() {
 
 #[test]
 fn credential_process_hybrid_certificate_file_and_key_in_the_token() {
+    if !softhsm() {
+        return;
+    }
     let local = Local::start(&[]);
     for kind in ["rsa-2048", "ec-p256"] {
         let hsm = Hsm::new();
@@ -282,6 +278,9 @@ fn credential_process_hybrid_certificate_file_and_key_in_the_token() {
 
 #[test]
 fn key_is_found_by_public_key_when_ids_differ() {
+    if !softhsm() {
+        return;
+    }
     let local = Local::start(&[]);
     let hsm = Hsm::new();
     hsm.token("ra")
@@ -307,6 +306,9 @@ fn key_is_found_by_public_key_when_ids_differ() {
 
 #[test]
 fn sign_string_signatures_verify_with_openssl() {
+    if !softhsm() {
+        return;
+    }
     for (kind, digests) in [
         ("rsa-2048", &["sha256", "sha384", "sha512"][..]),
         ("ec-p256", &["sha256", "sha384"][..]),
@@ -341,7 +343,7 @@ fn sign_string_signatures_verify_with_openssl() {
                 );
                 let signature = succeeded(&out);
                 assert!(
-                    openssl_verify(&pki(kind, "pub.pem"), digest, message, signature),
+                    openssl::verify(&pki(kind, "pub.pem"), digest, message, signature),
                     "{kind} {digest} {args:?}: OpenSSL rejects the signature"
                 );
             }
@@ -351,6 +353,9 @@ fn sign_string_signatures_verify_with_openssl() {
 
 #[test]
 fn key_without_public_object_is_matched_by_a_test_signature() {
+    if !softhsm() {
+        return;
+    }
     let hsm = Hsm::new();
     hsm.token("ra");
     hsm.private_key_only("ra", "ec-p384", "bare", "07", &[]);
@@ -363,7 +368,7 @@ fn key_without_public_object_is_matched_by_a_test_signature() {
         "--private-key",
         "pkcs11:token=ra?pin-value=1234",
     ]);
-    assert!(openssl_verify(
+    assert!(openssl::verify(
         &pki("ec-p384", "pub.pem"),
         "sha256",
         FIXED_STRING_WITHOUT_KEY,
@@ -379,6 +384,9 @@ fn key_without_public_object_is_matched_by_a_test_signature() {
 /// `--reuse-pin`, and say on one line that they need it when there is no terminal.
 #[test]
 fn reuse_pin_for_keys_that_always_authenticate() {
+    if !softhsm() {
+        return;
+    }
     for kind in ["rsa-2048", "ec-p256"] {
         let hsm = Hsm::new();
         hsm.token("ra");
@@ -414,7 +422,7 @@ fn reuse_pin_for_keys_that_always_authenticate() {
                 let flag = digest.to_uppercase();
                 let out = hsm.output(&[args, &["--reuse-pin", "--digest", &flag]].concat());
                 assert!(
-                    openssl_verify(&pki(kind, "pub.pem"), digest, message, succeeded(&out)),
+                    openssl::verify(&pki(kind, "pub.pem"), digest, message, succeeded(&out)),
                     "{kind} {digest} {args:?}: OpenSSL rejects the signature"
                 );
             }
@@ -443,6 +451,9 @@ fn reuse_pin_for_keys_that_always_authenticate() {
 /// values, so no test signature is made.)
 #[test]
 fn pins_are_asked_for_on_the_terminal() {
+    if !softhsm() {
+        return;
+    }
     for kind in ["rsa-2048", "ec-p256"] {
         pins_are_asked_for_on_the_terminal_with(kind);
     }
@@ -497,7 +508,7 @@ fn pins_are_asked_for_on_the_terminal_with(kind: &str) {
         .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
         .collect();
     assert!(
-        openssl_verify(
+        openssl::verify(
             &pki(kind, "pub.pem"),
             "sha256",
             FIXED_STRING_WITHOUT_KEY,
@@ -509,6 +520,9 @@ fn pins_are_asked_for_on_the_terminal_with(kind: &str) {
 
 #[test]
 fn pin_source_file_env_var_and_percent_encoded_labels() {
+    if !softhsm() {
+        return;
+    }
     let local = Local::start(&[]);
     let hsm = Hsm::new();
     hsm.token("my token")
@@ -549,6 +563,9 @@ fn pin_source_file_env_var_and_percent_encoded_labels() {
 
 #[test]
 fn wrong_or_missing_pin_is_one_line_that_never_shows_the_pin() {
+    if !softhsm() {
+        return;
+    }
     let hsm = provisioned("ec-p256");
     let base = ["sign-string", "--certificate"];
     let out = hsm.output(&[&base[..], &["pkcs11:token=ra;object=leaf?pin-value=98765"]].concat());
@@ -603,6 +620,9 @@ fn wrong_or_missing_pin_is_one_line_that_never_shows_the_pin() {
 
 #[test]
 fn missing_objects_and_tokens_are_named() {
+    if !softhsm() {
+        return;
+    }
     let hsm = provisioned("rsa-2048");
     let out = hsm.output(&[
         "sign-string",
@@ -632,6 +652,9 @@ fn missing_objects_and_tokens_are_named() {
 
 #[test]
 fn ambiguous_matches_list_the_candidates() {
+    if !softhsm() {
+        return;
+    }
     let hsm = Hsm::new();
     hsm.token("ra")
         .key("ra", "rsa-2048", "rsa", "01")
@@ -681,6 +704,9 @@ fn ambiguous_matches_list_the_candidates() {
 
 #[test]
 fn unloadable_modules_are_named() {
+    if !softhsm() {
+        return;
+    }
     let hsm = Hsm::new();
     let out = helper_command(&[
         "sign-string",
@@ -705,11 +731,11 @@ fn unloadable_modules_are_named() {
         "--pkcs11-lib",
         &not_a_module.to_string_lossy(),
         "--trust-anchor-arn",
-        common::local::TRUST_ANCHOR,
+        test_support::standard::TRUST_ANCHOR,
         "--profile-arn",
-        common::local::PROFILE,
+        test_support::standard::PROFILE,
         "--role-arn",
-        common::local::ROLE,
+        test_support::standard::ROLE,
     ])
     .output()
     .unwrap();
@@ -726,6 +752,9 @@ fn unloadable_modules_are_named() {
 
 #[test]
 fn read_certificate_data_lists_every_match() {
+    if !softhsm() {
+        return;
+    }
     let hsm = provisioned("rsa-2048");
     hsm.cert("ra", &pki("ec-p256", "cert.pem"), "other", "02");
     let out = hsm.output(&["read-certificate-data", "--certificate", "pkcs11:token=ra"]);
@@ -793,6 +822,9 @@ fn read_certificate_data_lists_every_match() {
 
 #[test]
 fn update_writes_credentials_signed_in_the_token() {
+    if !softhsm() {
+        return;
+    }
     let local = Local::start(&[]);
     let hsm = provisioned("ec-p384");
     let file = hsm.path("credentials");
@@ -804,11 +836,11 @@ fn update_writes_credentials_signed_in_the_token() {
             "--profile",
             "ra",
             "--trust-anchor-arn",
-            common::local::TRUST_ANCHOR,
+            test_support::standard::TRUST_ANCHOR,
             "--profile-arn",
-            common::local::PROFILE,
+            test_support::standard::PROFILE,
             "--role-arn",
-            common::local::ROLE,
+            test_support::standard::ROLE,
             "--endpoint",
             &url,
             "--certificate",
@@ -860,6 +892,9 @@ fn serve_refreshing_every_two_seconds(local: &Local, hsm: &Hsm, extra: &[&str]) 
 /// credentials fetched over IMDSv2 before and after refreshes were all signed in the token.
 #[tokio::test]
 async fn serve_keeps_signing_in_the_token_across_refreshes() {
+    if !softhsm() {
+        return;
+    }
     let local = Local::start(&[]);
     let hsm = provisioned("ec-p256");
     let serve = serve_refreshing_every_two_seconds(
@@ -915,6 +950,9 @@ fn swap_tokens(hsm: &Hsm, other: &Hsm) {
 /// URI, logs in with the PIN it was given at start, finds the same key, and signs again.
 #[tokio::test]
 async fn serve_reconnects_when_the_token_is_replaced() {
+    if !softhsm() {
+        return;
+    }
     let local = Local::start(&[]);
     let hsm = provisioned("ec-p256");
     let serve = serve_refreshing_every_two_seconds(&local, &hsm, &[]);
@@ -949,6 +987,9 @@ async fn serve_reconnects_when_the_token_is_replaced() {
 /// helper keeps trying; once the token is back, the next refresh finds it and signs.
 #[tokio::test]
 async fn serve_finds_the_token_again_when_it_comes_back_later() {
+    if !softhsm() {
+        return;
+    }
     let local = Local::start(&[]);
     let hsm = provisioned("rsa-2048");
     let serve = serve_refreshing_every_two_seconds(&local, &hsm, &[]);
@@ -988,6 +1029,9 @@ async fn serve_finds_the_token_again_when_it_comes_back_later() {
 /// label is refused: the helper signs only with the key whose public half it started with.
 #[tokio::test]
 async fn serve_refuses_another_key_in_the_token_that_came_back() {
+    if !softhsm() {
+        return;
+    }
     let local = Local::start(&[]);
     let hsm = provisioned("ec-p256");
     let serve = serve_refreshing_every_two_seconds(&local, &hsm, &[]);
@@ -1015,6 +1059,9 @@ async fn serve_refuses_another_key_in_the_token_that_came_back() {
 /// test signature; a certificate file with another token key is a key mismatch (exit 3).
 #[test]
 fn validate_checks_a_token_key_against_its_certificate() {
+    if !softhsm() {
+        return;
+    }
     let hsm = provisioned("ec-p256");
     let root = testdata("pki/ca/root.pem").to_string_lossy().into_owned();
     let out = hsm.output(&[

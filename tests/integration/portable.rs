@@ -8,18 +8,19 @@
 //!
 //! ```sh
 //! packaging/build-portable.sh x86_64-unknown-linux-gnu
-//! cargo test --test portable -- --ignored
+//! cargo test --test integration portable:: -- --ignored
 //! ```
 //!
 //! `AWS_SIGNING_HELPER_PORTABLE_DIR` names another directory holding the two binaries.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use common::local::{Local, PROFILE, ROLE, TRUST_ANCHOR};
-use common::{openssl_verify, pki};
+use test_support::standard::{PROFILE, ROLE, TRUST_ANCHOR};
+use test_support::tools::softhsm_module;
+use test_support::{have, openssl, pki};
+
+use crate::util::local::Local;
 
 /// The oldest glibc the portable binaries may need.
 const GLIBC_FLOOR: (u32, u32) = (2, 17);
@@ -60,6 +61,9 @@ fn succeeded(out: &Output) -> &[u8] {
 #[test]
 #[ignore = "needs packaging/build-portable.sh x86_64-unknown-linux-gnu first (minutes)"]
 fn needs_nothing_newer_than_glibc_2_17() {
+    if !have("objdump") {
+        return;
+    }
     for binary in ["aws_signing_helper", "rolesanywhere-local"] {
         let out = Command::new("objdump")
             .arg("-T")
@@ -111,7 +115,7 @@ fn signs_with_key_files() {
         &pki("ec-p256", "cert.pem"),
     ]);
     let message = std::fs::read(pki("ec-p256", "sign-string.bin")).unwrap();
-    assert!(openssl_verify(
+    assert!(openssl::verify(
         &pki("ec-p256", "pub.pem"),
         "sha256",
         &message,
@@ -168,13 +172,12 @@ fn credential_process_over_tls() {
 #[test]
 #[ignore = "needs packaging/build-portable.sh x86_64-unknown-linux-gnu first (minutes)"]
 fn a_pkcs11_key_through_pkcs11_lib() {
-    let module = [
-        "/usr/lib/softhsm/libsofthsm2.so",
-        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-    ]
-    .into_iter()
-    .find(|p| Path::new(p).exists())
-    .expect("SoftHSM2 is not installed (apt-get install softhsm2)");
+    if !have("softhsm2-util") {
+        return;
+    }
+    let Some(module) = softhsm_module() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("tokens")).unwrap();
     let conf = dir.path().join("softhsm2.conf");
@@ -215,7 +218,7 @@ fn a_pkcs11_key_through_pkcs11_lib() {
         &local,
         &[
             "--pkcs11-lib",
-            module,
+            &module,
             "--certificate",
             &pki("ec-p256", "fullchain.pem"),
             "--private-key",

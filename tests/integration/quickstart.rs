@@ -4,8 +4,6 @@
 //! (building the release binaries and putting them on `PATH`) is replaced by the binaries these
 //! tests were built with, and is checked to say what it said when this test was written.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -72,7 +70,7 @@ fn the_readme_quick_start_works_as_written() {
 
     let home = tempfile::tempdir().unwrap();
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_aws_signing_helper"));
-    let local = common::local_binary();
+    let local = crate::util::local_binary();
     assert_eq!(local.parent(), bin.parent(), "both binaries side by side");
     let venv = root.join(".venv/bin");
     let path = format!(

@@ -2,10 +2,10 @@
 //! the same certificates (serial from `openssl x509 -serial`, DER from `openssl x509 -outform
 //! DER`, both made by testdata/gen.sh).
 
-mod common;
-
 use base64::Engine;
-use common::{helper, pki, EC_KINDS, RSA_KINDS};
+use test_support::{pki, EC_KINDS, RSA_KINDS};
+
+use crate::util::helper;
 
 fn read(cert: &str) -> serde_json::Value {
     let out = helper(&["read-certificate-data", "--certificate", cert]);

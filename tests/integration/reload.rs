@@ -3,15 +3,15 @@
 //! request, and keep the last good identity, with one clear line, when a renewal stays broken
 //! (a key that does not match, or a certificate the trust model refuses).
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::local::{helper_command, Local, PROFILE, ROLE, TRUST_ANCHOR};
-use common::pki;
-use common::serve::{imds_credentials, Serve};
+use test_support::standard::{PROFILE, ROLE, TRUST_ANCHOR};
+use test_support::{pki, testdata};
+
+use crate::util::local::{helper_command, Local};
+use crate::util::serve::{imds_credentials, Serve};
 
 fn serial(kind: &str) -> String {
     std::fs::read_to_string(pki(kind, "serial.dec")).unwrap()
@@ -120,11 +120,11 @@ async fn serve_reloads_on_sighup_through_a_renewal_in_progress() {
     // A matching pair whose certificate breaks the trust model (no keyUsage) is not adopted
     // either: the service would refuse it, while the previous one still works.
     rewrite(
-        &common::testdata("pki/validate/no-ku-leaf-key.pem").to_string_lossy(),
+        &testdata("pki/validate/no-ku-leaf-key.pem").to_string_lossy(),
         &key,
     );
     rewrite(
-        &common::testdata("pki/validate/no-ku-leaf.pem").to_string_lossy(),
+        &testdata("pki/validate/no-ku-leaf.pem").to_string_lossy(),
         &cert,
     );
     hup(serve.child.id());

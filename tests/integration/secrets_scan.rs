@@ -10,16 +10,18 @@
 //! `AWS_SIGNING_HELPER_MFA_CODE`) and a wrong one (in the hop's `token_code=`); a code is found
 //! when it stands alone (not inside a longer run of letters and digits, such as a timestamp).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use common::local::{helper_command, Local, CROSS_ROLE, EXTERNAL_ID, MFA_SECRET, MFA_SERIAL};
-use common::serve::{send, Serve, CREDS, TOKEN, TOKEN_HEADER, TTL};
-use common::{openssl, pki};
 use reqwest::Method;
+use test_support::openssl::openssl;
+use test_support::pki;
+use test_support::standard::{mfa_code, CROSS_ROLE, EXTERNAL_ID, MFA_SERIAL};
+use test_support::tools::{have_all, softhsm_module};
+
+use crate::util::local::{helper_command, Local};
+use crate::util::serve::{send, Serve, CREDS, TOKEN, TOKEN_HEADER, TTL};
 
 const PASSWORD: &str = "Corr3ct-H0rse-Pw-9431";
 const PIN: &str = "74915382";
@@ -115,28 +117,21 @@ struct Run {
     allowed: Vec<PathBuf>,
 }
 
-fn softhsm_module() -> String {
-    [
-        "/usr/lib/softhsm/libsofthsm2.so",
-        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-        "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
-        "/usr/lib64/pkcs11/libsofthsm2.so",
-    ]
-    .into_iter()
-    .find(|p| Path::new(p).exists())
-    .expect("SoftHSM2 is needed (apt-get install softhsm2)")
-    .to_string()
-}
-
 /// The standard ARNs and endpoint for `command`, with `--debug`.
 fn credential_args(command: &str, local: &Local) -> Vec<String> {
-    let mut args = common::local::credential_args(command, &local.url());
+    let mut args = crate::util::local::credential_args(command, &local.url());
     args.push("--debug".into());
     args
 }
 
 #[tokio::test]
 async fn no_secret_reaches_stderr_logs_or_stray_files() {
+    if !have_all(&["softhsm2-util", "pkcs11-tool", "oathtool"]) {
+        return;
+    }
+    let Some(module) = softhsm_module() else {
+        return;
+    };
     let local = Local::start(&[]);
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
@@ -199,7 +194,6 @@ async fn no_secret_reaches_stderr_logs_or_stray_files() {
         ),
     )
     .unwrap();
-    let module = softhsm_module();
     run(Command::new("softhsm2-util")
         .env("SOFTHSM2_CONF", &conf)
         .args([
@@ -532,16 +526,7 @@ async fn no_secret_reaches_stderr_logs_or_stray_files() {
 
     // sts:AssumeRole with an MFA device: a good code through the variable, then a wrong one in
     // the hop itself (refused by the endpoint's STS).
-    let code = String::from_utf8(
-        Command::new("oathtool")
-            .args(["--totp", "-b", MFA_SECRET])
-            .output()
-            .expect("oathtool is needed (apt-get install oathtool)")
-            .stdout,
-    )
-    .unwrap()
-    .trim()
-    .to_string();
+    let code = mfa_code();
     let wrong_code = format!(
         "{:06}",
         (code.parse::<u32>().unwrap() + 500_001) % 1_000_000

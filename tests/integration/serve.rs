@@ -1,19 +1,19 @@
 //! `serve` end to end: the real binary on a loopback port, getting its credentials from the real
 //! `rolesanywhere-local`, queried over HTTP as the SDKs do (IMDSv2 and container credentials).
 
-mod common;
-
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::local::{helper_command, Local, ROLE};
-use common::pki;
-use common::serve::{
+use reqwest::{Method, StatusCode};
+use test_support::pki;
+use test_support::standard::ROLE;
+use test_support::{aws_cli, venv_python};
+
+use crate::util::local::{helper_command, Local};
+use crate::util::serve::{
     client, imds_credentials, send, token, Serve, CREDS, TOKEN, TOKEN_HEADER, TTL,
 };
-use reqwest::{Method, StatusCode};
-use test_support::aws_cli;
 
 #[tokio::test]
 async fn imdsv2_token_flow_and_credentials_shape() {
@@ -475,6 +475,7 @@ fn sigterm_and_sigint_stop_the_server_cleanly() {
 /// credentials protocol, then calls STS on the endpoint with them.
 #[test]
 fn the_aws_cli_reads_credentials_from_serve() {
+    let Some(aws) = aws_cli() else { return };
     let local = Local::start(&[]);
     let token = "cli-container-token";
     let serve = Serve::start(&local, &[], &[("AWS_CONTAINER_AUTHORIZATION_TOKEN", token)]);
@@ -492,7 +493,7 @@ fn the_aws_cli_reads_credentials_from_serve() {
         ("AWS_CONTAINER_AUTHORIZATION_TOKEN", token.to_string()),
     ];
     for env in [&imds[..], &container[..]] {
-        let mut cmd = std::process::Command::new(aws_cli());
+        let mut cmd = std::process::Command::new(&aws);
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", dir.path())
@@ -527,16 +528,6 @@ fn the_aws_cli_reads_credentials_from_serve() {
     }
 }
 
-/// The project venv's python (which has boto3), else `python3` on PATH.
-fn python() -> PathBuf {
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    if venv.exists() {
-        venv
-    } else {
-        PathBuf::from("python3")
-    }
-}
-
 /// What `tests/interop/boto3_sts.py` printed.
 struct Boto3 {
     out: std::process::Output,
@@ -546,13 +537,13 @@ impl Boto3 {
     /// Runs the script against `local`'s STS in an environment holding only `env`, a PATH, an
     /// empty HOME and empty AWS config and credentials files: the only credentials boto3 can
     /// find are the ones `env` leads it to.
-    fn run(local: &Local, env: &[(&str, String)]) -> Boto3 {
+    fn run(python: &Path, local: &Local, env: &[(&str, String)]) -> Boto3 {
         let dir = tempfile::tempdir().unwrap();
         let (config, credentials) = (dir.path().join("config"), dir.path().join("credentials"));
         std::fs::write(&config, "").unwrap();
         std::fs::write(&credentials, "").unwrap();
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/boto3_sts.py");
-        let mut cmd = std::process::Command::new(python());
+        let mut cmd = std::process::Command::new(python);
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", dir.path())
@@ -566,7 +557,7 @@ impl Boto3 {
             cmd.env(k, v);
         }
         Boto3 {
-            out: cmd.output().expect("run python (python3 -m venv .venv && .venv/bin/pip install -r tests/interop/requirements.txt)"),
+            out: cmd.output().expect("run python"),
         }
     }
 
@@ -613,6 +604,9 @@ fn issued_key(local: &Local) -> String {
 /// on `rolesanywhere-local` accepts them.
 #[tokio::test]
 async fn boto3_reads_credentials_from_serve() {
+    let Some(python) = venv_python("boto3") else {
+        return;
+    };
     let local = Local::start(&[]);
     let token = "boto3-container-token";
     let serve = Serve::start(&local, &[], &[("AWS_CONTAINER_AUTHORIZATION_TOKEN", token)]);
@@ -636,7 +630,7 @@ async fn boto3_reads_credentials_from_serve() {
         (&imds[..], "iam-role"),
         (&container(token)[..], "container-role"),
     ] {
-        let json = Boto3::run(&local, env).json();
+        let json = Boto3::run(&python, &local, env).json();
         assert_eq!(json["method"], method, "{json}");
         assert_eq!(json["access_key_id"], issued, "{json}");
         assert_eq!(json["account"], "123456789012");
@@ -653,7 +647,7 @@ async fn boto3_reads_credentials_from_serve() {
     assert!(calls.iter().all(|c| c["access_key_id"] == issued.as_str()));
 
     // The control: with the wrong token boto3 finds no credentials anywhere else.
-    let refused = Boto3::run(&local, &container("not-the-token"));
+    let refused = Boto3::run(&python, &local, &container("not-the-token"));
     assert!(!refused.out.status.success(), "{}", refused.stderr());
     assert!(refused.stderr().contains("403"), "{}", refused.stderr());
     assert_eq!(boto3_sts_calls(&local).len(), 2);
@@ -670,6 +664,9 @@ fn replace_file(path: &std::path::Path, text: &str) {
 /// `serve` as in boto3, and a rotated file is followed by both.
 #[tokio::test]
 async fn the_container_token_can_come_from_a_file() {
+    let Some(python) = venv_python("boto3") else {
+        return;
+    };
     let local = Local::start(&[]);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("token");
@@ -703,7 +700,7 @@ async fn the_container_token_can_come_from_a_file() {
         ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", file_s.clone()),
         ("AWS_CONTAINER_AUTHORIZATION_TOKEN", ignored.to_string()),
     ];
-    let json = Boto3::run(&local, &env).json();
+    let json = Boto3::run(&python, &local, &env).json();
     assert_eq!(json["method"], "container-role", "{json}");
     assert_eq!(json["access_key_id"], issued, "{json}");
 
@@ -711,7 +708,7 @@ async fn the_container_token_can_come_from_a_file() {
     replace_file(&file, "file-token-2");
     assert_eq!(status("file-token-1").await, StatusCode::FORBIDDEN);
     assert_eq!(status("file-token-2").await, StatusCode::OK);
-    let json = Boto3::run(&local, &env).json();
+    let json = Boto3::run(&python, &local, &env).json();
     assert_eq!(json["access_key_id"], issued, "{json}");
     assert_eq!(boto3_sts_calls(&local).len(), 2);
 
@@ -764,7 +761,7 @@ fn hop_limit_is_the_ttl_of_the_responses() {
     for (flag, ttl) in [(None, 64u8), (Some("1"), 1), (Some("7"), 7)] {
         let extra: Vec<&str> = flag.map(|f| vec!["--hop-limit", f]).unwrap_or_default();
         let serve = Serve::start(&local, &extra, &[]);
-        let (ttls, response) = common::serve::ttls_from_port(serve.port, || {
+        let (ttls, response) = crate::util::serve::ttls_from_port(serve.port, || {
             let mut tcp = std::net::TcpStream::connect(("127.0.0.1", serve.port)).unwrap();
             tcp.write_all(
                 b"PUT /latest/api/token HTTP/1.1\r\nHost: 127.0.0.1\r\n\

@@ -2,15 +2,13 @@
 //! real client waiting or grow the server, a head that never ends is cut off, one too large is
 //! refused. The server is the real binary, against the real `rolesanywhere-local`.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::local::Local;
-use common::serve::{imds_credentials, Serve};
+use crate::util::local::Local;
+use crate::util::serve::{imds_credentials, Serve};
 
 /// The attacker: another process (so that it has file descriptors of its own) that opens
 /// `count` connections to `port`, sends half a request head on every other one, and holds them

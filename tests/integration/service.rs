@@ -4,18 +4,19 @@
 //! needed), `--address` (IPv6 too, the loopback rule, the hop limit), the `/healthz` probe,
 //! `--log-level` and journal priorities, and SIGTERM.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::os::unix::net::UnixDatagram;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::local::{helper_command, Local, PROFILE, ROLE, TRUST_ANCHOR};
-use common::pki;
-use common::serve::{send, Serve, CREDS, TOKEN, TOKEN_HEADER, TTL};
 use reqwest::{Method, StatusCode};
+use test_support::have;
+use test_support::pki;
+use test_support::standard::{PROFILE, ROLE, TRUST_ANCHOR};
+
+use crate::util::local::{helper_command, Local};
+use crate::util::serve::{send, Serve, CREDS, TOKEN, TOKEN_HEADER, TTL};
 
 /// The notifications a service sends, received on a socket of the test's own.
 struct Notifications {
@@ -351,6 +352,9 @@ fn update_is_ready_once_written_and_stops_on_sigterm() {
 /// first credentials are in hand. `--port` names a busy port, so binding it would have failed.
 #[tokio::test]
 async fn socket_activation_serves_on_the_passed_socket() {
+    if !have("systemd-socket-activate") {
+        return;
+    }
     let local = Local::start(&[]);
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let busy_port = busy.local_addr().unwrap().port().to_string();
@@ -392,6 +396,9 @@ async fn socket_activation_serves_on_the_passed_socket() {
 /// `--allow-non-loopback` is one line and exit 1.
 #[test]
 fn a_passed_non_loopback_socket_needs_the_opt_in() {
+    if !have("systemd-socket-activate") {
+        return;
+    }
     let local = Local::start(&[]);
     let port = free_port();
     let mut args = vec![
@@ -454,7 +461,7 @@ fn non_loopback_needs_the_opt_in_and_gets_hop_limit_1() {
     use std::io::{Read, Write};
 
     let local = Local::start(&[]);
-    let refused = common::helper(
+    let refused = crate::util::helper(
         &[
             &["serve", "--address", "0.0.0.0", "--port", "0"][..],
             &identity_flags(&local)
@@ -464,7 +471,7 @@ fn non_loopback_needs_the_opt_in_and_gets_hop_limit_1() {
         ]
         .concat(),
     );
-    let line = common::assert_one_line_error(&refused, "--allow-non-loopback");
+    let line = crate::util::assert_one_line_error(&refused, "--allow-non-loopback");
     assert!(
         line.starts_with(
             "aws_signing_helper: --address 0.0.0.0 is not a loopback address: serve would hand \
@@ -491,7 +498,7 @@ fn non_loopback_needs_the_opt_in_and_gets_hop_limit_1() {
         "0.0.0.0 is not a loopback address: anyone who can reach it gets these credentials",
         Duration::from_secs(30),
     );
-    let (ttls, response) = common::serve::ttls_from_port(port, || {
+    let (ttls, response) = crate::util::serve::ttls_from_port(port, || {
         let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
         tcp.write_all(
             b"PUT /latest/api/token HTTP/1.1\r\nHost: 127.0.0.1\r\n\

@@ -3,10 +3,9 @@
 //! Expected RSA signatures (PKCS#1 v1.5 is deterministic) and the fixed test string were made by
 //! OpenSSL's command line (testdata/gen.sh); ECDSA signatures are checked by `openssl dgst
 //! -verify`.
+use test_support::{openssl, pki, EC_KINDS, RSA_KINDS};
 
-mod common;
-
-use common::{helper, openssl_verify, pki, EC_KINDS, RSA_KINDS};
+use crate::util::helper;
 
 const DIGESTS: [(&str, &str); 3] = [
     ("SHA256", "sha256"),
@@ -63,7 +62,7 @@ fn ecdsa_signatures_verify_with_openssl_for_every_curve_and_digest() {
                 flag,
             ]);
             assert!(
-                openssl_verify(&pki(kind, "pub.pem"), digest, &fixed_string(kind), &got),
+                openssl::verify(&pki(kind, "pub.pem"), digest, &fixed_string(kind), &got),
                 "{kind} {flag}: OpenSSL rejected the signature"
             );
         }
@@ -77,7 +76,7 @@ fn check_identity(kind: &str, args: &[&str]) {
         assert_eq!(got, expected_rsa(kind, "sha256"), "{kind} {args:?}");
     } else {
         assert!(
-            openssl_verify(&pki(kind, "pub.pem"), "sha256", &fixed_string(kind), &got),
+            openssl::verify(&pki(kind, "pub.pem"), "sha256", &fixed_string(kind), &got),
             "{kind} {args:?}"
         );
     }
@@ -178,7 +177,7 @@ fn legacy_encrypted_pem_keys_open_with_the_password() {
                     assert_eq!(got, expected_rsa(kind, digest), "{kind} {cipher} {flag}");
                 } else {
                     assert!(
-                        openssl_verify(&pki(kind, "pub.pem"), digest, &fixed_string(kind), &got),
+                        openssl::verify(&pki(kind, "pub.pem"), digest, &fixed_string(kind), &got),
                         "{kind} {cipher} {flag}: OpenSSL rejects the signature"
                     );
                 }
@@ -210,7 +209,7 @@ fn legacy_encrypted_pem_password_is_asked_for_on_the_terminal() {
         .rfind(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_hexdigit()))
         .unwrap_or_else(|| panic!("no signature in: {text}"));
     let signature = hex::decode(hex).unwrap();
-    assert!(openssl_verify(
+    assert!(openssl::verify(
         &pki("ec-p256", "pub.pem"),
         "sha256",
         &fixed_string("ec-p256"),

@@ -4,21 +4,45 @@
 //! (with no terminal) against the real `rolesanywhere-local`, which verifies every signature
 //! independently. `sign-string` signatures are checked by `openssl dgst -verify`.
 //!
-//! Needs (installed by `.ci/run`): swtpm, swtpm-tools, tpm2-tools, tpm2-openssl,
-//! libtss2-tcti-swtpm0, and a build with `--features tpm`.
-
-#![cfg(feature = "tpm")]
-
-mod common;
+//! Needs (installed by `tests/setup.sh`; without them each test is skipped with one line):
+//! swtpm, swtpm-tools, tpm2-tools, tpm2-openssl, libtss2-tcti-swtpm0, and a build with
+//! `--features tpm` (`cargo test --features tpm --test integration tpm::`).
 
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::local::Local;
-use common::serve::Serve;
-use common::{assert_one_line_error, helper_binary, openssl_verify, testdata};
+use test_support::tools::{first_existing, have_all};
+use test_support::{openssl, testdata};
+
+use crate::util::local::Local;
+use crate::util::serve::Serve;
+use crate::util::{assert_one_line_error, helper_binary};
+
+/// Whether swtpm, tpm2-tools, the tpm2 OpenSSL provider and the swtpm TCTI are installed.
+fn installed() -> bool {
+    have_all(&["swtpm", "tpm2_createprimary"])
+        && first_existing(
+            "libtss2-tcti-swtpm.so.0 (libtss2-tcti-swtpm0)",
+            &[
+                "/usr/lib/x86_64-linux-gnu/libtss2-tcti-swtpm.so.0",
+                "/usr/lib/aarch64-linux-gnu/libtss2-tcti-swtpm.so.0",
+                "/usr/lib64/libtss2-tcti-swtpm.so.0",
+                "/usr/lib/libtss2-tcti-swtpm.so.0",
+            ],
+        )
+        .is_some()
+        && first_existing(
+            "the tpm2 OpenSSL provider (tpm2-openssl)",
+            &[
+                "/usr/lib/x86_64-linux-gnu/ossl-modules/tpm2.so",
+                "/usr/lib/aarch64-linux-gnu/ossl-modules/tpm2.so",
+                "/usr/lib64/ossl-modules/tpm2.so",
+            ],
+        )
+        .is_some()
+}
 
 /// A running swtpm with its state directory; shut down in order (so that its
 /// dictionary-attack counter does not grow) and killed on drop.
@@ -30,7 +54,11 @@ struct Swtpm {
 }
 
 impl Swtpm {
-    fn start() -> Swtpm {
+    /// A fresh simulator, or `None` (the test is skipped) when what it needs is not installed.
+    fn start() -> Option<Swtpm> {
+        if !installed() {
+            return None;
+        }
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("state")).unwrap();
         // The swtpm TCTI finds the control channel on the next port.
@@ -50,7 +78,7 @@ impl Swtpm {
             "--recovery-time=1",
             "--lockout-recovery-time=1",
         ]);
-        tpm
+        Some(tpm)
     }
 
     /// Starts (or starts again) the simulator on the same ports and state.
@@ -329,39 +357,18 @@ fn pubkey_of(cert: &str) -> String {
 /// builds it: `"AWS Roles Anywhere Credential Helper Signing Test" || "1" || SHA256("IAM RA" ||
 /// key)`, the key being the PKCS#1 RSAPublicKey or the uncompressed EC point.
 fn sign_string_message(pubkey: &str, rsa: bool) -> Vec<u8> {
-    let openssl = |args: &[&str], input: Option<&[u8]>| {
-        use std::io::Write;
-        let mut child = Command::new("openssl")
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.unwrap_or(b""))
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "openssl {args:?}");
-        out.stdout
-    };
     let key = if rsa {
-        openssl(
-            &[
-                "rsa",
-                "-pubin",
-                "-in",
-                pubkey,
-                "-RSAPublicKey_out",
-                "-outform",
-                "DER",
-            ],
-            None,
-        )
+        openssl::openssl(&[
+            "rsa",
+            "-pubin",
+            "-in",
+            pubkey,
+            "-RSAPublicKey_out",
+            "-outform",
+            "DER",
+        ])
     } else {
-        let spki = openssl(&["pkey", "-pubin", "-in", pubkey, "-outform", "DER"], None);
+        let spki = openssl::openssl(&["pkey", "-pubin", "-in", pubkey, "-outform", "DER"]);
         // The point is the BIT STRING at the end: 65 bytes for P-256, 97 for P-384.
         let n = if spki.len() > 100 { 97 } else { 65 };
         spki[spki.len() - n..].to_vec()
@@ -370,13 +377,18 @@ fn sign_string_message(pubkey: &str, rsa: bool) -> Vec<u8> {
     let mut input = b"IAM RA".to_vec();
     input.extend(&key);
     let mut message = b"AWS Roles Anywhere Credential Helper Signing Test1".to_vec();
-    message.extend(openssl(&["dgst", "-sha256", "-binary"], Some(&input)));
+    message.extend(openssl::openssl_with_input(
+        &["dgst", "-sha256", "-binary"],
+        &input,
+    ));
     message
 }
 
 #[test]
 fn key_files_rsa_p256_p384_sign_credential_process_and_sign_string() {
-    let tpm = Swtpm::start();
+    let Some(tpm) = Swtpm::start() else {
+        return;
+    };
     let local = Local::start(&[]);
     let keys = [
         (
@@ -419,7 +431,7 @@ fn key_files_rsa_p256_p384_sign_credential_process_and_sign_string() {
                 String::from_utf8_lossy(&out.stderr)
             );
             assert!(
-                openssl_verify(&pubkey, &digest.to_lowercase(), &message, &out.stdout),
+                openssl::verify(&pubkey, &digest.to_lowercase(), &message, &out.stdout),
                 "{name} {digest}: openssl does not verify the signature"
             );
         }
@@ -428,7 +440,9 @@ fn key_files_rsa_p256_p384_sign_credential_process_and_sign_string() {
 
 #[test]
 fn persistent_handles_and_keys_under_a_persistent_parent() {
-    let tpm = Swtpm::start();
+    let Some(tpm) = Swtpm::start() else {
+        return;
+    };
     let local = Local::start(&[]);
     let (file, cert) = tpm.persistent();
     for args in [
@@ -477,7 +491,9 @@ fn persistent_handles_and_keys_under_a_persistent_parent() {
 
 #[test]
 fn password_keys_right_wrong_and_missing() {
-    let tpm = Swtpm::start();
+    let Some(tpm) = Swtpm::start() else {
+        return;
+    };
     let local = Local::start(&[]);
     let (key, cert) = tpm.key_file(
         "ec256-pw",
@@ -524,7 +540,9 @@ fn password_keys_right_wrong_and_missing() {
 
 #[test]
 fn key_not_matching_the_certificate_is_refused_before_signing() {
-    let tpm = Swtpm::start();
+    let Some(tpm) = Swtpm::start() else {
+        return;
+    };
     let (key, _) = tpm.key_file(
         "ec256",
         &["-algorithm", "EC", "-pkeyopt", "group:P-256"],
@@ -546,7 +564,9 @@ fn key_not_matching_the_certificate_is_refused_before_signing() {
 
 #[test]
 fn no_tpm_is_one_line_naming_the_tcti() {
-    let tpm = Swtpm::start();
+    let Some(tpm) = Swtpm::start() else {
+        return;
+    };
     let (key, _) = tpm.key_file(
         "ec256",
         &["-algorithm", "EC", "-pkeyopt", "group:P-256"],
@@ -573,7 +593,9 @@ fn no_tpm_is_one_line_naming_the_tcti() {
 
 #[test]
 fn serve_refreshes_with_a_tpm_key_across_a_swtpm_restart() {
-    let mut tpm = Swtpm::start();
+    let Some(mut tpm) = Swtpm::start() else {
+        return;
+    };
     let local = Local::start(&[]);
     let (key, cert) = tpm.key_file(
         "ec256",
@@ -633,7 +655,9 @@ fn serve_refreshes_with_a_tpm_key_across_a_swtpm_restart() {
 /// signature verifies.
 #[test]
 fn the_password_is_asked_for_on_the_terminal() {
-    let tpm = Swtpm::start();
+    let Some(tpm) = Swtpm::start() else {
+        return;
+    };
     let (key, cert) = tpm.key_file(
         "ec256-tty",
         &["-algorithm", "EC", "-pkeyopt", "group:P-256"],
@@ -683,7 +707,7 @@ fn the_password_is_asked_for_on_the_terminal() {
         .to_string();
     let signature = hex::decode(hex.trim_matches('"')).unwrap_or_else(|_| panic!("{text}"));
     let pubkey = pubkey_of(&cert);
-    assert!(openssl_verify(
+    assert!(openssl::verify(
         &pubkey,
         "sha256",
         &sign_string_message(&pubkey, false),

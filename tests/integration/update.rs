@@ -2,14 +2,14 @@
 //! the real `rolesanywhere-local`, keeping everything else in the file byte for byte; the AWS
 //! CLI then uses the written profile against the endpoint's STS.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::local::{helper_command, Local, PROFILE, ROLE, TRUST_ANCHOR};
-use common::pki;
 use test_support::aws_cli;
+use test_support::pki;
+use test_support::standard::{PROFILE, ROLE, TRUST_ANCHOR};
+
+use crate::util::local::{helper_command, Local};
 
 /// Runs `update --once` for `profile` into `file`.
 fn update_once(local: &Local, file: &Path, profile: &str) -> Output {
@@ -298,7 +298,7 @@ fn an_unwritable_credentials_file_is_one_clear_error() {
     std::fs::write(&blocker, "").unwrap();
     let file = blocker.join("credentials");
     let out = update_once(&local, &file, "default");
-    let stderr = common::assert_one_line_error(&out, "cannot write the credentials file");
+    let stderr = crate::util::assert_one_line_error(&out, "cannot write the credentials file");
     assert!(stderr.contains(&file.display().to_string()), "{stderr}");
     assert!(stderr.contains("AWS_SHARED_CREDENTIALS_FILE"), "{stderr}");
     // Nothing secret in the message.
@@ -308,11 +308,12 @@ fn an_unwritable_credentials_file_is_one_clear_error() {
 
 #[test]
 fn the_aws_cli_uses_the_written_profile() {
+    let Some(aws) = aws_cli() else { return };
     let local = Local::start(&[]);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("credentials");
     assert_ok(&update_once(&local, &file, "ra"));
-    let out = Command::new(aws_cli())
+    let out = Command::new(aws)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", dir.path())

@@ -2,12 +2,12 @@
 //! OpenSSL (`pki/validate/`, `pki/bad/`). Chain verdicts are compared with `openssl verify`'s,
 //! and `--live` runs against the real `rolesanywhere-local`.
 
-mod common;
-
 use std::process::Output;
 
-use common::local::{helper_command, Local, DISABLED_ANCHOR, PROFILE, ROLE, TRUST_ANCHOR};
-use common::{pki, testdata, EC_KINDS, RSA_KINDS};
+use test_support::standard::{DISABLED_ANCHOR, PROFILE, ROLE, TRUST_ANCHOR};
+use test_support::{pki, testdata, EC_KINDS, RSA_KINDS};
+
+use crate::util::local::{helper_command, Local};
 
 /// Every check, in the order `validate` prints them.
 const CHECKS: [&str; 12] = [
@@ -605,7 +605,7 @@ fn live_calls_create_session_and_classes_its_failures() {
         &pki("ec-p256", "key-pkcs8.pem"),
         &["--live"],
     );
-    common::assert_one_line_error(&out, "--trust-anchor-arn");
+    crate::util::assert_one_line_error(&out, "--trust-anchor-arn");
 }
 
 #[test]
@@ -633,8 +633,8 @@ fn bad_validator_inputs_exit_1() {
     ] {
         let mut args = vec!["--certificate", &cert, "--private-key", &key];
         args.extend(extra.iter().copied());
-        common::assert_one_line_error(&validate(&args), needle);
+        crate::util::assert_one_line_error(&validate(&args), needle);
     }
     let no_certificate = validate(&["--private-key", &key]);
-    common::assert_one_line_error(&no_certificate, "no certificate given");
+    crate::util::assert_one_line_error(&no_certificate, "no certificate given");
 }

@@ -1,12 +1,10 @@
 //! A build without the `pkcs11` feature: a `pkcs11:` URI gets one line saying the build lacks
 //! it, and file keys still work. Runs only in such a build:
-//! `cargo test --no-default-features --test without_pkcs11` (the README's test script does).
+//! `cargo test --no-default-features --test integration without_pkcs11::` (tests/run.sh does).
 
-#![cfg(not(feature = "pkcs11"))]
+use test_support::pki;
 
-mod common;
-
-use common::{assert_one_line_error, helper, pki};
+use crate::util::{assert_one_line_error, helper};
 
 #[test]
 fn a_pkcs11_uri_says_this_build_lacks_the_feature() {

@@ -1,19 +1,14 @@
-//! Helpers shared by the `local_*` tests: configurations, and an independent AWS4-X509 / SigV4
-//! request signer built on the OpenSSL command line (never on this crate's code), so the endpoint
-//! is checked against a second implementation. Fixture paths, and the endpoint binary started on
-//! a port, come from the `test-support` crate, shared with the product's tests.
+//! What only the endpoint's tests need: configurations around the recorded vectors' ARNs, and
+//! an independent AWS4-X509 / SigV4 request signer built on the OpenSSL command line (never on
+//! this crate's code), so the endpoint is checked against a second implementation. Fixture
+//! paths, OpenSSL, and the endpoint binary started on a port come from the `test-support`
+//! crate, shared with the product's tests.
 
-#![allow(dead_code)]
-
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use sha2::{Digest, Sha256};
-
-// Each test binary compiles its own copy of this module and uses some of it (hence dead_code
-// above, and this).
-#[allow(unused_imports)]
+use test_support::openssl::{self, openssl, openssl_with_input};
 pub use test_support::{testdata, ACCOUNT, EC_KINDS, ROLE, RSA_KINDS};
 
 pub const VECTOR_DATE: &str = "20250102T030405Z";
@@ -102,43 +97,6 @@ impl ConfigSpec {
     }
 }
 
-/// Runs openssl with `args`, feeding `input`, and returns stdout.
-pub fn openssl(args: &[&str], input: &[u8]) -> Vec<u8> {
-    let mut child = Command::new("openssl")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("openssl is installed");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input)
-        .expect("write to openssl");
-    let out = child.wait_with_output().expect("openssl runs");
-    assert!(
-        out.status.success(),
-        "openssl {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-/// SHA-256 signature by OpenSSL (PKCS#1 v1.5 for RSA keys, DER ECDSA for EC keys).
-pub fn openssl_sign(key: &Path, data: &[u8]) -> Vec<u8> {
-    openssl(
-        &[
-            "dgst",
-            "-sha256",
-            "-sign",
-            key.to_str().expect("utf-8 path"),
-        ],
-        data,
-    )
-}
-
 /// Base64 of a PEM certificate's DER (the PEM body, joined), one per certificate in the file.
 pub fn pem_bodies(path: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(path).expect("read PEM");
@@ -159,16 +117,13 @@ pub fn pem_bodies(path: &Path) -> Vec<String> {
 
 /// The certificate's serial in decimal, via `openssl x509 -serial`.
 pub fn serial_decimal(cert: &Path) -> String {
-    let out = openssl(
-        &[
-            "x509",
-            "-noout",
-            "-serial",
-            "-in",
-            cert.to_str().expect("utf-8"),
-        ],
-        b"",
-    );
+    let out = openssl(&[
+        "x509",
+        "-noout",
+        "-serial",
+        "-in",
+        cert.to_str().expect("utf-8"),
+    ]);
     let text = String::from_utf8(out).expect("ascii");
     let hex = text.trim().trim_start_matches("serial=");
     num_bigint::BigUint::parse_bytes(hex.as_bytes(), 16)
@@ -291,18 +246,15 @@ impl CreateSession {
     /// A request for the leaf in `testdata/pki/<kind>` (or any cert/key pair), with the standard
     /// test ARNs in the query and `{"durationSeconds":3600}` as body.
     pub fn new(cert: &Path, key: &Path, chain: Option<&Path>, region: &str, host: &str) -> Self {
-        let pubkey = openssl(
-            &[
-                "x509",
-                "-noout",
-                "-pubkey",
-                "-in",
-                cert.to_str().expect("utf-8"),
-            ],
-            b"",
-        );
+        let pubkey = openssl(&[
+            "x509",
+            "-noout",
+            "-pubkey",
+            "-in",
+            cert.to_str().expect("utf-8"),
+        ]);
         let pubkey = String::from_utf8(pubkey).expect("ascii");
-        let text = String::from_utf8(openssl(
+        let text = String::from_utf8(openssl_with_input(
             &["pkey", "-pubin", "-noout", "-text"],
             pubkey.as_bytes(),
         ))
@@ -382,7 +334,7 @@ impl CreateSession {
             self.amz_date,
             hex_sha256(canonical_request.as_bytes())
         );
-        let signature = hex::encode(openssl_sign(&self.key, string_to_sign.as_bytes()));
+        let signature = hex::encode(openssl::sign(&self.key, string_to_sign.as_bytes()));
         headers.push((
             "authorization".into(),
             format!(
@@ -421,17 +373,6 @@ pub fn amz_date_of(t: std::time::SystemTime) -> String {
         .expect("ascii")
         .trim()
         .to_string()
-}
-
-/// HMAC-SHA256 by OpenSSL.
-pub fn openssl_hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
-    let hexkey = format!("hexkey:{}", hex::encode(key));
-    openssl(
-        &[
-            "dgst", "-sha256", "-mac", "HMAC", "-macopt", &hexkey, "-binary",
-        ],
-        data,
-    )
 }
 
 /// Standard SigV4 for an STS form POST to `/`, computed with OpenSSL's HMAC.
@@ -476,11 +417,11 @@ impl StsRequest<'_> {
             self.amz_date,
             hex_sha256(canonical_request.as_bytes())
         );
-        let k_date = openssl_hmac(format!("AWS4{}", self.secret).as_bytes(), date.as_bytes());
-        let k_region = openssl_hmac(&k_date, self.region.as_bytes());
-        let k_service = openssl_hmac(&k_region, b"sts");
-        let k_signing = openssl_hmac(&k_service, b"aws4_request");
-        let signature = hex::encode(openssl_hmac(&k_signing, string_to_sign.as_bytes()));
+        let k_date = openssl::hmac(format!("AWS4{}", self.secret).as_bytes(), date.as_bytes());
+        let k_region = openssl::hmac(&k_date, self.region.as_bytes());
+        let k_service = openssl::hmac(&k_region, b"sts");
+        let k_signing = openssl::hmac(&k_service, b"aws4_request");
+        let signature = hex::encode(openssl::hmac(&k_signing, string_to_sign.as_bytes()));
         headers.push((
             "authorization".into(),
             format!(

@@ -2,12 +2,11 @@
 //! configuration, `local::serve` on an ephemeral port with the generated TLS CA, and an
 //! injectable clock (used here to expire a session).
 
-mod local_common;
-
 use std::time::Duration;
 
-use local_common::*;
 use rolesanywhere_local::{self as local, pki, Clock, Config, ServeOptions, TlsMode};
+
+use crate::common::*;
 
 fn client(server: &local::RunningServer) -> reqwest::Client {
     let ca = server.ca_pem().expect("generated CA");

@@ -2,13 +2,13 @@
 //! (`testdata/mldsa/aws4-x509/`, made by testdata/mldsa/gen.py), ML-DSA-signed chains, and the
 //! rule that the algorithm name must match the certificate's key. Checked with a fixed clock.
 
-mod local_common;
-
 use std::path::Path;
 
-use local_common::*;
 use rolesanywhere_local::verify::{self, Algorithm, Request, Verified};
 use rolesanywhere_local::{parse_amz_date, unix_time, ApiError, ApiErrorKind, Config};
+use test_support::standard::{PROFILE, TRUST_ANCHOR};
+
+use crate::common::*;
 
 const LEVELS: [&str; 3] = ["mldsa44", "mldsa65", "mldsa87"];
 
@@ -16,10 +16,9 @@ const LEVELS: [&str; 3] = ["mldsa44", "mldsa65", "mldsa87"];
 fn config(ca_bundle: &str) -> Config {
     let toml = format!(
         "region = \"us-east-1\"\naccount = \"123456789012\"\n\n[[trust_anchor]]\n\
-         arn = \"arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/ta-main\"\n\
-         ca_bundle = \"{}\"\nenabled = true\n\n[[profile]]\n\
-         arn = \"arn:aws:rolesanywhere:us-east-1:123456789012:profile/p-main\"\n\
-         role_arns = [\"{ROLE}\"]\nduration_seconds = 3600\nenabled = true\n",
+         arn = \"{TRUST_ANCHOR}\"\nca_bundle = \"{}\"\nenabled = true\n\n[[profile]]\n\
+         arn = \"{PROFILE}\"\nrole_arns = [\"{ROLE}\"]\nduration_seconds = 3600\n\
+         enabled = true\n",
         testdata(&format!("mldsa/ca/{ca_bundle}")).display()
     );
     Config::from_toml(&toml, Path::new("/"), "test.toml").expect("valid configuration")

@@ -2,14 +2,13 @@
 //! loopback-only), configuration errors, routing, fault injection, shutdown, and a full
 //! CreateSession → STS round trip signed with OpenSSL (and, when installed, the AWS CLI).
 
-mod local_common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use local_common::*;
 use test_support::{aws_cli, Endpoint};
+
+use crate::common::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_rolesanywhere-local");
 
@@ -477,10 +476,10 @@ async fn sts_call(
     )
 }
 
-/// The AWS CLI's own SigV4 signer against the local STS (.ci/run installs it into .venv).
+/// The AWS CLI's own SigV4 signer against the local STS (tests/setup.sh installs it into .venv).
 #[tokio::test]
 async fn aws_cli_interoperates_with_local_sts() {
-    let aws = aws_cli();
+    let Some(aws) = aws_cli() else { return };
     let chained = "arn:aws:iam::123456789012:role/chained-role";
     let spec = ConfigSpec {
         extra: format!("\n[[role]]\narn = \"{chained}\"\ntrusted_roles = [\"{ROLE}\"]\n"),

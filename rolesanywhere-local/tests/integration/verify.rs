@@ -3,11 +3,11 @@
 //! OpenSSL command line: good requests are accepted, each kind of tampering is refused with the
 //! exception the real service returns.
 
-mod local_common;
-
-use local_common::*;
 use rolesanywhere_local::verify::{self, Algorithm, Request, Verified};
 use rolesanywhere_local::{parse_amz_date, unix_time, ApiError, ApiErrorKind, Config};
+use test_support::openssl;
+
+use crate::common::*;
 
 const VECTOR_HOST: &str = "rolesanywhere.us-east-1.amazonaws.com";
 
@@ -67,7 +67,7 @@ fn vector(case: &str) -> Signed {
                 std::fs::read_to_string(dir.join("authorization-prefix.txt")).expect("prefix");
             let sts = std::fs::read(dir.join("string-to-sign.txt")).expect("sts");
             let key = testdata(context["private_key"].as_str().expect("key"));
-            format!("{prefix}{}", hex::encode(openssl_sign(&key, &sts)))
+            format!("{prefix}{}", hex::encode(openssl::sign(&key, &sts)))
         }
     };
     headers.push(("authorization".into(), authorization.trim().to_string()));
@@ -475,7 +475,7 @@ fn validate_leaf(name: &str, chain: &str) -> Signed {
 }
 
 /// The trust model's end-entity rules, read strictly, on the same fixtures as the product's
-/// `validate` tests (tests/validate.rs): each broken rule is refused, naming it; a leaf shaped as
+/// `validate` tests (tests/integration/validate.rs): each broken rule is refused, naming it; a leaf shaped as
 /// certmonger issues them (keyUsage not critical) is accepted.
 #[test]
 fn the_trust_models_end_entity_rules_are_enforced() {

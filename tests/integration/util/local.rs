@@ -1,34 +1,11 @@
-//! Starting the real `rolesanywhere-local` binary on a loopback port for a test.
+//! The real `rolesanywhere-local` on a loopback port with the standard test configuration
+//! ([`test_support::standard`]), and `aws_signing_helper` run against it with the standard ARNs.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-pub use test_support::ROLE;
+use test_support::standard::{self, PROFILE, ROLE, TRUST_ANCHOR};
 use test_support::{testdata, Endpoint};
-
-/// The account, region and ARNs of the test configuration.
-pub const TRUST_ANCHOR: &str = "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/ta-main";
-/// A trust anchor that exists but is disabled.
-pub const DISABLED_ANCHOR: &str =
-    "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/ta-disabled";
-/// The profile; roles: ROLE; 3600 s; accepts role session names.
-pub const PROFILE: &str = "arn:aws:rolesanywhere:us-east-1:123456789012:profile/p-main";
-/// A profile that refuses role session names, max 1800 s.
-pub const STRICT_PROFILE: &str = "arn:aws:rolesanywhere:us-east-1:123456789012:profile/p-strict";
-/// A role the profile does not list.
-pub const OTHER_ROLE: &str = "arn:aws:iam::123456789012:role/other-role";
-/// A role in a second account that trusts ROLE, asks for [`EXTERNAL_ID`] and MFA.
-pub const CROSS_ROLE: &str = "arn:aws:iam::222233334444:role/deploy";
-/// The second account.
-pub const CROSS_ACCOUNT: &str = "222233334444";
-/// The external ID CROSS_ROLE's trust policy asks for.
-pub const EXTERNAL_ID: &str = "ansible-ext-7";
-/// The MFA device CROSS_ROLE needs a code of.
-pub const MFA_SERIAL: &str = "arn:aws:iam::123456789012:mfa/ansible";
-/// Its TOTP secret, base32 (as `oathtool --totp -b` takes it).
-pub const MFA_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
-/// A role in a third account that trusts CROSS_ROLE, with no conditions (a second hop).
-pub const THIRD_ROLE: &str = "arn:aws:iam::333344445555:role/audit";
 
 /// A running endpoint; killed on drop.
 pub struct Local {
@@ -43,21 +20,11 @@ impl Local {
         Self::start_trusting(&testdata("pki/ca/root.pem"), extra)
     }
 
-    /// Like [`Local::start`], with the trust anchors' CA bundle at `ca_bundle` (a CA made
-    /// during the test, such as certmonger's).
+    /// Like [`Local::start`], its trust anchors holding the CA certificates of `ca_bundle`
+    /// instead of the test root (a CA made during the test, such as certmonger's).
     pub fn start_trusting(ca_bundle: &Path, extra: &[&str]) -> Local {
-        let config = config_text(ca_bundle);
+        let config = standard::config(ca_bundle);
         let endpoint = Endpoint::start(super::local_binary(), &config, extra);
-        Local {
-            ca: endpoint.ca(),
-            endpoint,
-        }
-    }
-
-    /// Starts the endpoint with the test configuration, its trust anchors holding the CA
-    /// certificates of `ca_bundle` instead of the test root, and `extra` flags.
-    pub fn start_with_anchors(ca_bundle: &Path, extra: &[&str]) -> Local {
-        let endpoint = Endpoint::start(super::local_binary(), &config_text(ca_bundle), extra);
         Local {
             ca: endpoint.ca(),
             endpoint,
@@ -67,11 +34,6 @@ impl Local {
     /// The endpoint URL to give `--endpoint`.
     pub fn url(&self) -> String {
         self.endpoint.url()
-    }
-
-    /// What the endpoint logged on stderr so far.
-    pub fn stderr(&self) -> String {
-        self.endpoint.stderr()
     }
 
     /// The endpoint's record of the calls it judged (`GET /_local/calls`).
@@ -187,59 +149,4 @@ pub fn helper_command(args: &[&str]) -> Command {
         cmd.env_remove(var);
     }
     cmd
-}
-
-fn config_text(root: &Path) -> String {
-    format!(
-        r#"region = "us-east-1"
-account = "123456789012"
-
-[[trust_anchor]]
-arn = "{TRUST_ANCHOR}"
-ca_bundle = "{root}"
-enabled = true
-
-[[trust_anchor]]
-arn = "{DISABLED_ANCHOR}"
-ca_bundle = "{root}"
-enabled = false
-
-[[profile]]
-arn = "{PROFILE}"
-role_arns = ["{ROLE}"]
-duration_seconds = 3600
-enabled = true
-accept_role_session_name = true
-
-[[profile]]
-arn = "{STRICT_PROFILE}"
-role_arns = ["{ROLE}"]
-duration_seconds = 1800
-enabled = true
-accept_role_session_name = false
-
-[[role]]
-arn = "{ROLE}"
-trusted_roles = []
-
-[[role]]
-arn = "{OTHER_ROLE}"
-trusted_roles = ["{ROLE}"]
-
-[[role]]
-arn = "{CROSS_ROLE}"
-trusted_roles = ["{ROLE}"]
-external_id = "{EXTERNAL_ID}"
-require_mfa = true
-
-[[role]]
-arn = "{THIRD_ROLE}"
-trusted_roles = ["{CROSS_ROLE}"]
-
-[[mfa_device]]
-serial = "{MFA_SERIAL}"
-secret = "{MFA_SECRET}"
-"#,
-        root = root.display()
-    )
 }

@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
+use test_support::pki;
+use test_support::standard::{PROFILE, ROLE, TRUST_ANCHOR};
 
-use super::local::{helper_command, Local, PROFILE, ROLE, TRUST_ANCHOR};
-use super::pki;
+use super::local::{helper_command, Local};
 
 /// The IMDSv2 token path.
 pub const TOKEN: &str = "/latest/api/token";
