@@ -211,33 +211,53 @@ pub async fn imds_credentials(serve: &Serve) -> serde_json::Value {
 /// The TTLs of the IPv4 TCP packets sent from `port` on loopback while `during` runs, read with
 /// a raw socket (which needs root or CAP_NET_RAW: without it this fails, it does not skip), and
 /// whether one of them carried the start of an HTTP response.
+///
+/// The raw socket sees every TCP packet on the machine's loopback, other tests' too: a thread
+/// reads it while `during` runs (and half a second after), so that a busy loopback cannot fill
+/// its receive buffer and drop the packets looked for.
 #[cfg(target_os = "linux")]
 pub fn ttls_from_port(port: u16, during: impl FnOnce()) -> (Vec<u8>, bool) {
-    use socket2::{Domain, Protocol, Socket, Type};
     use std::io::Read;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use socket2::{Domain, Protocol, Socket, Type};
 
     let raw = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::TCP)).unwrap_or_else(|e| {
         panic!("observing --hop-limit needs a raw socket (root or CAP_NET_RAW): {e}")
     });
     raw.set_read_timeout(Some(Duration::from_millis(100)))
         .unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let done = Arc::clone(&done);
+        std::thread::spawn(move || {
+            let (mut ttls, mut response) = (Vec::new(), false);
+            let mut packet = [0u8; 65_536];
+            let mut deadline = None;
+            loop {
+                if deadline.is_none() && done.load(Ordering::SeqCst) {
+                    deadline = Some(Instant::now() + Duration::from_millis(500));
+                }
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    break;
+                }
+                let Ok(n) = (&raw).read(&mut packet) else {
+                    continue;
+                };
+                // IPv4 header: TTL at byte 8, header length in the low nibble of byte 0; then
+                // TCP, source port first and the data offset in the high nibble of byte 12.
+                let ip = usize::from(packet[0] & 0x0f) * 4;
+                if n < ip + 20 || u16::from_be_bytes([packet[ip], packet[ip + 1]]) != port {
+                    continue;
+                }
+                ttls.push(packet[8]);
+                let data = ip + usize::from(packet[ip + 12] >> 4) * 4;
+                response |= packet[data..n].starts_with(b"HTTP/1.1 200");
+            }
+            (ttls, response)
+        })
+    };
     during();
-    let (mut ttls, mut response) = (Vec::new(), false);
-    let mut packet = [0u8; 65_536];
-    let deadline = Instant::now() + Duration::from_millis(500);
-    while Instant::now() < deadline {
-        let Ok(n) = (&raw).read(&mut packet) else {
-            continue;
-        };
-        // IPv4 header: TTL at byte 8, header length in the low nibble of byte 0; then TCP,
-        // source port first and the data offset in the high nibble of byte 12.
-        let ip = usize::from(packet[0] & 0x0f) * 4;
-        if n < ip + 20 || u16::from_be_bytes([packet[ip], packet[ip + 1]]) != port {
-            continue;
-        }
-        ttls.push(packet[8]);
-        let data = ip + usize::from(packet[ip + 12] >> 4) * 4;
-        response |= packet[data..n].starts_with(b"HTTP/1.1 200");
-    }
-    (ttls, response)
+    done.store(true, Ordering::SeqCst);
+    reader.join().expect("the packet reader")
 }
