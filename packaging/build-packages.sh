@@ -5,8 +5,11 @@
 #
 #   packaging/build-packages.sh                      # dist profile (fat LTO), --features tpm
 #   packaging/build-packages.sh --profile dev --no-build
-#                                                    # package what `cargo build --features tpm`
-#                                                    # built (what CI installs: no LTO wait)
+#                                                    # package the binaries (xtask's too) that
+#                                                    # `cargo test --workspace --features
+#                                                    # aws_signing_helper/tpm` left in
+#                                                    # target/debug (what CI installs: no LTO
+#                                                    # wait, no second build)
 #   packaging/build-packages.sh --portable x86_64-unknown-linux-gnu
 #                                                    # package the glibc-2.17 binaries of
 #                                                    # packaging/build-portable.sh (no TPM)
@@ -47,6 +50,17 @@ else
     fi
 fi
 
+# Native packages ship the TPM backend (tss-esapi links libtss2-esys): refuse a binary built
+# without it, such as what a test build with other features left in target/debug. (The output
+# is captured first: with pipefail, grep -q closing the pipe early would fail the check.)
+if [ -z "$portable" ]; then
+    needed=$(objdump -p "$bin_dir/aws_signing_helper")
+    grep -q 'NEEDED.*libtss2-esys' <<<"$needed" || {
+        echo "$bin_dir/aws_signing_helper was built without --features tpm" >&2
+        exit 1
+    }
+fi
+
 stage=target/package-stage
 rm -rf "$stage"
 mkdir -p "$stage/bin"
@@ -54,9 +68,17 @@ cp "$bin_dir/aws_signing_helper" "$bin_dir/rolesanywhere-local" "$stage/bin/"
 # The dist profile strips already; a dev build's debug information would make packages of
 # hundreds of megabytes (the portable binaries are dist builds for other machines' strip).
 [ -n "$portable" ] || strip "$stage"/bin/*
-# The pages and completions of the binary packaged: with TPM support unless portable.
+# The pages and completions of the binary packaged: with TPM support unless portable. Without a
+# build, the xtask built beside the binaries (with the same features) writes them: `cargo run
+# --package xtask` alone would build the product again, its features unified for xtask only.
 if [ -n "$portable" ]; then
     cargo xtask assets "$stage" > /dev/null
+elif [ "$build" = no ]; then
+    [ -x "$bin_dir/xtask" ] || {
+        echo "no $bin_dir/xtask: build it with the binaries (cargo test --workspace --features aws_signing_helper/tpm --no-run)" >&2
+        exit 1
+    }
+    "$bin_dir/xtask" assets "$stage" > /dev/null
 else
     cargo run --quiet --package xtask --features tpm -- assets "$stage" > /dev/null
 fi
@@ -80,7 +102,14 @@ if [ -n "$portable" ]; then
         -s 'release = "1.portable"' -s 'requires = { "glibc" = ">= 2.17" }' \
         -o "target/packages/aws-signing-helper-${version}-1.portable.${arch}.rpm"
 else
-    cargo deb --no-build --no-strip -p aws_signing_helper -o target/packages/
-    cargo generate-rpm --metadata-overwrite "$stage/rpm-scripts.toml" -o target/packages/
+    # Dev packages (CI's install test) are compressed fast: compressing a dev build's binaries
+    # was most of the time this script took.
+    fast_deb=() fast_rpm=()
+    if [ "$profile" = dev ]; then
+        fast_deb=(--fast) fast_rpm=(--payload-compress gzip)
+    fi
+    cargo deb "${fast_deb[@]}" --no-build --no-strip -p aws_signing_helper -o target/packages/
+    cargo generate-rpm "${fast_rpm[@]}" --metadata-overwrite "$stage/rpm-scripts.toml" \
+        -o target/packages/
 fi
 ls -l target/packages/

@@ -22,7 +22,7 @@ want pkcs11-tool opensc
 want p11tool gnutls-bin
 want setsid util-linux
 want script bsdutils
-# TPM 2.0 (tests/tpm.rs, `--features tpm`): tss-esapi builds against libtss2-dev through
+# TPM 2.0 (tests/integration/tpm.rs, `--features tpm`): tss-esapi builds against libtss2-dev through
 # pkg-config; the tests run swtpm and make keys with tpm2-tools and the tpm2 OpenSSL provider;
 # the swtpm TCTI is loaded at run time from libtss2-tcti-swtpm0.
 want swtpm swtpm
@@ -40,7 +40,7 @@ want flock util-linux
 want certmonger certmonger
 want dbus-daemon dbus
 python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
-# Packaging (xtask/tests, tests/units.rs, packaging/*.sh): man-db renders the man pages, bash,
+# Packaging (xtask/tests, tests/integration/units.rs, packaging/*.sh): man-db renders the man pages, bash,
 # zsh and fish load the completions, systemd-analyze and systemd-socket-activate check the units
 # and socket activation without a running systemd, dpkg-shlibdeps computes the .deb's
 # dependencies, rpm reads the .rpm, objdump (binutils) reads symbol versions.

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use aws_credential_types::provider::ProvideCredentials;
 use rolesanywhere_credentials::RolesAnywhereCredentialsProvider;
-use test_support::config::{config_text, PROFILE, TRUST_ANCHOR};
+use test_support::standard::{config as config_text, PROFILE, TRUST_ANCHOR};
 use test_support::{local_binary, pki, testdata, Endpoint, ROLE};
 
 const ROUNDS: usize = 20;

@@ -16,11 +16,11 @@
 //!
 //! ```
 //! # // Hidden: an offline endpoint (rolesanywhere-local) and the test PKI stand in for AWS.
-//! # use test_support::config::{PROFILE as PROFILE_ARN, TRUST_ANCHOR as TA};
+//! # use test_support::standard::{PROFILE as PROFILE_ARN, TRUST_ANCHOR as TA};
 //! # use test_support::ROLE;
 //! # let endpoint = test_support::Endpoint::start(
 //! #     test_support::local_binary(),
-//! #     &test_support::config::config_text(&test_support::testdata("pki/ca/root.pem")),
+//! #     &test_support::standard::config(&test_support::testdata("pki/ca/root.pem")),
 //! #     &["--plain-http"],
 //! # );
 //! # let (cert, key) = (test_support::pki("ec-p256", "cert.pem"), test_support::pki("ec-p256", "key-pkcs8.pem"));

@@ -41,11 +41,11 @@ pub const PROVIDER_NAME: &str = "RolesAnywhere";
 /// ```
 /// # let endpoint = test_support::Endpoint::start(
 /// #     test_support::local_binary(),
-/// #     &test_support::config::config_text(&test_support::testdata("pki/ca/root.pem")),
+/// #     &test_support::standard::config(&test_support::testdata("pki/ca/root.pem")),
 /// #     &["--plain-http"],
 /// # );
 /// # let (cert, key) = (test_support::pki("rsa-2048", "fullchain.pem"), test_support::pki("rsa-2048", "key-pkcs8.pem"));
-/// # let (ta, profile, role) = (test_support::config::TRUST_ANCHOR, test_support::config::PROFILE, test_support::ROLE);
+/// # let (ta, profile, role) = (test_support::standard::TRUST_ANCHOR, test_support::standard::PROFILE, test_support::ROLE);
 /// # let url = endpoint.url();
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// use rolesanywhere_credentials::RolesAnywhereCredentialsProvider;

@@ -12,28 +12,12 @@ pub const PIN: &str = "1234";
 /// The security officer's PIN of every token made here.
 pub const SO_PIN: &str = "5678";
 
-/// Where distributions put SoftHSM2's module; `SOFTHSM2_MODULE` overrides.
-const MODULE_PATHS: [&str; 5] = [
-    "/usr/lib/softhsm/libsofthsm2.so",
-    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
-    "/usr/lib64/pkcs11/libsofthsm2.so",
-    "/usr/local/lib/softhsm/libsofthsm2.so",
-];
-
-/// SoftHSM2's PKCS#11 module: `SOFTHSM2_MODULE`, else where the distribution puts it. Panics
-/// with what to install when it is missing.
+/// SoftHSM2's PKCS#11 module ([`crate::tools::softhsm_module`]). Panics with what to install
+/// when it is missing: callers check [`crate::tools::softhsm_module`] first to skip.
 pub fn module() -> String {
-    if let Ok(path) = std::env::var("SOFTHSM2_MODULE") {
-        return path;
-    }
-    MODULE_PATHS
-        .iter()
-        .find(|p| Path::new(p).exists())
-        .unwrap_or_else(|| {
-            panic!("SoftHSM2 is not installed: run tests/setup.sh (apt-get install softhsm2), or set SOFTHSM2_MODULE")
-        })
-        .to_string()
+    crate::tools::softhsm_module().unwrap_or_else(|| {
+        panic!("SoftHSM2 is not installed: run tests/setup.sh (apt-get install softhsm2), or set SOFTHSM2_MODULE")
+    })
 }
 
 /// A SoftHSM2 configuration and token directory of its own; `SOFTHSM2_CONF` must name

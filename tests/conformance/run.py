@@ -232,7 +232,10 @@ class Mock:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # shutdown() waits for the loop to look at its flag: every poll_interval (0.5 s by
+        # default, which was most of each case's time).
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
+                         daemon=True).start()
 
     def handle(self, req, body):
         record = dict(time=time.monotonic(), path=req.path)

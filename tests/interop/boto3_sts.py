@@ -1,4 +1,4 @@
-"""boto3 as a real client of `aws_signing_helper serve` (run by tests/serve.rs with the venv's
+"""boto3 as a real client of `aws_signing_helper serve` (run by tests/integration/serve.rs with the venv's
 python and an environment holding nothing but what the test chose).
 
 Usage: boto3_sts.py <sts endpoint url>

@@ -288,7 +288,8 @@ impl Source {
 
     /// The certificate and its chain (leaf excluded) read from their files without the key, to
     /// judge a certificate whose key does not open (the usual state of a renewal in progress).
-    /// `None` when the certificate is not in a file of its own, or cannot be read; an unreadable
+    /// `None` when the certificate is not in a file of its own (it is in the token, or in a
+    /// bundle with the key), or cannot be read; an unreadable
     /// intermediates file gives an empty chain.
     pub fn certificate_alone(&self) -> Option<(Certificate, Vec<Certificate>)> {
         let (certificate, intermediates) = match self {
@@ -297,7 +298,8 @@ impl Source {
                 files.intermediates.as_deref(),
             ),
             Source::TpmHandle(key) => (key.certificate.as_deref()?, key.intermediates.as_deref()),
-            _ => return None,
+            Source::Pkcs11(token) => token.certificate_files()?,
+            Source::CertStore => return None,
         };
         let mut certificates = read_certificates(certificate).ok()?;
         let leaf = certificates.remove(0);

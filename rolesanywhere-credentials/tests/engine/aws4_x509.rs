@@ -8,7 +8,8 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use rolesanywhere_credentials::identity::{file::FileSource, X509Signer};
 use rolesanywhere_credentials::signing::{self, Request};
-use test_support::{openssl_verify, testdata};
+use test_support::openssl::verify as openssl_verify;
+use test_support::testdata;
 
 struct Case {
     dir: PathBuf,
@@ -159,4 +160,71 @@ fn rsa_2048_chain_int_root() {
 #[test]
 fn ec_p521_eu_west_1() {
     run("ec-p521-eu-west-1");
+}
+
+/// The ML-DSA vectors (testdata/mldsa/gen.py, Python `cryptography`): every stage byte for
+/// byte, the signature too (ML-DSA signing here is deterministic).
+#[test]
+fn aws4_x509_mldsa_stages_equal_the_vectors_byte_for_byte() {
+    use rolesanywhere_credentials::signing::Algorithm;
+
+    const LEVELS: [&str; 3] = ["mldsa44", "mldsa65", "mldsa87"];
+    for level in LEVELS {
+        let dir = testdata(&format!("mldsa/aws4-x509/{level}-chain"));
+        let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+        let ctx: serde_json::Value = serde_json::from_str(&read("context.json")).unwrap();
+        let path = |k: &str| ctx[k].as_str().map(testdata);
+        let signer = FileSource {
+            certificate: path("certificate"),
+            private_key: path("private_key"),
+            intermediates: path("chain"),
+            password: None,
+            tpm: Default::default(),
+        }
+        .open()
+        .unwrap();
+        assert_eq!(
+            Algorithm::for_key(signer.certificate().public_key().unwrap()),
+            Algorithm::MlDsa
+        );
+        let query: Vec<(String, String)> = ctx["query"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect();
+        let headers = vec![
+            ("Content-Type".to_string(), "application/json".to_string()),
+            (
+                "Host".to_string(),
+                ctx["host"].as_str().unwrap().to_string(),
+            ),
+        ];
+        let request = Request {
+            method: "POST",
+            path: "/sessions",
+            query: &query,
+            headers: &headers,
+            body: ctx["body"].as_str().unwrap().as_bytes(),
+        };
+        let time = parse_amz_date(ctx["time"].as_str().unwrap());
+        let signed = signing::sign(&signer, "us-east-1", time, &request).unwrap();
+        assert_eq!(
+            signed.canonical_request.to_string(),
+            read("canonical-request.txt"),
+            "{level}"
+        );
+        assert_eq!(
+            signed.string_to_sign.to_string(),
+            read("string-to-sign.txt"),
+            "{level}"
+        );
+        let authorization = signed
+            .headers
+            .iter()
+            .find(|(n, _)| n == "Authorization")
+            .map(|(_, v)| v.clone())
+            .unwrap();
+        assert_eq!(authorization, read("authorization.txt"), "{level}");
+    }
 }

@@ -13,8 +13,8 @@ use aws_credential_types::provider::ProvideCredentials;
 use aws_smithy_http_client::tls;
 use rolesanywhere_credentials::provider::ReportedError;
 use rolesanywhere_credentials::{AssumeRole, RolesAnywhereCredentialsProvider};
-use test_support::config::{
-    config_text, CROSS_ROLE, EXTERNAL_ID, MFA_SECRET, MFA_SERIAL, PROFILE, TRUST_ANCHOR,
+use test_support::standard::{
+    config as config_text, CROSS_ROLE, EXTERNAL_ID, MFA_SECRET, MFA_SERIAL, PROFILE, TRUST_ANCHOR,
 };
 use test_support::{local_binary, pki, testdata, Endpoint, ROLE};
 
@@ -128,7 +128,7 @@ async fn get_caller_identity_with_a_file_key() {
 
 #[tokio::test]
 async fn get_caller_identity_with_a_key_in_a_pkcs11_token() {
-    if !test_support::tool_available("softhsm2-util") {
+    if !test_support::have("softhsm2-util") {
         return;
     }
     let hsm = test_support::softhsm::Hsm::provisioned("rsa-2048");

@@ -53,6 +53,11 @@ impl Pkcs11Source {
     pub fn knows_public_key(&self) -> bool {
         match *self {}
     }
+
+    /// Unreachable: no value of this type exists.
+    pub fn certificate_files(&self) -> Option<(&std::path::Path, Option<&std::path::Path>)> {
+        match *self {}
+    }
 }
 
 /// Refuses: this build has no PKCS#11 support.

@@ -36,7 +36,7 @@ mod sign;
 mod single_sign;
 mod uri;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use self::device::Device;
 use self::sign::Pkcs11Key;
@@ -83,6 +83,15 @@ pub struct Pkcs11Source {
 }
 
 impl Pkcs11Source {
+    /// The certificate and intermediates files, when the certificate is a file (the key alone
+    /// being in the token).
+    pub fn certificate_files(&self) -> Option<(&Path, Option<&Path>)> {
+        match &self.certificate {
+            Some(CertificateSource::File(path)) => Some((path, self.intermediates.as_deref())),
+            _ => None,
+        }
+    }
+
     /// Whether the official helper's PKCS#11 signer knows its public key: only when the
     /// certificate comes from the token by URI (or no key URI is given, the key then being found
     /// beside that certificate). `sign-string` leaves the public-key suffix out of its fixed
