@@ -11,11 +11,18 @@
 //! prove themselves ([`tokens`]), so none is stored. Each credential set's documents are built
 //! once, when it arrives ([`Served`]), and every response shares them. What a client may cost
 //! (connections, timeouts, header sizes) is [`connections`].
+//!
+//! `serve --config FILE` serves several roles from one process, each behind its own path and
+//! token: [`config`] reads the file, [`roles`] runs the roles, [`multi`] is its HTTP surface
+//! (which reuses this module's IMDSv2 handlers for the role that answers them).
 
+pub mod config;
 pub mod connections;
 mod container_token;
 mod documents;
 pub mod listen;
+pub mod multi;
+pub mod roles;
 pub mod tokens;
 
 pub use container_token::{ContainerToken, TokenFile};
