@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use hmac::{Hmac, Mac};
 use rand::RngCore;
-use ring::hmac;
+use sha2::Sha256;
 use zeroize::Zeroizing;
 
 /// Characters of a token as sent.
@@ -40,8 +41,8 @@ pub enum Invalid {
 
 /// The per-process key tokens are made and checked with.
 pub struct TokenKey {
-    /// Wiped when the process drops it. ring derives its HMAC state from it on the stack of
-    /// each call, so no long-lived copy of that state exists either.
+    /// Wiped when the process drops it. The HMAC state is derived from it on the stack of each
+    /// call, so no long-lived copy of that state exists either.
     key: Zeroizing<[u8; 32]>,
     /// Expiries count milliseconds from here.
     epoch: Instant,
@@ -65,8 +66,9 @@ impl TokenKey {
         token[0] = VERSION;
         token[1..9].copy_from_slice(&expires.to_be_bytes());
         rand::thread_rng().fill_bytes(&mut token[9..SIGNED]);
-        let tag = hmac::sign(&self.hmac_key(), &token[..SIGNED]);
-        token[SIGNED..].copy_from_slice(tag.as_ref());
+        let mut mac = self.mac();
+        mac.update(&token[..SIGNED]);
+        token[SIGNED..].copy_from_slice(&mac.finalize().into_bytes());
         Zeroizing::new(URL_SAFE_NO_PAD.encode(token.as_ref()))
     }
 
@@ -85,7 +87,9 @@ impl TokenKey {
             _ => return Err(Invalid::Unknown),
         }
         // The tag first, in constant time: nothing else is looked at in a forged token.
-        hmac::verify(&self.hmac_key(), &token[..SIGNED], &token[SIGNED..])
+        let mut mac = self.mac();
+        mac.update(&token[..SIGNED]);
+        mac.verify_slice(&token[SIGNED..])
             .map_err(|_| Invalid::Unknown)?;
         if token[0] != VERSION {
             return Err(Invalid::Unknown);
@@ -100,8 +104,9 @@ impl TokenKey {
         }
     }
 
-    fn hmac_key(&self) -> hmac::Key {
-        hmac::Key::new(hmac::HMAC_SHA256, self.key.as_ref())
+    fn mac(&self) -> Hmac<Sha256> {
+        // HMAC takes a key of any length.
+        Hmac::<Sha256>::new_from_slice(self.key.as_ref()).expect("HMAC takes any key length")
     }
 
     /// Milliseconds from the key's epoch to `at` (saturating: nothing is issued before it).
