@@ -3,30 +3,67 @@
 # loopback (wrk, Debian package), for the IMDSv2 credentials document and the container
 # credentials endpoint. Not a test: figures go into docs/benchmarks.md.
 #
-#   benches/serve_load.sh                 # 10 s per endpoint, 64 connections
-#   DURATION=30s CONNECTIONS=256 benches/serve_load.sh
+# Contenders are measured in interleaved rounds (load that comes and goes on a shared machine
+# hits them alike); each serves the same identity from the same endpoint, one at a time.
+#
+#   benches/serve_load.sh                 # this release build: 3 rounds, 10 s per endpoint, 64 connections
+#   DURATION=30s CONNECTIONS=256 ROUNDS=5 benches/serve_load.sh
+#   CONTENDERS="before=/tmp/aws_signing_helper.old after=target/release/aws_signing_helper" benches/serve_load.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
+ROUNDS=${ROUNDS:-3}
+CONTENDERS=${CONTENDERS:-this=target/release/aws_signing_helper}
 command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)" >&2; exit 1; }
 cargo build --release --bins -q
 
 . benches/local_endpoint.sh
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-AWS_CA_BUNDLE="$work/ca.pem" AWS_CONTAINER_AUTHORIZATION_TOKEN=bench-token \
-    target/release/aws_signing_helper serve --port "$port" \
-    --certificate testdata/pki/ec-p256/fullchain.pem --private-key testdata/pki/ec-p256/key-pkcs8.pem \
-    --trust-anchor-arn "$ta" --profile-arn "$profile" --role-arn "$role" \
-    --endpoint "https://127.0.0.1:$endpoint_port" 2>/dev/null &
-cleanup_pids+=($!)
-base=http://127.0.0.1:$port
-for _ in $(seq 200); do curl -sf -X PUT "$base/latest/api/token" -o /dev/null && break; sleep 0.05; done
-token=$(curl -sf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 21600' "$base/latest/api/token")
-role_name=$(curl -sf -H "X-aws-ec2-metadata-token: $token" "$base/latest/meta-data/iam/security-credentials/")
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-echo "serve, $CONNECTIONS connections, $DURATION each, on $(nproc) cores (wrk shares them):"
-wrk -t2 -c"$CONNECTIONS" -d"$DURATION" -H "X-aws-ec2-metadata-token: $token" \
-    "$base/latest/meta-data/iam/security-credentials/$role_name" | grep -E 'Requests/sec|Latency|Non-2xx'
-wrk -t2 -c"$CONNECTIONS" -d"$DURATION" -H "Authorization: bench-token" "$base/creds" |
-    grep -E 'Requests/sec|Latency|Non-2xx'
+declare -A base token pid
+names=()
+for contender in $CONTENDERS; do
+    name=${contender%%=*} binary=${contender#*=}
+    port=$(free_port)
+    AWS_CA_BUNDLE="$work/ca.pem" AWS_CONTAINER_AUTHORIZATION_TOKEN=bench-token \
+        "$binary" serve --port "$port" \
+        --certificate testdata/pki/ec-p256/fullchain.pem --private-key testdata/pki/ec-p256/key-pkcs8.pem \
+        --trust-anchor-arn "$ta" --profile-arn "$profile" --role-arn "$role" \
+        --endpoint "https://127.0.0.1:$endpoint_port" 2>/dev/null &
+    cleanup_pids+=($!)
+    pid[$name]=$!
+    base[$name]=http://127.0.0.1:$port
+    for _ in $(seq 200); do curl -sf -X PUT "${base[$name]}/latest/api/token" -o /dev/null && break; sleep 0.05; done
+    token[$name]=$(curl -sf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 21600' "${base[$name]}/latest/api/token")
+    names+=("$name")
+done
+role_name=${role##*/}
+
+# CPU time (user + system) process $1 has used, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# One wrk run against process $1: requests per second, mean latency, the server's CPU time per
+# request (steadier than the rate on a shared machine), and non-2xx answers (which must be none).
+measure() {
+    local server=$1 before out
+    shift
+    before=$(cpu_ticks "$server")
+    out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" "$@")
+    awk -v ticks="$(($(cpu_ticks "$server") - before))" -v hz="$(getconf CLK_TCK)" '
+         / requests in / {n=$1} /Requests\/sec/ {rps=$2} /^    Latency/ {lat=$2} /Non-2xx/ {bad=$NF}
+         END {printf "%8.0f req/s  %8s mean latency  %5.2f us CPU/request%s", rps, lat,
+              ticks / hz * 1e6 / n, (bad ? "  NON-2XX: " bad : "")}' <<<"$out"
+}
+
+echo "serve, $CONNECTIONS connections, $DURATION per run, $ROUNDS rounds, on $(nproc) cores (wrk shares them):"
+for round in $(seq "$ROUNDS"); do
+    for name in "${names[@]}"; do
+        b=${base[$name]}
+        echo "round $round  $name  imds       $(measure "${pid[$name]}" \
+            -H "X-aws-ec2-metadata-token: ${token[$name]}" \
+            "$b/latest/meta-data/iam/security-credentials/$role_name")"
+        echo "round $round  $name  container  $(measure "${pid[$name]}" \
+            -H "Authorization: bench-token" "$b/creds")"
+    done
+done

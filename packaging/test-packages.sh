@@ -70,7 +70,8 @@ for file in /usr/bin/aws_signing_helper /usr/bin/rolesanywhere-local \
     /usr/share/man/man1/aws_signing_helper.1.gz /usr/share/bash-completion/completions/aws_signing_helper \
     /usr/share/zsh/site-functions/_aws_signing_helper /usr/share/fish/vendor_completions.d/aws_signing_helper.fish \
     /usr/lib/systemd/system/aws-signing-helper-serve@.service /usr/lib/systemd/system/aws-signing-helper-serve@.socket \
-    /usr/lib/systemd/system/aws-signing-helper-update@.service /usr/lib/sysusers.d/aws-signing-helper.conf \
+    /usr/lib/systemd/system/aws-signing-helper-update@.service /usr/lib/systemd/system/aws-signing-helper-serve-config.service \
+    /usr/lib/sysusers.d/aws-signing-helper.conf /usr/share/doc/aws-signing-helper/example-serve.toml \
     /usr/share/licenses/aws-signing-helper/LICENSE /usr/share/doc/aws-signing-helper/README.md; do
     grep -qx "$file" <<<"$files" || fail "$file not in the rpm"
 done

@@ -89,6 +89,16 @@ pub enum Error {
         detail: String,
     },
 
+    /// `serve --config`'s file cannot be read, a value in it is refused, or a role it
+    /// describes cannot be started (its key, its token file).
+    #[error("{}: {detail}", path.display())]
+    ServeConfig {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the role and the key (never a secret's value).
+        detail: String,
+    },
+
     /// `update` cannot write the shared credentials file.
     #[error("cannot write the credentials file {}", path.display())]
     WriteCredentials {

@@ -96,13 +96,11 @@ pub fn serve_request(data: &[u8]) {
         expires_at: SystemTime::now() + Duration::from_secs(3600),
         last_updated: SystemTime::now(),
     };
-    let (_publish, receiver) = tokio::sync::watch::channel(Some(Arc::new(issued)));
+    let role_arn = "arn:aws:iam::123456789012:role/test-role";
+    let served = crate::serve::Served::new(Arc::new(issued), role_arn);
+    let (_publish, receiver) = tokio::sync::watch::channel(Some(Arc::new(served)));
     let token = crate::serve::ContainerToken::Fixed(Zeroizing::new("fuzz-container-token".into()));
-    let state = Arc::new(crate::serve::State::new(
-        "arn:aws:iam::123456789012:role/test-role",
-        receiver,
-        token,
-    ));
+    let state = Arc::new(crate::serve::State::new(role_arn, receiver, token));
     let app = crate::serve::app(state);
     let answer = runtime.block_on(async {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};

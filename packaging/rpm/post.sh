@@ -10,7 +10,7 @@ install -d -m 0755 /etc/aws-signing-helper
 if [ -d /run/systemd/system ]; then
     systemctl --system daemon-reload >/dev/null 2>&1 || :
     if [ "$1" -ge 2 ]; then
-        systemctl try-restart 'aws-signing-helper-serve@*.service' \
+        systemctl try-restart 'aws-signing-helper-serve@*.service' aws-signing-helper-serve-config.service \
             'aws-signing-helper-update@*.service' >/dev/null 2>&1 || :
     fi
 fi

@@ -120,7 +120,9 @@ pub enum Command {
                       container credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI=\
                       http://127.0.0.1:PORT/creds with an authorization token). The addresses \
                       and the token to use are printed at start-up. Runs until SIGINT or \
-                      SIGTERM.",
+                      SIGTERM. With --config FILE, serves each role the file describes at \
+                      /roles/NAME/credentials, with a token of its own, and SIGHUP reads the \
+                      file again.",
         after_help = concat!(
             credential_env!(),
             key_env!(),
@@ -135,6 +137,8 @@ pub enum Command {
             "  LISTEN_FDS, LISTEN_PID
       A listening socket passed by systemd (socket activation), used instead
       of --address and --port.
+  AWS_SIGNING_HELPER_SERVE_CONFIG
+      The --config file, when the flag is not given.
 "
         )
     )]
@@ -462,6 +466,29 @@ pub struct ServeArgs {
     /// How much to log on stderr, one line per event (--debug is debug)
     #[command(flatten)]
     pub log: LogArgs,
+
+    /// Serve the roles a TOML file describes, each at /roles/NAME/credentials with a token of
+    /// its own; its keys are these flags' names (see docs/services.md)
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "AWS_SIGNING_HELPER_SERVE_CONFIG",
+        hide_env = true,
+        conflicts_with_all = [
+            "role_arn", "profile_arn", "trust_anchor_arn", "session_duration", "region",
+            "endpoint", "no_verify_ssl", "with_proxy", "role_session_name", "certificate",
+            "private_key", "pkcs8_password", "cert_selector", "system_store_name",
+            "use_latest_expiring_certificate", "pkcs11_lib", "reuse_pin", "tpm_key_password",
+            "no_tpm_key_password", "intermediates", "assume_role", "sts_endpoint", "sts_region",
+            "mfa_command", "port", "hop_limit", "address", "allow_non_loopback",
+        ]
+    )]
+    pub config: Option<std::path::PathBuf>,
+
+    /// Print the variables a workload needs to get ROLE's credentials from --config's server
+    /// (the URL and the token file), then exit
+    #[arg(long, value_name = "ROLE", requires = "config")]
+    pub print_env: Option<String>,
 }
 
 /// `--log-level`, for the long-running commands.

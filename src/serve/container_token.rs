@@ -46,14 +46,10 @@ impl ContainerToken {
     pub fn from_env() -> Result<ContainerToken> {
         let set = |var| std::env::var_os(var).filter(|v| !v.is_empty());
         if let Some(path) = set(CONTAINER_TOKEN_FILE_ENV) {
-            let file = TokenFile {
-                path: PathBuf::from(path),
-                cached: Mutex::new(None),
-                reported: Mutex::new(None),
-            };
-            file.current().map_err(|detail| Error::TokenFile {
+            let path = PathBuf::from(path);
+            let file = TokenFile::open(path.clone()).map_err(|detail| Error::TokenFile {
                 var: CONTAINER_TOKEN_FILE_ENV,
-                path: file.path.clone(),
+                path,
                 detail,
             })?;
             return Ok(ContainerToken::File(file));
@@ -92,6 +88,21 @@ pub struct TokenFile {
 }
 
 impl TokenFile {
+    /// The token file at `path`, which must hold a token now.
+    ///
+    /// # Errors
+    /// What is wrong with the file (never its contents): unreadable, empty, too large, not a
+    /// single line.
+    pub(crate) fn open(path: PathBuf) -> std::result::Result<TokenFile, String> {
+        let file = TokenFile {
+            path,
+            cached: Mutex::new(None),
+            reported: Mutex::new(None),
+        };
+        file.current()?;
+        Ok(file)
+    }
+
     /// [`TokenFile::current`], logging a problem once (until it changes or is fixed).
     fn current_or_report(&self) -> Result<Arc<Zeroizing<String>>, Refusal> {
         let current = self.current();

@@ -7,35 +7,49 @@
 //! over the credential source), telling systemd when it is ready ([`crate::systemd`]). Handlers only read the latest
 //! credentials from a `watch` channel, so a slow refresh never blocks a client; when the last
 //! credentials expired and no refresh succeeded, they answer 503 rather than hand out expired
-//! credentials. The container endpoint's token is [`ContainerToken`]. What a client may cost
+//! credentials. The container endpoint's token is [`ContainerToken`]; IMDSv2 session tokens
+//! prove themselves ([`tokens`]), so none is stored. Each credential set's documents are built
+//! once, when it arrives ([`Served`]), and every response shares them. What a client may cost
 //! (connections, timeouts, header sizes) is [`connections`].
+//!
+//! `serve --config FILE` serves several roles from one process, each behind its own path and
+//! token: [`config`] reads the file, [`roles`] runs the roles, [`multi`] is its HTTP surface
+//! (which reuses this module's IMDSv2 handlers for the role that answers them).
 
+pub mod config;
 pub mod connections;
 mod container_token;
+mod documents;
 pub mod listen;
+pub mod multi;
+pub mod roles;
+pub mod tokens;
 
 pub use container_token::{ContainerToken, TokenFile};
+pub use documents::Served;
 pub use listen::{Listen, DEFAULT_HOP_LIMIT, NON_LOOPBACK_HOP_LIMIT};
 
-use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
-use axum::extract::{Path, State as AxumState};
+use axum::extract::{Path, Request, State as AxumState};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::Router;
 use base64::Engine;
+use bytes::Bytes;
 use rand::RngCore;
 use serde::Serialize;
 use tokio::sync::watch;
 use zeroize::Zeroizing;
 
+use tokens::TokenKey;
+
 use crate::error::{Error, Result};
 use rolesanywhere_credentials::config::Options;
-use rolesanywhere_credentials::credentials::{iso8601, Issued};
+use rolesanywhere_credentials::credentials::Issued;
 use rolesanywhere_credentials::pipeline;
 use rolesanywhere_credentials::pipeline::refresh::{self, Deliver};
 use rolesanywhere_credentials::pipeline::Reload;
@@ -46,8 +60,6 @@ pub const LISTEN_ADDRESS: Ipv4Addr = Ipv4Addr::LOCALHOST;
 pub const DEFAULT_PORT: u16 = 9911;
 /// Longest session token lifetime a client may ask for (six hours), also the default.
 pub const MAX_TOKEN_TTL_SECONDS: u64 = 21_600;
-/// Most session tokens remembered at once; beyond it the earliest-expiring one is forgotten.
-pub const MAX_TOKENS: usize = 256;
 
 /// `PUT` here for a session token.
 pub const TOKEN_PATH: &str = "/latest/api/token";
@@ -77,35 +89,41 @@ pub const CONTAINER_TOKEN_ENV: &str = "AWS_CONTAINER_AUTHORIZATION_TOKEN";
 /// SDKs.
 pub const CONTAINER_TOKEN_FILE_ENV: &str = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE";
 
-/// Session tokens are this many characters of base64 (75 random bytes).
-const TOKEN_BYTES: usize = 75;
+/// Generated container tokens are this many characters of base64 (75 random bytes).
+const GENERATED_TOKEN_BYTES: usize = 75;
 
 /// The shared state of the handlers.
 pub struct State {
-    role_name: String,
+    role_name: Bytes,
     role_arn: String,
     region: Option<String>,
-    tokens: TokenStore,
-    credentials: watch::Receiver<Option<Arc<Issued>>>,
+    tokens: Arc<TokenKey>,
+    credentials: watch::Receiver<Option<Arc<Served>>>,
     container_token: ContainerToken,
 }
 
 impl State {
-    /// State for a role, credentials published through `credentials`, and the token container
-    /// clients must present.
+    /// State for a role, credentials published through `credentials` (see [`Served::new`]),
+    /// and the token container clients must present.
     pub fn new(
         role_arn: &str,
-        credentials: watch::Receiver<Option<Arc<Issued>>>,
+        credentials: watch::Receiver<Option<Arc<Served>>>,
         container_token: ContainerToken,
     ) -> State {
         State {
-            role_name: role_name(role_arn).to_string(),
+            role_name: Bytes::copy_from_slice(role_name(role_arn).as_bytes()),
             role_arn: role_arn.to_string(),
             region: None,
-            tokens: TokenStore::default(),
+            tokens: Arc::new(TokenKey::generate()),
             credentials,
             container_token,
         }
+    }
+
+    /// Checks and issues IMDSv2 session tokens with `key` (several roles' states share one).
+    pub fn with_token_key(mut self, key: Arc<TokenKey>) -> State {
+        self.tokens = key;
+        self
     }
 
     /// Answers the IMDS region documents with `region`, so SDKs reading credentials from
@@ -169,13 +187,18 @@ pub async fn run(
     let window = options.refresh_window;
     let mut source = pipeline::build(options, Reload::OnChange, None)?;
     let first = Arc::new(source.fetch().await?);
-    let (publish, credentials) = watch::channel(Some(Arc::clone(&first)));
+    let served = Served::new(Arc::clone(&first), &role_arn);
+    let (publish, credentials) = watch::channel(Some(Arc::new(served)));
     let state = Arc::new(State::new(&role_arn, credentials, container_token).with_region(&region));
     announce(address, &state.container_token, &region);
     crate::systemd::ready(&serving_status(address, &first));
 
     let refresher = tokio::spawn(async move {
-        let mut delivery = Publish { publish, address };
+        let mut delivery = Publish {
+            publish,
+            address,
+            role_arn,
+        };
         refresh::keep_fresh(source.as_mut(), first, window, &mut delivery, &wake).await;
     });
     let stop = async {
@@ -242,17 +265,20 @@ fn announce(address: SocketAddr, token: &ContainerToken, region: &str) {
     }
 }
 
-/// Refreshed credentials go to the handlers through the `watch` channel.
+/// Refreshed credentials go to the handlers through the `watch` channel, their documents built
+/// once here.
 struct Publish {
-    publish: watch::Sender<Option<Arc<Issued>>>,
+    publish: watch::Sender<Option<Arc<Served>>>,
     address: SocketAddr,
+    role_arn: String,
 }
 
 impl Deliver for Publish {
     type Error = Error;
 
     fn deliver(&mut self, issued: &Arc<Issued>) -> Result<()> {
-        self.publish.send_replace(Some(Arc::clone(issued)));
+        let served = Served::new(Arc::clone(issued), &self.role_arn);
+        self.publish.send_replace(Some(Arc::new(served)));
         rolesanywhere_credentials::notice!(
             "credentials refreshed; they expire at {}",
             issued.credentials.expiration
@@ -318,7 +344,7 @@ pub(crate) async fn shutdown_signal() {
 
 /// Why a request was refused. The text is for the client; it never contains internals.
 #[derive(Debug)]
-enum Refusal {
+pub(crate) enum Refusal {
     BadTtl,
     Forwarded,
     MissingToken,
@@ -360,10 +386,15 @@ impl IntoResponse for Refusal {
     }
 }
 
-async fn put_token(
-    AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
-) -> Result<Response, Refusal> {
+async fn put_token(AxumState(state): AxumState<Arc<State>>, request: Request) -> Response {
+    match issue_token(&state.tokens, request.headers()) {
+        Ok(response) => response,
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+/// `PUT /latest/api/token`: a session token for the TTL asked for.
+pub(crate) fn issue_token(tokens: &TokenKey, headers: &HeaderMap) -> Result<Response, Refusal> {
     if headers.contains_key(FORWARDED_FOR_HEADER) {
         return Err(Refusal::Forwarded);
     }
@@ -377,48 +408,34 @@ async fn put_token(
             .filter(|v| (1..=MAX_TOKEN_TTL_SECONDS).contains(v))
             .ok_or(Refusal::BadTtl)?,
     };
-    let token = generate_token();
-    state
-        .tokens
-        .insert(token.to_string(), Instant::now() + Duration::from_secs(ttl));
+    let token = tokens.issue(Duration::from_secs(ttl));
     Ok(([(ttl_header(), HeaderValue::from(ttl))], token.to_string()).into_response())
 }
 
-async fn role_list(
-    AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
-) -> Result<Response, Refusal> {
-    let ttl = state.tokens.check(&headers)?;
-    Ok((
-        [(ttl_header(), HeaderValue::from(ttl))],
-        state.role_name.clone(),
-    )
-        .into_response())
+async fn role_list(AxumState(state): AxumState<Arc<State>>, request: Request) -> Response {
+    answer(|| {
+        let ttl = check_token(&state.tokens, request.headers())?;
+        Ok((ttl_headers(ttl), text_type(), state.role_name.clone()).into_response())
+    })
 }
 
 /// `GET /latest/meta-data/placement/region`: the region credentials are issued in.
-async fn region(
-    AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
-) -> Result<Response, Refusal> {
-    let ttl = state.tokens.check(&headers)?;
-    let region = state.region.clone().ok_or(Refusal::NotFound)?;
-    Ok(([(ttl_header(), HeaderValue::from(ttl))], region).into_response())
+async fn region(AxumState(state): AxumState<Arc<State>>, request: Request) -> Response {
+    answer(|| {
+        let ttl = check_token(&state.tokens, request.headers())?;
+        let region = state.region.clone().ok_or(Refusal::NotFound)?;
+        Ok((ttl_headers(ttl), region).into_response())
+    })
 }
 
 /// `GET /latest/meta-data/placement/availability-zone`: the region's first zone, since the
 /// helper runs in no zone at all; clients only take the region from it.
-async fn availability_zone(
-    AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
-) -> Result<Response, Refusal> {
-    let ttl = state.tokens.check(&headers)?;
-    let region = state.region.as_deref().ok_or(Refusal::NotFound)?;
-    Ok((
-        [(ttl_header(), HeaderValue::from(ttl))],
-        format!("{region}a"),
-    )
-        .into_response())
+async fn availability_zone(AxumState(state): AxumState<Arc<State>>, request: Request) -> Response {
+    answer(|| {
+        let ttl = check_token(&state.tokens, request.headers())?;
+        let region = state.region.as_deref().ok_or(Refusal::NotFound)?;
+        Ok((ttl_headers(ttl), format!("{region}a")).into_response())
+    })
 }
 
 /// The parts of the instance identity document that make sense off EC2.
@@ -433,41 +450,44 @@ struct IdentityDocument<'a> {
 }
 
 /// `GET /latest/dynamic/instance-identity/document`.
-async fn identity_document(
-    AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
-) -> Result<Response, Refusal> {
-    let ttl = state.tokens.check(&headers)?;
-    let region = state.region.as_deref().ok_or(Refusal::NotFound)?;
-    // arn:aws:iam::ACCOUNT:role/NAME
-    let account_id = state.role_arn.split(':').nth(4).unwrap_or_default();
-    let body = json(&IdentityDocument {
-        account_id,
-        availability_zone: format!("{region}a"),
-        region,
-        version: "2017-09-30",
-    });
-    Ok((
-        [
-            (ttl_header(), HeaderValue::from(ttl)),
-            (
-                axum::http::header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ),
-        ],
-        body,
-    )
-        .into_response())
+async fn identity_document(AxumState(state): AxumState<Arc<State>>, request: Request) -> Response {
+    answer(|| {
+        let ttl = check_token(&state.tokens, request.headers())?;
+        let region = state.region.as_deref().ok_or(Refusal::NotFound)?;
+        // arn:aws:iam::ACCOUNT:role/NAME
+        let account_id = state.role_arn.split(':').nth(4).unwrap_or_default();
+        let body = json(&IdentityDocument {
+            account_id,
+            availability_zone: format!("{region}a"),
+            region,
+            version: "2017-09-30",
+        });
+        Ok((ttl_headers(ttl), json_type(), body).into_response())
+    })
 }
 
 /// What `GET /healthz` answers.
 #[derive(Serialize)]
-struct Health<'a> {
+pub(crate) struct Health<'a> {
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     expiration: Option<&'a str>,
     #[serde(rename = "lastUpdated", skip_serializing_if = "Option::is_none")]
-    last_updated: Option<String>,
+    last_updated: Option<&'a str>,
+}
+
+impl<'a> Health<'a> {
+    /// The health of a server whose latest credentials are `latest`, and whether they are
+    /// valid now.
+    pub(crate) fn of(latest: Option<&'a Served>) -> (Health<'a>, bool) {
+        let valid = latest.is_some_and(|served| served.valid_at(SystemTime::now()));
+        let health = Health {
+            status: if valid { "ok" } else { "no valid credentials" },
+            expiration: latest.map(|s| s.issued.credentials.expiration.as_str()),
+            last_updated: latest.map(|s| s.last_updated.as_str()),
+        };
+        (health, valid)
+    }
 }
 
 /// `GET /healthz`: for container probes and load balancers, so without a token. 200 while the
@@ -475,137 +495,82 @@ struct Health<'a> {
 /// only, never the credentials).
 async fn health(AxumState(state): AxumState<Arc<State>>) -> Response {
     let latest = state.credentials.borrow().clone();
-    let valid = latest
-        .as_ref()
-        .is_some_and(|issued| issued.valid_at(SystemTime::now()));
-    let body = json(&Health {
-        status: if valid { "ok" } else { "no valid credentials" },
-        expiration: latest.as_ref().map(|i| i.credentials.expiration.as_str()),
-        last_updated: latest.as_ref().map(|i| iso8601(i.last_updated)),
-    });
+    let (health, valid) = Health::of(latest.as_deref());
     let status = if valid {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (
-        status,
-        [(
-            axum::http::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response()
-}
-
-/// The IMDS credentials document.
-#[derive(Serialize)]
-struct ImdsCredentials<'a> {
-    #[serde(rename = "Code")]
-    code: &'static str,
-    #[serde(rename = "LastUpdated")]
-    last_updated: String,
-    #[serde(rename = "Type")]
-    kind: &'static str,
-    #[serde(rename = "AccessKeyId")]
-    access_key_id: &'a str,
-    #[serde(rename = "SecretAccessKey")]
-    secret_access_key: &'a str,
-    #[serde(rename = "Token")]
-    token: &'a str,
-    #[serde(rename = "Expiration")]
-    expiration: &'a str,
+    (status, json_type(), json(&health)).into_response()
 }
 
 async fn role_credentials(
     AxumState(state): AxumState<Arc<State>>,
     Path(role): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, Refusal> {
-    let ttl = state.tokens.check(&headers)?;
-    if role != state.role_name {
-        return Err(Refusal::UnknownRole);
-    }
-    let issued = state.current()?;
-    let c = &issued.credentials;
-    let body = json(&ImdsCredentials {
-        code: "Success",
-        last_updated: iso8601(issued.last_updated),
-        kind: "AWS-HMAC",
-        access_key_id: &c.access_key_id,
-        secret_access_key: &c.secret_access_key,
-        token: &c.session_token,
-        expiration: &c.expiration,
-    });
-    Ok((
-        [
-            (ttl_header(), HeaderValue::from(ttl)),
-            (
-                axum::http::header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ),
-        ],
-        body,
-    )
-        .into_response())
-}
-
-/// The container credentials document.
-#[derive(Serialize)]
-struct ContainerCredentials<'a> {
-    #[serde(rename = "AccessKeyId")]
-    access_key_id: &'a str,
-    #[serde(rename = "SecretAccessKey")]
-    secret_access_key: &'a str,
-    #[serde(rename = "Token")]
-    token: &'a str,
-    #[serde(rename = "Expiration")]
-    expiration: &'a str,
-    #[serde(rename = "RoleArn")]
-    role_arn: &'a str,
+    request: Request,
+) -> Response {
+    answer(|| {
+        let ttl = check_token(&state.tokens, request.headers())?;
+        if role.as_bytes() != state.role_name {
+            return Err(Refusal::UnknownRole);
+        }
+        let served = state.current()?;
+        Ok((ttl_headers(ttl), json_type(), served.imds.clone()).into_response())
+    })
 }
 
 async fn container_credentials(
     AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
-) -> Result<Response, Refusal> {
-    let presented = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .ok_or(Refusal::MissingAuthorization)?;
-    state.container_token.check(presented.as_bytes())?;
-    let issued = state.current()?;
-    let c = &issued.credentials;
-    let body = json(&ContainerCredentials {
-        access_key_id: &c.access_key_id,
-        secret_access_key: &c.secret_access_key,
-        token: &c.session_token,
-        expiration: &c.expiration,
-        role_arn: &state.role_arn,
-    });
-    Ok((
-        [(
-            axum::http::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response())
+    request: Request,
+) -> Response {
+    answer(|| {
+        check_authorization(&state.container_token, request.headers())?;
+        let served = state.current()?;
+        Ok((json_type(), served.container.clone()).into_response())
+    })
 }
 
 impl State {
     /// The latest credentials, if still valid.
-    fn current(&self) -> Result<Arc<Issued>, Refusal> {
+    fn current(&self) -> Result<Arc<Served>, Refusal> {
         self.credentials
             .borrow()
             .as_ref()
-            .filter(|issued| issued.valid_at(SystemTime::now()))
+            .filter(|served| served.valid_at(SystemTime::now()))
             .cloned()
             .ok_or(Refusal::NoCredentials)
     }
 }
 
-fn json(value: &impl Serialize) -> String {
+/// A handler's answer, or its refusal.
+fn answer(handle: impl FnOnce() -> Result<Response, Refusal>) -> Response {
+    handle().unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Whether the request's `Authorization` is `token`.
+pub(crate) fn check_authorization(
+    token: &ContainerToken,
+    headers: &HeaderMap,
+) -> Result<(), Refusal> {
+    let presented = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .ok_or(Refusal::MissingAuthorization)?;
+    token.check(presented.as_bytes())
+}
+
+/// The whole seconds left on the request's session token.
+pub(crate) fn check_token(tokens: &TokenKey, headers: &HeaderMap) -> Result<u64, Refusal> {
+    let token = headers
+        .get(TOKEN_HEADER)
+        .filter(|v| !v.is_empty() && v.to_str().is_ok())
+        .ok_or(Refusal::MissingToken)?;
+    let left = tokens
+        .check(token.as_bytes())
+        .map_err(|_| Refusal::InvalidToken)?;
+    Ok(left.as_secs())
+}
+
+pub(crate) fn json(value: &impl Serialize) -> String {
     // Serialising borrowed strings cannot fail.
     serde_json::to_string(value).unwrap_or_default()
 }
@@ -614,56 +579,31 @@ fn ttl_header() -> HeaderName {
     HeaderName::from_static(TOKEN_TTL_HEADER)
 }
 
-/// A fresh random token: 100 characters of base64.
+/// The TTL header of a response to a request with a session token.
+pub(crate) fn ttl_headers(ttl: u64) -> [(HeaderName, HeaderValue); 1] {
+    [(ttl_header(), HeaderValue::from(ttl))]
+}
+
+/// What a `String` body says of itself, for the same text as shared bytes.
+fn text_type() -> [(HeaderName, HeaderValue); 1] {
+    [(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    )]
+}
+
+pub(crate) fn json_type() -> [(HeaderName, HeaderValue); 1] {
+    [(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    )]
+}
+
+/// A fresh random container token: 100 characters of base64.
 fn generate_token() -> Zeroizing<String> {
-    let mut bytes = Zeroizing::new([0u8; TOKEN_BYTES]);
+    let mut bytes = Zeroizing::new([0u8; GENERATED_TOKEN_BYTES]);
     rand::thread_rng().fill_bytes(bytes.as_mut());
     Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(bytes.as_ref()))
-}
-
-/// Issued IMDSv2 session tokens and when each expires.
-#[derive(Default)]
-struct TokenStore {
-    tokens: Mutex<HashMap<String, Instant>>,
-}
-
-impl TokenStore {
-    /// Remembers `token`; forgets expired ones, and the earliest-expiring one when full.
-    fn insert(&self, token: String, expires: Instant) {
-        let now = Instant::now();
-        let mut tokens = self.lock();
-        tokens.retain(|_, at| *at > now);
-        if tokens.len() >= MAX_TOKENS {
-            let earliest = tokens
-                .iter()
-                .min_by_key(|(_, at)| **at)
-                .map(|(token, _)| token.clone());
-            if let Some(earliest) = earliest {
-                tokens.remove(&earliest);
-            }
-        }
-        tokens.insert(token, expires);
-    }
-
-    /// The whole seconds left on the request's token.
-    fn check(&self, headers: &HeaderMap) -> Result<u64, Refusal> {
-        let token = headers
-            .get(TOKEN_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty())
-            .ok_or(Refusal::MissingToken)?;
-        let expires = *self.lock().get(token).ok_or(Refusal::InvalidToken)?;
-        let left = expires
-            .checked_duration_since(Instant::now())
-            .filter(|left| !left.is_zero())
-            .ok_or(Refusal::InvalidToken)?;
-        Ok(left.as_secs())
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
-        // A panic while holding the lock cannot leave the map inconsistent; keep serving.
-        self.tokens.lock().unwrap_or_else(|e| e.into_inner())
-    }
 }
 
 #[cfg(test)]
@@ -680,35 +620,27 @@ mod tests {
     }
 
     #[test]
-    fn tokens_are_100_characters() {
+    fn generated_container_tokens_are_100_characters() {
         assert_eq!(generate_token().len(), 100);
         assert_ne!(*generate_token(), *generate_token());
     }
 
     #[test]
-    fn token_store_evicts_the_earliest_expiring() {
-        let store = TokenStore::default();
-        let now = Instant::now();
-        for i in 0..MAX_TOKENS {
-            store.insert(format!("t{i}"), now + Duration::from_secs(100 + i as u64));
-        }
-        store.insert("t0-late".into(), now + Duration::from_secs(10_000));
-        let tokens = store.lock();
-        assert_eq!(tokens.len(), MAX_TOKENS);
-        assert!(!tokens.contains_key("t0"));
-        assert!(tokens.contains_key("t1") && tokens.contains_key("t0-late"));
-    }
-
-    #[test]
     fn token_check_reports_remaining_seconds() {
-        let store = TokenStore::default();
-        store.insert("abc".into(), Instant::now() + Duration::from_secs(60));
+        let key = TokenKey::generate();
+        let token = key.issue(Duration::from_secs(60));
         let mut headers = HeaderMap::new();
-        assert!(matches!(store.check(&headers), Err(Refusal::MissingToken)));
+        assert!(matches!(
+            check_token(&key, &headers),
+            Err(Refusal::MissingToken)
+        ));
         headers.insert(TOKEN_HEADER, HeaderValue::from_static("nope"));
-        assert!(matches!(store.check(&headers), Err(Refusal::InvalidToken)));
-        headers.insert(TOKEN_HEADER, HeaderValue::from_static("abc"));
-        let left = store.check(&headers).unwrap();
+        assert!(matches!(
+            check_token(&key, &headers),
+            Err(Refusal::InvalidToken)
+        ));
+        headers.insert(TOKEN_HEADER, HeaderValue::from_str(&token).unwrap());
+        let left = check_token(&key, &headers).unwrap();
         assert!((58..=60).contains(&left), "{left}");
     }
 }

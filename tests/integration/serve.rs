@@ -132,41 +132,6 @@ async fn token_ttl_bounds_expiry_and_forwarded_requests() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
-/// At most 256 tokens are kept; the one expiring first is forgotten, even when it is not the
-/// oldest.
-#[tokio::test]
-async fn the_token_table_evicts_the_earliest_expiring() {
-    let local = Local::start(&[]);
-    let serve = Serve::start(&local, &[], &[]);
-    let put = |ttl: &'static str| {
-        let url = serve.url(TOKEN);
-        async move {
-            let (status, _, token) = send(Method::PUT, &url, &[(TTL, ttl)]).await;
-            assert_eq!(status, StatusCode::OK);
-            token
-        }
-    };
-    let valid = |token: String| {
-        let url = serve.url(CREDS);
-        async move { send(Method::GET, &url, &[(TOKEN_HEADER, &token)]).await.0 == StatusCode::OK }
-    };
-    let oldest = put("21600").await;
-    let earliest = put("600").await;
-    let mut newest = String::new();
-    for _ in 0..254 {
-        newest = put("21600").await;
-    }
-    // 256 tokens: all still known.
-    assert!(valid(earliest.clone()).await);
-    assert!(valid(oldest.clone()).await);
-    // The 257th pushes out the one expiring first.
-    let last = put("21600").await;
-    assert!(!valid(earliest).await);
-    assert!(valid(oldest).await);
-    assert!(valid(newest).await);
-    assert!(valid(last).await);
-}
-
 #[tokio::test]
 async fn container_credentials_need_the_authorization_token() {
     let local = Local::start(&[]);

@@ -142,6 +142,8 @@ fn main_page(root: &Command, env: &BTreeMap<String, String>) -> io::Result<Vec<u
         ("aws-signing-helper-serve@NAME.service", "serve for the configuration NAME: Type=notify, ready once the first credentials are in hand; systemctl reload sends SIGHUP."),
         ("aws-signing-helper-serve@NAME.socket", "socket activation for it (127.0.0.1:9911 unless changed with systemctl edit)."),
         ("aws-signing-helper-update@NAME.service", "update for the configuration NAME, kept running to refresh the profile."),
+        ("/etc/aws-signing-helper/serve.toml", "the roles of serve --config as aws-signing-helper-serve-config.service runs it; an example is in /usr/share/doc/aws-signing-helper/example-serve.toml."),
+        ("aws-signing-helper-serve-config.service", "serve --config /etc/aws-signing-helper/serve.toml: several roles, each with its own path and token; systemctl reload sends SIGHUP, which reads the file again."),
     ] {
         roff.control("TP", []);
         roff.text([italic(file)]);

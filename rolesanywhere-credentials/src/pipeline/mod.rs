@@ -4,6 +4,10 @@
 //! CreateSession, then each `--assume-role` hop wrapping the one before, each stage (with
 //! `--cache`) behind the on-disk cache.
 //!
+//! Several consumers can share the expensive parts: [`SharedIdentity`] is one opened key for
+//! several CreateSession sources, and [`Shared`] one source (a CreateSession) whose
+//! [`Branch`]es each carry their own `--assume-role` hops ([`build_from`]).
+//!
 //! With the cache, every stage is built only when its cache entry is not fresh ([`Deferred`]):
 //! a hit on the last stage opens no key, asks for no PIN, password or MFA code, and sends
 //! nothing. Each stage's key covers the stage before it, so a renewed certificate or a changed
@@ -11,10 +15,14 @@
 //! and one that does not share one CreateSession.
 
 pub mod cache;
+mod identity;
 pub mod refresh;
 pub mod rolesanywhere;
+pub mod shared;
 
+pub use identity::SharedIdentity;
 pub use rolesanywhere::{Reload, RolesAnywhere};
+pub use shared::{Branch, Shared};
 
 use std::sync::Arc;
 
@@ -37,24 +45,77 @@ pub fn build(
     cache: Option<&CacheDir>,
 ) -> Result<Box<dyn CredentialSource>> {
     let hops = std::mem::take(&mut options.chain);
-    let sts = options.sts_endpoint.clone();
-    let mfa = Arc::new(options.mfa.clone());
-    let http = options.http.clone();
-    let retry = options.retry;
-    let mut caller = options.request.role.as_str().to_string();
+    let settings = HopSettings::of(&options);
 
-    let mut key = match cache {
+    let key = match cache {
         Some(_) => Some(rolesanywhere_key(&options)?),
         None => None,
     };
     let first = move || -> Result<Box<dyn CredentialSource>> {
         Ok(Box::new(RolesAnywhere::new(options, reload)?))
     };
-    let mut source = stage(cache, key.as_ref(), first)?;
+    let source = stage(cache, key.as_ref(), first)?;
+    chain(source, hops, &settings, reload, cache, key)
+}
 
+/// Builds the `--assume-role` hops of `options` over `first`, a source built already (a
+/// [`Branch`] of a CreateSession shared with other chains, say), without the cache. With no
+/// hops, `first` itself is the source.
+///
+/// # Errors
+/// When the HTTP client of a hop cannot be set up (TLS).
+pub fn build_from(
+    first: Box<dyn CredentialSource>,
+    mut options: Options,
+    reload: Reload,
+) -> Result<Box<dyn CredentialSource>> {
+    let hops = std::mem::take(&mut options.chain);
+    chain(first, hops, &HopSettings::of(&options), reload, None, None)
+}
+
+/// What every hop of a chain is built with.
+struct HopSettings {
+    sts: Endpoint,
+    mfa: Arc<crate::session::mfa::MfaCodes>,
+    http: crate::net::http::HttpConfig,
+    retry: crate::session::retry::Policy,
+    /// The role of the CreateSession session, which calls the first hop.
+    first_caller: String,
+}
+
+impl HopSettings {
+    fn of(options: &Options) -> HopSettings {
+        HopSettings {
+            sts: options.sts_endpoint.clone(),
+            mfa: Arc::new(options.mfa.clone()),
+            http: options.http.clone(),
+            retry: options.retry,
+            first_caller: options.request.role.as_str().to_string(),
+        }
+    }
+}
+
+/// Each hop wrapping the source before it, each (with `cache`) behind the cache.
+fn chain(
+    mut source: Box<dyn CredentialSource>,
+    hops: Vec<Hop>,
+    settings: &HopSettings,
+    reload: Reload,
+    cache: Option<&CacheDir>,
+    mut key: Option<CacheKey>,
+) -> Result<Box<dyn CredentialSource>> {
+    let HopSettings {
+        sts,
+        mfa,
+        http,
+        retry,
+        first_caller,
+    } = settings;
+    let retry = *retry;
+    let mut caller = first_caller.clone();
     for hop in hops {
-        key = key.map(|k| hop_key(&k, &hop, &sts));
-        let (sts, http, mfa, previous_role) = (sts.clone(), http.clone(), Arc::clone(&mfa), caller);
+        key = key.map(|k| hop_key(&k, &hop, sts));
+        let (sts, http, mfa, previous_role) = (sts.clone(), http.clone(), Arc::clone(mfa), caller);
         caller = hop.role.as_str().to_string();
         let previous = source;
         let make = move || -> Result<Box<dyn CredentialSource>> {
