@@ -35,6 +35,8 @@ mod first_hour;
 mod fuzz_corpora;
 // An endpoint that misbehaves on purpose: bounded time, one line, bounded memory.
 mod hostile_endpoint;
+// IMDSv2 session tokens that prove themselves: floods evict nothing, forgeries fail.
+mod imds_tokens;
 // The AWS CLI using our credential_process profile against the endpoint's STS.
 mod interop;
 // ML-DSA keys and certificates against independently made material.
@@ -55,6 +57,10 @@ mod reload;
 mod secrets_scan;
 // serve end to end: IMDSv2 and container credentials, as the SDKs ask.
 mod serve;
+// serve --config: several roles, each with its own token, real clients, reloads, one failing alone.
+mod serve_config;
+// serve --config files refused in one line, --print-env, the systemd unit and the example file.
+mod serve_config_files;
 // What idle, half-sent and oversized connections can cost serve.
 mod serve_limits;
 // serve and update as services: readiness, socket activation, sidecars, hop limits.

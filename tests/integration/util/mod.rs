@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 pub mod local;
+pub mod multi_role;
 pub mod serve;
 
 /// The `rolesanywhere-local` binary of this build, beside ours (built first if missing or

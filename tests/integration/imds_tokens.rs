@@ -3,10 +3,8 @@
 //! token keeps working and the server's memory stays where it was. The real binary on a
 //! loopback port, against the real `rolesanywhere-local`.
 
-mod common;
-
-use common::local::Local;
-use common::serve::{client, send, Serve, CREDS, TOKEN, TOKEN_HEADER, TTL};
+use crate::util::local::Local;
+use crate::util::serve::{client, send, Serve, CREDS, TOKEN, TOKEN_HEADER, TTL};
 use reqwest::{Method, StatusCode};
 
 /// Resident memory of `pid`, in KiB.

@@ -10,14 +10,14 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::common::local::{
-    helper_command, Local, CROSS_ROLE, EXTERNAL_ID, MFA_SECRET, MFA_SERIAL, OTHER_ROLE, PROFILE,
-    ROLE, TRUST_ANCHOR,
-};
-use super::common::serve::send;
-use super::common::{pki, python};
 use reqwest::{Method, StatusCode};
-use test_support::aws_cli;
+use test_support::standard::{
+    CROSS_ROLE, EXTERNAL_ID, MFA_SECRET, MFA_SERIAL, OTHER_ROLE, PROFILE, ROLE, TRUST_ANCHOR,
+};
+use test_support::{aws_cli, pki, python};
+
+use super::local::{helper_command, Local};
+use super::serve::send;
 
 /// A running `serve --config`; killed on drop.
 pub struct Multi {
@@ -232,6 +232,12 @@ pub fn client_command(
     cmd
 }
 
+/// Whether the real clients are installed (boto3 in the venv, the AWS CLI); when not, the test
+/// is skipped with one line (or fails under CI).
+pub fn clients_available() -> bool {
+    test_support::venv_python("boto3").is_some() && aws_cli().is_some()
+}
+
 /// boto3's GetCallerIdentity (tests/interop/boto3_sts.py), started.
 pub fn boto3(local: &Local, home: &Path, env: &[(&str, String)]) -> Child {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/boto3_sts.py");
@@ -246,7 +252,8 @@ pub fn boto3(local: &Local, home: &Path, env: &[(&str, String)]) -> Child {
 
 /// The AWS CLI's `sts get-caller-identity`, started.
 pub fn aws(local: &Local, home: &Path, env: &[(&str, String)]) -> Child {
-    client_command(&aws_cli(), local, home, env)
+    let aws = aws_cli().expect("the test checked clients_available()");
+    client_command(&aws, local, home, env)
         .args([
             "--region",
             "us-east-1",

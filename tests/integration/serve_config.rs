@@ -4,19 +4,18 @@
 //! venv) as three workloads would, each with its own role and token; reloads while clients
 //! poll; a role failing alone; one opened key for roles that share it.
 
-mod common;
-mod multi_role;
-
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::local::{helper_command, Local, OTHER_ROLE, PROFILE, ROLE, TRUST_ANCHOR};
-use common::serve::{client, send};
-use multi_role::{
-    aws, boto3, config_text, container_env, create_sessions, done, three_roles, token_file,
-    write_config, Multi,
+use test_support::standard::{OTHER_ROLE, PROFILE, ROLE, TRUST_ANCHOR};
+
+use crate::util::local::{helper_command, Local};
+use crate::util::multi_role::{
+    aws, boto3, clients_available, config_text, container_env, create_sessions, done, three_roles,
+    token_file, write_config, Multi,
 };
+use crate::util::serve::{client, send};
 use reqwest::{Method, StatusCode};
 
 /// The scenario: three workloads at once, boto3 and the AWS CLI, three roles from one
@@ -24,6 +23,9 @@ use reqwest::{Method, StatusCode};
 /// CreateSession serves all three.
 #[tokio::test]
 async fn three_workloads_each_get_their_own_role_from_one_daemon() {
+    if !clients_available() {
+        return;
+    }
     let local = Local::start(&[]);
     let dir = tempfile::tempdir().unwrap();
     let app_token = token_file(dir.path(), "app", "app-token-abcdefghijkl");
@@ -331,9 +333,14 @@ async fn one_failing_role_fails_alone() {
 /// serves two roles of two profiles (two CreateSessions).
 #[tokio::test]
 async fn roles_sharing_a_token_key_log_in_once() {
-    use test_support::config::STRICT_PROFILE;
     use test_support::softhsm::{module, Hsm};
+    use test_support::standard::STRICT_PROFILE;
 
+    if !test_support::tools::have_all(&["softhsm2-util", "pkcs11-tool"])
+        || test_support::tools::softhsm_module().is_none()
+    {
+        return;
+    }
     let local = Local::start(&[]);
     let hsm = Hsm::provisioned("ec-p256");
     let dir = tempfile::tempdir().unwrap();
