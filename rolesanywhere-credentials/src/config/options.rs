@@ -71,8 +71,16 @@ pub struct Options {
     pub sts_endpoint: Endpoint,
     /// Where MFA codes come from (`--mfa-command`).
     pub mfa: MfaCodes,
-    /// How long before expiry `serve` and `update` refresh (`AWS_SIGNING_HELPER_REFRESH_WINDOW`).
+    /// How long before expiry `serve` and `update` refresh at the latest
+    /// (`AWS_SIGNING_HELPER_REFRESH_WINDOW`); each refresh is drawn from a range that ends there
+    /// (`pipeline::refresh::refresh_delay`).
     pub refresh_window: Duration,
+    /// How long the first CreateSession (and each hop's first AssumeRole) keeps retrying
+    /// throttling, server failures, time-outs and lost connections beyond the retry policy
+    /// (`Retryer::patient`): `serve` and `update` set it from `--start-timeout`, and the cache's
+    /// single flight has [`FILL_PATIENCE`](crate::pipeline::cache::FILL_PATIENCE). Zero (the
+    /// default) is the policy alone, as the SDK.
+    pub patience: Duration,
 }
 
 impl Options {
@@ -179,6 +187,7 @@ impl Options {
                 callback: None,
             },
             refresh_window,
+            patience: Duration::ZERO,
         })
     }
 }

@@ -18,8 +18,9 @@
 //!   re-runs the process below 15 minutes), or, for sessions too short for that, while more than
 //!   half its lifetime is left.
 //! * **Single flight.** A miss takes an exclusive lock (`flock`) on the entry's `.lock` file,
-//!   looks again, and only then asks the wrapped source. Concurrent callers with the same key
-//!   wait for the lock (at most [`LOCK_WAIT`]) and read what the first one wrote. The OS
+//!   looks again, and only then asks the wrapped source, patiently ([`FILL_PATIENCE`]: throttling
+//!   is retried for up to a minute). Concurrent callers with the same key wait for the lock (at
+//!   most [`LOCK_WAIT`]) and read what the first one wrote. The OS
 //!   releases the lock when its holder exits, however it exits, so a killed holder wedges no one.
 
 use std::fs::{self, File, OpenOptions};
@@ -44,6 +45,13 @@ pub const SDK_REFRESH_MARGIN: Duration = Duration::from_secs(20 * 60);
 /// How long a caller waits for another process that holds the lock of the same entry (a
 /// CreateSession with its retries takes at most about 100 s; an MFA prompt as long as a person).
 pub const LOCK_WAIT: Duration = Duration::from_secs(120);
+
+/// How long a miss keeps retrying throttling and server failures beyond the SDK's attempts
+/// (`Retryer::patient`): the holder of the lock asks for everyone waiting on it, so giving up
+/// after 3 attempts would fail them all, and each would then ask again. A retry starts no later
+/// than this after the first attempt; with the attempt's own time limit (30 s by default) the
+/// fill ends within [`LOCK_WAIT`].
+pub const FILL_PATIENCE: Duration = Duration::from_secs(60);
 
 /// The format of the entries; other versions are ignored.
 const FORMAT: u32 = 1;

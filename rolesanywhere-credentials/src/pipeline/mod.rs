@@ -10,9 +10,11 @@
 //!
 //! With the cache, every stage is built only when its cache entry is not fresh ([`Deferred`]):
 //! a hit on the last stage opens no key, asks for no PIN, password or MFA code, and sends
-//! nothing. Each stage's key covers the stage before it, so a renewed certificate or a changed
-//! flag invalidates everything after it; caching the stages between lets a profile that chains
-//! and one that does not share one CreateSession.
+//! nothing. A miss is patient ([`cache::FILL_PATIENCE`]): the process holding the entry's lock
+//! keeps retrying throttling for the others waiting on it, rather than failing them all. Each
+//! stage's key covers the stage before it, so a renewed certificate or a changed flag
+//! invalidates everything after it; caching the stages between lets a profile that chains and
+//! one that does not share one CreateSession.
 
 pub mod cache;
 mod identity;
@@ -44,6 +46,9 @@ pub fn build(
     reload: Reload,
     cache: Option<&CacheDir>,
 ) -> Result<Box<dyn CredentialSource>> {
+    if cache.is_some() {
+        options.patience = options.patience.max(cache::FILL_PATIENCE);
+    }
     let hops = std::mem::take(&mut options.chain);
     let settings = HopSettings::of(&options);
 
@@ -79,6 +84,8 @@ struct HopSettings {
     mfa: Arc<crate::session::mfa::MfaCodes>,
     http: crate::net::http::HttpConfig,
     retry: crate::session::retry::Policy,
+    /// How long each hop's first AssumeRole keeps retrying beyond the policy.
+    patience: std::time::Duration,
     /// The role of the CreateSession session, which calls the first hop.
     first_caller: String,
 }
@@ -90,6 +97,7 @@ impl HopSettings {
             mfa: Arc::new(options.mfa.clone()),
             http: options.http.clone(),
             retry: options.retry,
+            patience: options.patience,
             first_caller: options.request.role.as_str().to_string(),
         }
     }
@@ -109,9 +117,10 @@ fn chain(
         mfa,
         http,
         retry,
+        patience,
         first_caller,
     } = settings;
-    let retry = *retry;
+    let (retry, patience) = (*retry, *patience);
     let mut caller = first_caller.clone();
     for hop in hops {
         key = key.map(|k| hop_key(&k, &hop, sts));
@@ -127,6 +136,7 @@ fn chain(
                 client,
                 timeout: http.timeout,
                 retry,
+                patience,
             };
             Ok(Box::new(AssumeRole::new(
                 previous,

@@ -83,7 +83,7 @@ impl RolesAnywhere {
             client,
             request: options.request,
             timeout: options.http.timeout,
-            retryer: Retryer::new(options.retry),
+            retryer: Retryer::new(options.retry).patient(options.patience),
         })
     }
 

@@ -8,6 +8,13 @@
 //! attempts); [`Policy::from_settings`] is pure and [`Policy::load`] reads the environment and
 //! the file. [`Retryer`] is a policy with the state the SDK keeps per client: the retry quota and,
 //! in adaptive mode, the send-rate limiter. One lives as long as the HTTP client it paces.
+//!
+//! Beyond the SDK, a retryer may be given *patience* for its first call ([`Retryer::patient`]):
+//! `serve` and `update` at start-up (`--start-timeout`) and the cache's single flight, whose
+//! callers would otherwise exit or fail in step with the rest of a fleet that the per-account
+//! quota is throttling. Until the first success, and for as long as the patience lasts,
+//! retryable failures are retried whatever the attempts and the retry quota say, after a wait
+//! drawn with full jitter ([`full_jitter`]), each one reported on one line.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -151,6 +158,16 @@ impl Policy {
         let ceiling = f64::from(1u32 << attempt);
         Duration::from_secs_f64(rand::thread_rng().gen_range(0.0..1.0) * ceiling)
     }
+}
+
+/// The wait after attempt `attempt` (1 for the first) failed, for a patient retryer: "full
+/// jitter", `draw` (in `[0, 1)`) times the SDK's ceiling, below `2^attempt` seconds and
+/// [`MAX_BACKOFF`]. Unlike [`Policy::delay`], which waits [`MAX_BACKOFF`] exactly from the 5th
+/// retry on, the wait stays random at the cap: processes throttled together must not come back
+/// together.
+pub fn full_jitter(attempt: u32, draw: f64) -> Duration {
+    let ceiling = MAX_BACKOFF.min(Duration::from_secs(1u64 << attempt.min(16)));
+    ceiling.mul_f64(draw.clamp(0.0, 1.0))
 }
 
 /// A shared config file's text and the profile whose settings apply.
@@ -327,6 +344,19 @@ struct State {
     quota: u32,
     /// Adaptive mode's send-rate limiter.
     limiter: Option<RateLimiter>,
+    /// Where the first call's patience stands.
+    patience: Patience,
+}
+
+/// A retryer's patience for its first call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Patience {
+    /// This long, counted from the first attempt, which has not been made yet.
+    Unused(Duration),
+    /// Retryable failures are retried until then.
+    Until(Instant),
+    /// None given, or the first call succeeded: the policy alone decides.
+    Spent,
 }
 
 impl Retryer {
@@ -338,8 +368,23 @@ impl Retryer {
             state: Mutex::new(State {
                 quota: QUOTA,
                 limiter,
+                patience: Patience::Spent,
             }),
         }
+    }
+
+    /// This retryer, patient with its first call: until that call succeeds, and for `patience`
+    /// from its first attempt, a retryable failure (throttling, 5xx, a time-out, a lost
+    /// connection) is retried after a [`full_jitter`] wait (cut short so that the last attempt
+    /// is made as the patience ends) whatever the policy's attempts and the retry quota say, and
+    /// each such retry is reported on one line (a `warning!`). Then the policy decides, as for
+    /// any other call. Zero is no patience: the policy alone, as the SDK.
+    #[must_use]
+    pub fn patient(self, patience: Duration) -> Retryer {
+        if !patience.is_zero() {
+            self.state().patience = Patience::Unused(patience);
+        }
+        self
     }
 
     /// The policy.
@@ -377,8 +422,42 @@ impl Retryer {
         }
     }
 
+    /// Starts counting the patience down at the first attempt.
+    fn start_patience(&self) {
+        let mut state = self.state();
+        if let Patience::Unused(patience) = state.patience {
+            // A patience too long for the clock is no limit at all.
+            state.patience = Instant::now()
+                .checked_add(patience)
+                .map_or(Patience::Spent, Patience::Until);
+        }
+    }
+
+    /// The wait before retrying `failure` (after attempt `made`) out of patience, if the
+    /// retryer is still patient: a [`full_jitter`] draw, cut short so that the next attempt
+    /// starts before the patience ends. The retry is reported on one line.
+    fn patient_retry(&self, failure: &Failure, made: u32) -> Option<Duration> {
+        let Patience::Until(until) = self.state().patience else {
+            return None;
+        };
+        if !failure.retryable {
+            return None;
+        }
+        let left = until
+            .checked_duration_since(Instant::now())
+            .filter(|left| !left.is_zero())?;
+        let delay = full_jitter(made, rand::thread_rng().gen_range(0.0..1.0)).min(left);
+        crate::warning!(
+            "{}; attempt {made} failed, retrying in {:.1} s (gives up {} s from now)",
+            failure.error.report(),
+            delay.as_secs_f64(),
+            left.as_secs()
+        );
+        Some(delay)
+    }
+
     /// Runs `attempt` until it succeeds, fails fatally, the policy runs out of attempts, or the
-    /// retry quota runs dry.
+    /// retry quota runs dry (a patient retryer's first call: see [`Retryer::patient`]).
     ///
     /// # Errors
     /// The last failure, with the number of attempts made.
@@ -391,16 +470,23 @@ impl Retryer {
         let mut held = None;
         loop {
             self.send_token().await;
+            self.start_patience();
             let outcome = attempt().await;
             self.record(matches!(&outcome, Err(f) if f.throttled));
             let failure = match outcome {
                 Ok(value) => {
                     let mut state = self.state();
                     state.quota = QUOTA.min(state.quota + held.unwrap_or(SUCCESS_REFUND));
+                    state.patience = Patience::Spent;
                     return Ok(value);
                 }
                 Err(failure) => failure,
             };
+            if let Some(delay) = self.patient_retry(&failure, made) {
+                tokio::time::sleep(delay).await;
+                made += 1;
+                continue;
+            }
             let cost = if failure.timed_out {
                 TIMEOUT_COST
             } else {
@@ -670,6 +756,115 @@ mod tests {
         }
         assert_eq!(policy.delay(5), MAX_BACKOFF);
         assert_eq!(policy.delay(30), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn full_jitter_stays_below_the_ceiling_and_is_random_at_the_cap() {
+        for attempt in 1..=4 {
+            let ceiling = Duration::from_secs(1 << attempt);
+            assert_eq!(full_jitter(attempt, 0.0), Duration::ZERO);
+            assert_eq!(full_jitter(attempt, 0.5), ceiling / 2);
+            assert!(full_jitter(attempt, 0.999_999) < ceiling);
+        }
+        // From the 5th retry on the SDK waits 20 s exactly; a patient retryer anywhere below.
+        for attempt in [5, 6, 31, 32, 1000, u32::MAX] {
+            assert_eq!(full_jitter(attempt, 0.25), MAX_BACKOFF / 4, "{attempt}");
+            assert!(full_jitter(attempt, 0.999_999) < MAX_BACKOFF);
+        }
+        // Draws out of range are clamped rather than trusted.
+        assert_eq!(full_jitter(3, 7.0), Duration::from_secs(8));
+        assert_eq!(full_jitter(3, -1.0), Duration::ZERO);
+    }
+
+    fn throttled() -> Failure {
+        Failure::throttled(Error::Usage("throttled".into()))
+    }
+
+    /// Patience outlasts the policy's 3 attempts and the retry quota: a first call that times
+    /// out 55 times (54 retries at 10 tokens each, more than the quota's 500) still gets
+    /// through.
+    #[tokio::test(start_paused = true)]
+    async fn a_patient_first_call_outlasts_the_attempts_and_the_quota() {
+        let retryer = Retryer::new(Policy::STANDARD).patient(Duration::from_secs(3600));
+        let started = Instant::now();
+        let mut calls = 0;
+        let value = retryer
+            .run(|| {
+                calls += 1;
+                let outcome = if calls <= 55 {
+                    Err(Failure::timed_out(Error::Usage("timed out".into())))
+                } else {
+                    Ok(calls)
+                };
+                async move { outcome }
+            })
+            .await
+            .expect("patience outlasts 55 failed attempts");
+        assert_eq!(value, 56);
+        // Each wait is below 20 s, and on average half of it.
+        let waited = started.elapsed();
+        assert!(waited < Duration::from_secs(55 * 20), "{waited:?}");
+        assert!(waited > Duration::from_secs(55 * 2), "{waited:?}");
+
+        // The patience was for the first call only: the next one has the SDK's 3 attempts.
+        let mut calls = 0;
+        let gave_up = retryer
+            .run(|| {
+                calls += 1;
+                async { Err::<(), _>(throttled()) }
+            })
+            .await
+            .unwrap_err();
+        assert_eq!((calls, gave_up.attempts), (3, 3));
+    }
+
+    /// A patient first call makes its last attempt as its patience ends, then gives up; and it
+    /// does not retry a failure no retry can fix.
+    #[tokio::test(start_paused = true)]
+    async fn patience_ends_and_fatal_failures_are_not_retried() {
+        let patience = Duration::from_secs(120);
+        let retryer = Retryer::new(Policy::STANDARD).patient(patience);
+        let started = Instant::now();
+        let mut sent = Vec::new();
+        let gave_up = retryer
+            .run(|| {
+                sent.push(started.elapsed());
+                async { Err::<(), _>(throttled()) }
+            })
+            .await
+            .unwrap_err();
+        // The last attempt is made when the patience ends, not after, nor long before.
+        let last = *sent.last().expect("attempts");
+        assert!(last <= patience, "an attempt after the patience: {last:?}");
+        assert!(
+            last > patience - Duration::from_secs(1),
+            "gave up with {:?} of patience left",
+            patience - last
+        );
+        assert_eq!(gave_up.attempts as usize, sent.len());
+        assert!(sent.len() > 3, "{sent:?}");
+
+        let retryer = Retryer::new(Policy::STANDARD).patient(patience);
+        let mut calls = 0;
+        let gave_up = retryer
+            .run(|| {
+                calls += 1;
+                async { Err::<(), _>(Failure::fatal(Error::Usage("denied".into()))) }
+            })
+            .await
+            .unwrap_err();
+        assert_eq!((calls, gave_up.attempts), (1, 1));
+
+        // No patience: the SDK's attempts, as before.
+        let retryer = Retryer::new(Policy::STANDARD).patient(Duration::ZERO);
+        let mut calls = 0;
+        let _ = retryer
+            .run(|| {
+                calls += 1;
+                async { Err::<(), _>(throttled()) }
+            })
+            .await;
+        assert_eq!(calls, 3);
     }
 
     #[tokio::test(start_paused = true)]

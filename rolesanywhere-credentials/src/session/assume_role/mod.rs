@@ -227,6 +227,8 @@ pub struct StsClient {
     pub timeout: Duration,
     /// How calls are retried.
     pub retry: Policy,
+    /// How long the first call keeps retrying beyond the policy (`Retryer::patient`).
+    pub patience: Duration,
 }
 
 /// One hop as a [`CredentialSource`]: the previous hop's credentials sign an AssumeRole call.
@@ -262,7 +264,7 @@ impl AssumeRole {
             client: sts.client,
             timeout: sts.timeout,
             mfa,
-            retryer: Retryer::new(sts.retry),
+            retryer: Retryer::new(sts.retry).patient(sts.patience),
         }
     }
 
