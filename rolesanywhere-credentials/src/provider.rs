@@ -7,8 +7,17 @@
 //! opened at the first call and kept (a PKCS#11 login or a TPM context is not redone at every
 //! refresh); a renewed certificate or key on disk is picked up at the next refresh exactly as
 //! `serve` picks it up, and a broken renewal is never used. Credentials are kept and handed out
-//! again until they are inside their refresh window (five minutes before expiry, as the official
-//! helper refreshes); concurrent callers then share one CreateSession.
+//! again until their refresh is due, at a random point of their refresh range (15 to 5 minutes
+//! before expiry for one hour; `pipeline::refresh::refresh_range`), so that processes started
+//! together do not refresh together; concurrent callers then share one CreateSession. A refresh
+//! that fails while the credentials in hand are still good hands those out again and is retried
+//! after a backoff (1 s, doubling to 60 s, jittered).
+//!
+//! The AWS SDK's identity cache asks a provider again only 10 to 15 s before the expiry it was
+//! given, which would make every process refresh at expiry in step whatever the provider does.
+//! So the SDK is told that the credentials expire [`SDK_CACHE_BUFFER`] after their refresh is
+//! due (never later than they really do): its cache then asks at the refresh point.
+//! [`RolesAnywhereCredentialsProvider::issued`] gives the real expiry.
 //!
 //! With the `sdk` feature (on by default) the provider implements the AWS SDK for Rust's
 //! `ProvideCredentials`, so `aws_config` takes it as it is; failures come back as
@@ -22,11 +31,13 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use rand::Rng;
+
 use crate::config::{CacheArgs, CredentialArgs, Options};
 use crate::credentials::{CredentialSource, Credentials, Issued};
 use crate::error::{Error, Result};
 use crate::pipeline::cache::CacheDir;
-use crate::pipeline::refresh::refresh_delay;
+use crate::pipeline::refresh::{refresh_delay, Backoff};
 use crate::pipeline::{self, Reload};
 use crate::session::mfa::MfaCallback;
 
@@ -70,11 +81,11 @@ pub struct RolesAnywhereCredentialsProvider {
 struct Shared {
     /// What is handed out until its refresh is due. A plain mutex: it is held only to copy an
     /// `Arc` in or out, never across an await.
-    current: Mutex<Option<Arc<Issued>>>,
+    current: Mutex<Option<Held>>,
     /// The pipeline, behind an async mutex: whoever holds it fetches, and everyone else waits for
     /// that one fetch (single flight).
     pipeline: tokio::sync::Mutex<Pipeline>,
-    /// Refresh this long before expiry.
+    /// Refresh this long before expiry at the latest.
     window: Duration,
     /// For `Debug`.
     described: String,
@@ -131,36 +142,49 @@ impl RolesAnywhereCredentialsProvider {
     /// # Errors
     /// As [`credentials`](Self::credentials).
     pub async fn issued(&self) -> Result<Arc<Issued>> {
-        if let Some(issued) = self.shared.fresh(SystemTime::now()) {
-            return Ok(issued);
+        self.held().await.map(|held| held.issued)
+    }
+
+    /// The credentials and when their refresh is due.
+    async fn held(&self) -> Result<Held> {
+        if let Some(held) = self.shared.fresh(SystemTime::now()) {
+            return Ok(held);
         }
         let mut pipeline = self.shared.pipeline.lock().await;
         // Another caller may have refreshed while this one waited for the lock.
-        if let Some(issued) = self.shared.fresh(SystemTime::now()) {
-            return Ok(issued);
+        if let Some(held) = self.shared.fresh(SystemTime::now()) {
+            return Ok(held);
         }
         let fetched = match pipeline.source().await {
             Ok(source) => source.fetch().await,
             Err(e) => Err(e),
         };
+        let mut current = self.shared.lock_current();
         match fetched {
             Ok(issued) => {
-                let issued = Arc::new(issued);
-                *self.shared.lock_current() = Some(Arc::clone(&issued));
-                Ok(issued)
+                let draw = rand::thread_rng().gen_range(0.0..1.0);
+                let held = Held::new(Arc::new(issued), self.shared.window, draw);
+                *current = Some(held.clone());
+                Ok(held)
             }
             Err(e) => {
                 // The last good credentials, while they last: a failed refresh does not take
-                // away what still works.
-                let current = self.shared.lock_current().clone();
-                match current.filter(|c| c.valid_at(SystemTime::now() + MIN_LEFT)) {
-                    Some(current) => {
+                // away what still works; it is tried again after a backoff.
+                let now = SystemTime::now();
+                match current
+                    .as_mut()
+                    .filter(|held| held.issued.valid_at(now + MIN_LEFT))
+                {
+                    Some(held) => {
+                        let retry_in = held.backoff.next_delay();
+                        held.retry_after(now, retry_in);
                         crate::warning!(
-                            "cannot refresh credentials: {}; the previous ones, which expire at {}, are still used",
+                            "cannot refresh credentials: {}; the previous ones, which expire at {}, are still used; retrying in {} s",
                             e.report(),
-                            current.credentials.expiration
+                            held.issued.credentials.expiration,
+                            retry_in.as_secs().max(1)
                         );
-                        Ok(current)
+                        Ok(held.clone())
                     }
                     None => Err(e),
                 }
@@ -172,16 +196,56 @@ impl RolesAnywhereCredentialsProvider {
 /// Credentials with less than this left are not handed out again after a failed refresh.
 const MIN_LEFT: Duration = Duration::from_secs(10);
 
-impl Shared {
-    /// The credentials in hand, when their refresh is not due at `now`.
-    fn fresh(&self, now: SystemTime) -> Option<Arc<Issued>> {
-        let current = self.lock_current().clone()?;
-        let due = current.last_updated
-            + refresh_delay(current.expires_at, current.last_updated, self.window);
-        (now < due && current.valid_at(now)).then_some(current)
+/// The AWS SDK for Rust's identity cache asks its provider again 10 to 15 s before the expiry
+/// it was given (`aws-smithy-runtime`'s lazy cache: a 10 s buffer, jittered by up to half):
+/// the SDK is told the credentials expire this long after their refresh is due.
+pub const SDK_CACHE_BUFFER: Duration = Duration::from_secs(15);
+
+/// Credentials in hand, and when to refresh them.
+#[derive(Clone, Debug)]
+struct Held {
+    issued: Arc<Issued>,
+    /// When they are no longer handed out without trying to refresh them.
+    due: SystemTime,
+    /// Spaces out the retries of a refresh that keeps failing.
+    backoff: Backoff,
+}
+
+impl Held {
+    /// `issued`, due for a refresh at the point of its refresh range (`window` before expiry at
+    /// the latest) that `draw` picks.
+    fn new(issued: Arc<Issued>, window: Duration, draw: f64) -> Held {
+        let due = issued.last_updated
+            + refresh_delay(issued.expires_at, issued.last_updated, window, draw);
+        Held {
+            issued,
+            due,
+            backoff: Backoff::default(),
+        }
     }
 
-    fn lock_current(&self) -> std::sync::MutexGuard<'_, Option<Arc<Issued>>> {
+    /// After a failed refresh at `now`: due again in `retry_in`, while they last.
+    fn retry_after(&mut self, now: SystemTime, retry_in: Duration) {
+        let last = self.issued.expires_at.checked_sub(MIN_LEFT).unwrap_or(now);
+        self.due = (now + retry_in).min(last).max(now);
+    }
+
+    /// The expiry the AWS SDK's cache is told: [`SDK_CACHE_BUFFER`] after the refresh is due, so
+    /// that it asks again then, never later than the real one.
+    #[cfg_attr(not(feature = "sdk"), allow(dead_code))]
+    fn sdk_expiry(&self) -> SystemTime {
+        (self.due + SDK_CACHE_BUFFER).min(self.issued.expires_at)
+    }
+}
+
+impl Shared {
+    /// The credentials in hand, when their refresh is not due at `now`.
+    fn fresh(&self, now: SystemTime) -> Option<Held> {
+        let current = self.lock_current().clone()?;
+        (now < current.due && current.issued.valid_at(now)).then_some(current)
+    }
+
+    fn lock_current(&self) -> std::sync::MutexGuard<'_, Option<Held>> {
         // A panic while holding this lock cannot leave the Option half-written.
         self.current
             .lock()
@@ -568,13 +632,14 @@ mod sdk {
             Self: 'a,
         {
             future::ProvideCredentials::new(async move {
-                let issued = self.issued().await.map_err(to_sdk)?;
-                let c = &issued.credentials;
+                let held = self.held().await.map_err(to_sdk)?;
+                let c = &held.issued.credentials;
                 Ok(aws_credential_types::Credentials::new(
                     c.access_key_id.as_str(),
                     c.secret_access_key.as_str(),
                     Some(c.session_token.to_string()),
-                    Some(issued.expires_at),
+                    // So that the SDK's cache asks again when the refresh is due.
+                    Some(held.sdk_expiry()),
                     PROVIDER_NAME,
                 ))
             })
@@ -601,5 +666,59 @@ mod sdk {
         } else {
             CredentialsError::provider_error(reported)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::options::REFRESH_WINDOW;
+
+    const MIN: Duration = Duration::from_secs(60);
+
+    fn issued(lifetime: Duration) -> Arc<Issued> {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        Arc::new(Issued {
+            credentials: Credentials {
+                access_key_id: "ASIA".into(),
+                secret_access_key: Default::default(),
+                session_token: Default::default(),
+                expiration: String::new(),
+            },
+            expires_at: now + lifetime,
+            last_updated: now,
+        })
+    }
+
+    /// The refresh is due at the point of the range the draw picks, and the SDK's cache is told
+    /// to ask again then: 15 s later, which its 10-15 s buffer brings back to the due point.
+    #[test]
+    fn the_sdk_is_told_to_ask_again_when_the_refresh_is_due() {
+        let hour = issued(60 * MIN);
+        let start = hour.last_updated;
+        for (draw, due) in [(0.0, 55 * MIN), (0.5, 50 * MIN), (1.0, 45 * MIN)] {
+            let held = Held::new(Arc::clone(&hour), REFRESH_WINDOW, draw);
+            assert_eq!(held.due, start + due);
+            assert_eq!(held.sdk_expiry(), start + due + SDK_CACHE_BUFFER);
+        }
+        // Never later than the credentials really expire.
+        let short = issued(Duration::from_secs(12));
+        let held = Held::new(Arc::clone(&short), REFRESH_WINDOW, 0.0);
+        assert!(held.due < short.expires_at);
+        assert_eq!(held.sdk_expiry(), short.expires_at);
+    }
+
+    /// After a failed refresh the set in hand is due again after the backoff, but never past
+    /// the last moment it may be handed out.
+    #[test]
+    fn a_failed_refresh_is_retried_after_the_backoff_while_the_set_lasts() {
+        let hour = issued(60 * MIN);
+        let mut held = Held::new(Arc::clone(&hour), REFRESH_WINDOW, 0.0);
+        let now = held.due + Duration::from_secs(1);
+        held.retry_after(now, Duration::from_secs(30));
+        assert_eq!(held.due, now + Duration::from_secs(30));
+        let late = hour.expires_at - Duration::from_secs(20);
+        held.retry_after(late, Duration::from_secs(60));
+        assert_eq!(held.due, hour.expires_at - MIN_LEFT);
     }
 }
