@@ -8,9 +8,11 @@
 //! is a `--debug` line, never a failure: the service manager, not the helper, decides what a
 //! missing `READY=1` means.
 
+use std::future::Future;
 use std::io;
 use std::net::TcpListener;
 use std::os::unix::net::UnixDatagram;
+use std::time::Duration;
 
 /// Names the service manager's notification socket (a path, or `@name` in the abstract
 /// namespace).
@@ -22,6 +24,39 @@ pub const NOTIFY_SOCKET_ENV: &str = "NOTIFY_SOCKET";
 /// after each refresh, which also ends a reload the manager is waiting for.
 pub fn ready(status: &str) {
     notify(&format!("READY=1\nSTATUS={}", one_line(status)));
+}
+
+/// How long the first credentials of `serve` and `update` may take before the service manager
+/// is asked for more start time: well under any `TimeoutStartSec=` (systemd's default is 90 s),
+/// and longer than an unthrottled start, which then sends nothing more than before.
+pub const EXTEND_AFTER: Duration = Duration::from_secs(5);
+
+/// Awaits `first`, the first fetch of `serve` or `update`, which may retry for `patience`
+/// (`--start-timeout`) with attempts of up to `attempt` each. Under a service manager, once it
+/// has taken [`EXTEND_AFTER`], asks for the time it may still take (`EXTEND_TIMEOUT_USEC=`), so
+/// that a shorter `TimeoutStartSec=` does not cut the retries short (a longer one still
+/// applies), and says so in the status line. Nothing without patience: `TimeoutStartSec=` alone
+/// applies, as before.
+pub async fn starting<F: Future>(first: F, patience: Duration, attempt: Duration) -> F::Output {
+    if patience.is_zero() {
+        return first.await;
+    }
+    let mut first = std::pin::pin!(first);
+    tokio::select! {
+        done = &mut first => return done,
+        () = tokio::time::sleep(EXTEND_AFTER) => {}
+    }
+    // What the retries may still take: the patience counts from the first attempt, made at
+    // most EXTEND_AFTER ago; the last attempt may take its whole time limit; and a margin.
+    const MARGIN: Duration = Duration::from_secs(30);
+    let more = patience.saturating_add(attempt).saturating_add(MARGIN);
+    notify(&format!(
+        "EXTEND_TIMEOUT_USEC={}\nSTATUS=still asking for the first credentials; retrying \
+         throttling and failures for up to {} s from the first attempt (--start-timeout)",
+        more.as_micros(),
+        patience.as_secs()
+    ));
+    first.await
 }
 
 /// Tells the service manager a reload started (`RELOADING=1`); [`ready`] ends it.

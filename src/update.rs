@@ -48,9 +48,12 @@ pub async fn run(options: Options, profile: &str, once: bool) -> Result<()> {
     } else {
         crate::signals::wake_on_sighup()?
     };
+    // The first CreateSession may be retried for --start-timeout (a throttled fleet).
+    let (patience, attempt) = (options.patience, options.http.timeout);
     // With --assume-role hops, the last hop's credentials.
     let mut source = pipeline::build(options, Reload::OnChange, None)?;
-    let first = Arc::new(source.fetch().await?);
+    let first = crate::systemd::starting(source.fetch(), patience, attempt).await?;
+    let first = Arc::new(first);
     let mut delivery = WriteProfile { path, profile };
     delivery.deliver(&first)?;
     if once {

@@ -62,7 +62,9 @@ macro_rules! key_env {
 macro_rules! refresh_env {
     () => {
         "  AWS_SIGNING_HELPER_REFRESH_WINDOW
-      Refresh this many seconds before the credentials expire (default 300).
+      Refresh at the latest this many seconds before the credentials expire
+      (default 300); each refresh is drawn at random from the sixth of their
+      life before that.
 "
     };
 }
@@ -463,6 +465,10 @@ pub struct ServeArgs {
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub allow_non_loopback: bool,
 
+    /// How long to retry the first CreateSession.
+    #[command(flatten)]
+    pub start: StartArgs,
+
     /// How much to log on stderr, one line per event (--debug is debug)
     #[command(flatten)]
     pub log: LogArgs,
@@ -481,6 +487,7 @@ pub struct ServeArgs {
             "use_latest_expiring_certificate", "pkcs11_lib", "reuse_pin", "tpm_key_password",
             "no_tpm_key_password", "intermediates", "assume_role", "sts_endpoint", "sts_region",
             "mfa_command", "port", "hop_limit", "address", "allow_non_loopback",
+            "start_timeout",
         ]
     )]
     pub config: Option<std::path::PathBuf>,
@@ -489,6 +496,48 @@ pub struct ServeArgs {
     /// (the URL and the token file), then exit
     #[arg(long, value_name = "ROLE", requires = "config")]
     pub print_env: Option<String>,
+}
+
+/// `--start-timeout`, for the long-running commands.
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Retry a throttled first CreateSession this long (e.g. 5m, 300; 0: 3 attempts)
+    ///
+    /// At start-up, throttling (a fleet sharing one account's CreateSession quota), server
+    /// errors, time-outs and connections that fail are retried with full-jitter backoff (a
+    /// random wait below 2, 4, 8, 16, then 20 s), one line each, for up to this long after the
+    /// first attempt; nothing is served or written and READY=1 is not sent meanwhile. Under
+    /// systemd the start timeout (TimeoutStartSec=) is extended to match (EXTEND_TIMEOUT_USEC=).
+    /// Refused certificates and other errors no retry can fix still end the command at once. 0
+    /// gives up after the SDK's attempts (AWS_MAX_ATTEMPTS, default 3), as the official helper.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = DEFAULT_START_TIMEOUT,
+        allow_negative_numbers = true,
+        value_parser = parse_start_timeout
+    )]
+    pub start_timeout: std::time::Duration,
+}
+
+/// `--start-timeout`'s default: a few minutes, in which a thousand hosts starting together get
+/// their first credentials from a quota of 10 CreateSession a second, with room to spare.
+pub const DEFAULT_START_TIMEOUT: &str = "5m";
+
+/// The longest `--start-timeout`.
+const MAX_START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(86_400);
+
+/// A `--start-timeout` value: a duration of at most a day.
+fn parse_start_timeout(value: &str) -> Result<std::time::Duration, String> {
+    let timeout = super::duration::parse(value).ok_or_else(|| {
+        "not a duration: give one like 5m, 90s, 1h30m or a number of seconds (0: the SDK's \
+         attempts only)"
+            .to_string()
+    })?;
+    if timeout > MAX_START_TIMEOUT {
+        return Err("longer than a day: give at most 24h".into());
+    }
+    Ok(timeout)
 }
 
 /// `--log-level`, for the long-running commands.
@@ -556,6 +605,10 @@ pub struct UpdateArgs {
     /// Update the credentials file once and exit
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub once: bool,
+
+    /// How long to retry the first CreateSession.
+    #[command(flatten)]
+    pub start: StartArgs,
 
     /// How much to log on stderr.
     #[command(flatten)]

@@ -2,6 +2,7 @@
 //! credential flags to the engine ([`convert`]).
 
 pub mod convert;
+pub mod duration;
 pub mod flags;
 pub mod parse;
 #[cfg(test)]

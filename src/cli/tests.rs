@@ -327,6 +327,41 @@ fn serve_and_update_defaults() {
     };
     assert_eq!(u.profile, "default");
     assert!(!u.once);
+    let five_minutes = std::time::Duration::from_secs(300);
+    assert_eq!(
+        (s.start.start_timeout, u.start.start_timeout),
+        (five_minutes, five_minutes)
+    );
+}
+
+#[test]
+fn start_timeout_takes_durations_up_to_a_day() {
+    for (value, secs) in [
+        ("0", 0),
+        ("300", 300),
+        ("90s", 90),
+        ("5m", 300),
+        ("1h30m", 5400),
+        ("24h", 86_400),
+    ] {
+        for command in ["serve", "update"] {
+            let timeout = match parse(&[command, "--start-timeout", value]).unwrap().command {
+                Some(Command::Serve(s)) => s.start.start_timeout,
+                Some(Command::Update(u)) => u.start.start_timeout,
+                _ => panic!("wrong command"),
+            };
+            assert_eq!(timeout.as_secs(), secs, "{command} {value}");
+        }
+    }
+    let equals = parse(&["serve", "--start-timeout=2m"]).unwrap().command;
+    assert!(matches!(equals, Some(Command::Serve(s)) if s.start.start_timeout.as_secs() == 120));
+    for bad in ["", "5x", "-1", "1.5m", "25h", "2d"] {
+        let e = parse(&["update", "--start-timeout", bad]).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("--start-timeout"), "{bad}: {text}");
+    }
+    // Not a flag of the one-shot commands: their caller is waiting.
+    assert!(parse(&["credential-process", "--start-timeout", "5m"]).is_err());
 }
 
 #[test]

@@ -25,7 +25,8 @@ pub(super) fn run(args: ServeArgs) -> Result<()> {
         Some(listener) => Listen::Inherited(listener),
         None => Listen::Bind(SocketAddr::new(args.address, args.port)),
     };
-    let options = Options::from_args(args.credentials.into_engine())?;
+    let mut options = Options::from_args(args.credentials.into_engine())?;
+    options.patience = args.start.start_timeout;
     // One thread is plenty: handlers only read shared state, and the refresh is mostly waiting.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -14,7 +14,8 @@ pub(super) fn run(args: UpdateArgs) -> Result<()> {
             args.profile.escape_debug()
         )));
     }
-    let options = Options::from_args(args.credentials.into_engine())?;
+    let mut options = Options::from_args(args.credentials.into_engine())?;
+    options.patience = args.start.start_timeout;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -458,41 +458,11 @@ fn human(d: Duration) -> String {
 
 /// `7d`, `12h`, `30m`, `45s`, `2w`, combinations (`1d12h`) or plain seconds.
 fn parse_duration(text: &str) -> Result<Duration> {
-    let bad = || {
+    crate::cli::duration::parse(text).ok_or_else(|| {
         Error::Usage(format!(
             "--min-remaining '{text}' is not a duration; use e.g. 7d, 12h, 30m, 1d12h or seconds"
         ))
-    };
-    let text = text.trim();
-    if let Ok(secs) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
-    }
-    let mut total: u64 = 0;
-    let mut number = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let unit = match c {
-            'w' => 604_800,
-            'd' => 86_400,
-            'h' => 3_600,
-            'm' => 60,
-            's' => 1,
-            _ => return Err(bad()),
-        };
-        let n: u64 = number.parse().map_err(|_| bad())?;
-        total = n
-            .checked_mul(unit)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(bad)?;
-        number.clear();
-    }
-    if !number.is_empty() || text.is_empty() {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs(total))
+    })
 }
 
 /// One CreateSession through the credential pipeline, with the signer already opened.

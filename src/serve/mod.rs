@@ -185,8 +185,11 @@ pub async fn run(
         .to_string();
     let region = options.request.endpoint.signing_region.clone();
     let window = options.refresh_window;
+    // The first CreateSession may be retried for --start-timeout (a throttled fleet).
+    let (patience, attempt) = (options.patience, options.http.timeout);
     let mut source = pipeline::build(options, Reload::OnChange, None)?;
-    let first = Arc::new(source.fetch().await?);
+    let first = crate::systemd::starting(source.fetch(), patience, attempt).await?;
+    let first = Arc::new(first);
     let served = Served::new(Arc::clone(&first), &role_arn);
     let (publish, credentials) = watch::channel(Some(Arc::new(served)));
     let state = Arc::new(State::new(&role_arn, credentials, container_token).with_region(&region));
