@@ -31,6 +31,8 @@ mod credential_process;
 mod demo;
 // The errors a new user meets first, exactly as printed.
 mod first_hour;
+// Fleets sharing one CreateSession quota: 30 helpers at 5/s, none exits; patient starts; 429s.
+mod fleet;
 // Every input of the committed fuzz seeds and regressions, through the fuzz targets' entry points.
 mod fuzz_corpora;
 // An endpoint that misbehaves on purpose: bounded time, one line, bounded memory.
