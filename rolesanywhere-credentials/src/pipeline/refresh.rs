@@ -55,9 +55,9 @@ pub fn refresh_delay(
 /// Credentials that arrive well inside the window (an endpoint granting less than the window,
 /// or a window set longer than the session) are refreshed between a third and a half of the
 /// time they have left, not at once: an endpoint that keeps issuing short sessions is then
-/// called ever so often, rather than every second. "Well inside" allows [`WINDOW_SLACK`] for the
-/// rounding and latency between the endpoint's clock and ours, so that a window set a second
-/// or two short of the session (as tests do) still means "refresh almost at once".
+/// called ever so often, rather than every second. "Well inside" allows 10 s (`WINDOW_SLACK`)
+/// for the rounding and latency between the endpoint's clock and ours, so that a window set a
+/// second or two short of the session (as tests do) still means "refresh almost at once".
 pub fn refresh_range(
     expires_at: SystemTime,
     now: SystemTime,
