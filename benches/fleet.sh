@@ -3,7 +3,10 @@
 # within one second against rolesanywhere-local --rate-limit RATE, with sessions scaled down
 # SCALE times (60: one-hour sessions last a minute), watched through ROUNDS refreshes each. Prints
 # the figures as JSON (docs/benchmarks.md#fleets explains them); needs python3 only. A release
-# build; N=200 takes about 4 minutes on 2 cores; each helper takes under 10 MiB.
+# build; N=200 takes about 4 minutes on 2 cores; each serve or update takes about 9 MiB.
+# N x SCALE stands for hosts with one-hour sessions: keep it under about 12,000 (N=1000 with
+# SCALE=12) to stay within half the quota, as docs/operations.md sizes a fleet; beyond that the
+# steady state itself is throttled, and helpers that do not get credentials in time exit.
 #
 #   benches/fleet.sh                                 # N=200 against 10/s, 3 rounds
 #   N=1000 RATE=10 benches/fleet.sh
