@@ -3,7 +3,7 @@
 //! Both outputs take them from here, so that they agree with each other.
 //!
 //! Everything else in them comes from the clap definitions. Each entry of [`MORE_ENVIRONMENT`]
-//! belongs in its command's `after_help` footer (src/cli.rs); once it is there, delete it here
+//! belongs in its command's `after_help` footer (src/cli/flags.rs); once it is there, delete it here
 //! (`xtask/tests/reference.rs` fails while a variable is in both).
 
 /// The exit status of every command, in one paragraph.
