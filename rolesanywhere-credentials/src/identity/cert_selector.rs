@@ -30,7 +30,7 @@ impl CertSelector {
     /// Parses `--cert-selector`, reading the file of the `file://` form.
     ///
     /// # Errors
-    /// [`Error::CertSelector`] saying what is wrong, with the official helper's phrase.
+    /// [`Error::CertSelector`](crate::identity::Error::CertSelector) saying what is wrong, with the official helper's phrase.
     pub fn parse(selector: &str) -> Result<CertSelector> {
         let pairs = match selector.strip_prefix("file://") {
             Some(path) => {

@@ -1,5 +1,5 @@
 //! Signatures checked locally: the certificate signature algorithms a path may use
-//! ([`SUPPORTED`]: ring's, and P-521 and ML-DSA verifiers of ours), and
+//! (`SUPPORTED`: ring's, and P-521 and ML-DSA verifiers of ours), and
 //! [`signature_verifies`], whether a signature made through the signer abstraction verifies
 //! with a certificate's public key (the proof that a key is the certificate's).
 
