@@ -77,6 +77,10 @@ pub enum Error {
     #[error("cannot set up the HTTP client")]
     HttpClient(#[source] reqwest::Error),
 
+    /// The async runtime could not be started (out of threads or file descriptors).
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] io::Error),
+
     /// The Roles Anywhere (or STS) endpoint answered with an error.
     #[error("{operation} failed: {error_type} (HTTP {status}): {message}")]
     Service {
@@ -440,6 +444,7 @@ impl Error {
                 ConnectCause::UnknownHost => "the host name does not resolve: check --endpoint, --region and DNS",
                 ConnectCause::Other => "check --endpoint, the network and, behind a proxy, --with-proxy",
             },
+            Error::Runtime(_) => "check the process limits (ulimit -n, -u)",
             Error::CacheDir { .. } => "pass another --cache-dir",
             Error::CacheDirUnsafe { .. } => {
                 "make it yours and private (chown, chmod 700), as ssh requires of ~/.ssh, or pass another --cache-dir"

@@ -8,7 +8,6 @@ use crate::error::{Error, Result};
 use rolesanywhere_credentials::config::Options;
 use rolesanywhere_credentials::pipeline;
 use rolesanywhere_credentials::pipeline::cache::CacheDir;
-use rolesanywhere_credentials::pipeline::Reload;
 
 /// Runs `credential-process`.
 pub(super) fn run(args: CredentialProcessArgs) -> Result<()> {
@@ -19,17 +18,10 @@ pub(super) fn run(args: CredentialProcessArgs) -> Result<()> {
     } else {
         None
     };
-    // Without the cache the key is checked against the certificate here, before anything is
-    // sent; with it, only when the cache cannot answer.
-    let mut source = pipeline::build(options, Reload::Never, cache.as_ref())?;
-    // One request: a single-threaded runtime with sockets and timers only (no signal driver and
-    // its socket pair) starts fastest.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()
-        .map_err(Error::Runtime)?;
-    let issued = runtime.block_on(source.fetch())?;
+    // Without the cache the key is checked against the certificate before anything is sent;
+    // with it, only when the cache cannot answer. One fetch and done: the engine makes the call
+    // on this thread, with the least set-up that call needs (`pipeline::fetch_once`).
+    let issued = pipeline::fetch_once(options, cache.as_ref())?;
     let json = issued.credentials.to_process_json();
     let mut out = std::io::stdout().lock();
     out.write_all(json.as_bytes())

@@ -68,6 +68,11 @@ impl Endpoint {
         self.url.as_str().trim_end_matches('/')
     }
 
+    /// The URL.
+    pub(crate) fn url(&self) -> &Url {
+        &self.url
+    }
+
     /// `http` or `https`.
     pub fn scheme(&self) -> &str {
         self.url.scheme()

@@ -19,7 +19,7 @@ use crate::net::endpoint::Endpoint;
 /// Default limit for one attempt, connection included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Limit for establishing the TCP connection.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How to talk HTTP.
 #[derive(Clone, Debug)]
@@ -59,16 +59,21 @@ pub fn client(config: &HttpConfig, pin: Option<&Endpoint>) -> Result<reqwest::Cl
         .connect_timeout(CONNECT_TIMEOUT.min(config.timeout))
         .timeout(config.timeout)
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(format!(
-            "CredHelper/{} (rust; {}; {})",
-            env!("CARGO_PKG_VERSION"),
-            std::env::consts::OS,
-            std::env::consts::ARCH
-        ));
+        .user_agent(user_agent());
     if !config.with_proxy {
         builder = builder.no_proxy();
     }
     builder.build().map_err(Error::HttpClient)
+}
+
+/// The `User-Agent` of every request.
+pub(crate) fn user_agent() -> String {
+    format!(
+        "CredHelper/{} (rust; {}; {})",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
 }
 
 /// The addresses of the endpoint's host, when it is a name that resolves.

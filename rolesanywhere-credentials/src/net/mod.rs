@@ -1,6 +1,8 @@
 //! Talking to the endpoints: which URL a call goes to ([`endpoint`]), the one HTTP client
-//! ([`http`]) and its TLS set-up ([`tls`]).
+//! ([`http`]) and its TLS set-up ([`tls`]); and, for a one-shot `credential-process`, one request
+//! on the calling thread ([`blocking`]).
 
+pub(crate) mod blocking;
 pub mod endpoint;
 pub mod http;
 pub mod tls;

@@ -18,11 +18,13 @@
 
 pub mod cache;
 mod identity;
+mod once;
 pub mod refresh;
 pub mod rolesanywhere;
 pub mod shared;
 
 pub use identity::SharedIdentity;
+pub use once::fetch_once;
 pub use rolesanywhere::{Reload, RolesAnywhere};
 pub use shared::{Branch, Shared};
 
@@ -42,9 +44,28 @@ use cache::{CacheDir, CacheKey, Cached, Deferred};
 /// Without the cache, when the identity cannot be opened or TLS cannot be set up; with it,
 /// when the certificate cannot be read for the cache key.
 pub fn build(
+    options: Options,
+    reload: Reload,
+    cache: Option<&CacheDir>,
+) -> Result<Box<dyn CredentialSource>> {
+    build_with(options, reload, cache, First::Client)
+}
+
+/// How the first stage, CreateSession, reaches the endpoint.
+#[derive(Clone, Copy)]
+enum First {
+    /// Through reqwest.
+    Client,
+    /// On the calling thread, blocking it ([`RolesAnywhere::one_shot`]; [`Reload::Never`] only).
+    Blocking,
+}
+
+/// [`build`], with CreateSession going over `first`.
+fn build_with(
     mut options: Options,
     reload: Reload,
     cache: Option<&CacheDir>,
+    first: First,
 ) -> Result<Box<dyn CredentialSource>> {
     if cache.is_some() {
         options.patience = options.patience.max(cache::FILL_PATIENCE);
@@ -57,7 +78,10 @@ pub fn build(
         None => None,
     };
     let first = move || -> Result<Box<dyn CredentialSource>> {
-        Ok(Box::new(RolesAnywhere::new(options, reload)?))
+        Ok(Box::new(match first {
+            First::Client => RolesAnywhere::new(options, reload)?,
+            First::Blocking => RolesAnywhere::one_shot(options)?,
+        }))
     };
     let source = stage(cache, key.as_ref(), first)?;
     chain(source, hops, &settings, reload, cache, key)

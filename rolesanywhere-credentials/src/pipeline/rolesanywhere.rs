@@ -17,7 +17,7 @@ use crate::config::Options;
 use crate::credentials::{parse_expiration, CredentialSource, Issued};
 use crate::error::{Error, Result};
 use crate::identity::X509Signer;
-use crate::session::create_session::{create_session, SessionRequest};
+use crate::session::create_session::{create_session_via, SessionRequest, Via};
 use crate::session::retry::Retryer;
 
 /// Whether the identity's files are watched for renewals.
@@ -31,11 +31,19 @@ pub enum Reload {
     OnChange,
 }
 
+/// What CreateSession goes over.
+enum Transport {
+    /// reqwest's client: for everyone but a one-shot run without a proxy.
+    Client(reqwest::Client),
+    /// A connection of its own per attempt, on the calling thread ([`RolesAnywhere::one_shot`]).
+    Blocking(crate::net::blocking::Client),
+}
+
 /// CreateSession as a [`CredentialSource`].
 pub struct RolesAnywhere {
     identity: SharedIdentity,
     reload: Reload,
-    client: reqwest::Client,
+    transport: Transport,
     request: SessionRequest,
     timeout: Duration,
     /// Paces CreateSession attempts; its quota and rate limiter last as long as the client.
@@ -77,14 +85,28 @@ impl RolesAnywhere {
         let reload = identity.reload_policy();
         let pin = (reload == Reload::Never).then_some(&options.request.endpoint);
         let client = crate::net::http::client(&options.http, pin)?;
-        Ok(RolesAnywhere {
+        Ok(Self::over(options, identity, Transport::Client(client)))
+    }
+
+    /// Like [`RolesAnywhere::new`] with [`Reload::Never`], for a caller that fetches once and
+    /// exits (`credential-process`), without a proxy: CreateSession goes over a connection of
+    /// its own, on the thread that polls [`CredentialSource::fetch`], which it blocks (see
+    /// [`crate::net::blocking`]).
+    pub(crate) fn one_shot(options: Options) -> Result<RolesAnywhere> {
+        let identity = SharedIdentity::open(options.source.clone(), Reload::Never)?;
+        let client = crate::net::blocking::Client::new(&options.http, &options.request.endpoint)?;
+        Ok(Self::over(options, identity, Transport::Blocking(client)))
+    }
+
+    fn over(options: Options, identity: SharedIdentity, transport: Transport) -> RolesAnywhere {
+        RolesAnywhere {
+            reload: identity.reload_policy(),
             identity,
-            reload,
-            client,
+            transport,
             request: options.request,
             timeout: options.http.timeout,
             retryer: Retryer::new(options.retry).patient(options.patience),
-        })
+        }
     }
 
     /// The CreateSession parameters.
@@ -94,8 +116,12 @@ impl RolesAnywhere {
 
     async fn issue(&mut self) -> Result<Issued> {
         let signer = self.identity.signer_for_use().await;
-        let credentials = create_session(
-            &self.client,
+        let via = match &self.transport {
+            Transport::Client(client) => Via::Client(client),
+            Transport::Blocking(client) => Via::Blocking(client),
+        };
+        let credentials = create_session_via(
+            via,
             signer.as_ref(),
             &self.request,
             self.timeout,

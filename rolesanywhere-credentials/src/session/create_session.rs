@@ -14,6 +14,7 @@ use crate::arn::Arn;
 use crate::credentials::Credentials;
 use crate::error::{ConnectCause, Error, Operation, Result, ServiceHint};
 use crate::identity::X509Signer;
+use crate::net::blocking;
 use crate::net::endpoint::Endpoint;
 use crate::net::http::{read_limited, BodyError};
 use crate::signing::{self, header, uri_encode, Request};
@@ -82,21 +83,56 @@ pub async fn create_session(
     timeout: Duration,
     retryer: &Retryer,
 ) -> Result<Credentials> {
+    create_session_via(Via::Client(client), signer, request, timeout, retryer).await
+}
+
+/// What CreateSession goes over.
+#[derive(Clone, Copy)]
+pub(crate) enum Via<'a> {
+    /// reqwest's client (connection pool, proxies).
+    Client(&'a reqwest::Client),
+    /// One connection per attempt, on the calling thread ([`crate::net::blocking`]).
+    Blocking(&'a blocking::Client),
+}
+
+/// [`create_session`] over either client.
+pub(crate) async fn create_session_via(
+    via: Via<'_>,
+    signer: &dyn X509Signer,
+    request: &SessionRequest,
+    timeout: Duration,
+    retryer: &Retryer,
+) -> Result<Credentials> {
     retryer
-        .run(|| attempt_once(client, signer, request, timeout))
+        .run(|| async move {
+            match via {
+                Via::Client(client) => attempt_once(client, signer, request, timeout).await,
+                Via::Blocking(client) => attempt_blocking(client, signer, request, timeout),
+            }
+        })
         .await
         .map_err(|gave_up| with_hint(gave_up.error, signer, request, gave_up.attempts))
 }
 
-async fn attempt_once(
-    client: &reqwest::Client,
+/// One attempt's signed request.
+struct Prepared {
+    /// `host:port`, for messages.
+    host_port: String,
+    /// The URL without its query, for messages.
+    shown: String,
+    /// The path and query.
+    target: String,
+    /// The JSON body.
+    body: Vec<u8>,
+    /// Every header, `Host` and `Authorization` included.
+    headers: Vec<(String, String)>,
+}
+
+/// Builds and signs the request (the signature covers the time, so each attempt signs anew).
+fn prepare(
     signer: &dyn X509Signer,
     request: &SessionRequest,
-    timeout: Duration,
-) -> std::result::Result<Credentials, Failure> {
-    // The whole attempt, body included, ends by then (the client's own timeout says the same;
-    // this one does not depend on how the client was built).
-    let deadline = Instant::now() + timeout;
+) -> std::result::Result<Prepared, Failure> {
     let endpoint = &request.endpoint;
     let host = endpoint.host_header();
     let host_port = endpoint.host_port();
@@ -120,7 +156,6 @@ async fn attempt_once(
         .join("&");
     // Messages name the URL without its query, which only repeats the ARN flags.
     let shown = format!("{}://{host}{path}", endpoint.scheme());
-    let url = format!("{shown}?{query_string}");
     // A number and an optional string always serialise.
     let body = serde_json::to_vec(&Body {
         duration_seconds: request.duration_seconds,
@@ -148,18 +183,49 @@ async fn attempt_once(
         },
     )
     .map_err(|e| Failure::fatal(e.into()))?;
-    crate::debug!("POST {url}");
+    crate::debug!("POST {shown}?{query_string}");
     crate::debug!("canonical request:\n{}", signed.canonical_request);
     crate::debug!("string to sign:\n{}", signed.string_to_sign);
+    for (name, value) in &signed.headers {
+        crate::debug!("request header {name}: {value}");
+    }
+    Ok(Prepared {
+        host_port,
+        shown,
+        target: format!("{path}?{query_string}"),
+        body,
+        headers: signed.headers,
+    })
+}
 
+async fn attempt_once(
+    client: &reqwest::Client,
+    signer: &dyn X509Signer,
+    request: &SessionRequest,
+    timeout: Duration,
+) -> std::result::Result<Credentials, Failure> {
+    // The whole attempt, body included, ends by then (the client's own timeout says the same;
+    // this one does not depend on how the client was built).
+    let deadline = Instant::now() + timeout;
+    let Prepared {
+        host_port,
+        shown,
+        target,
+        body,
+        headers,
+    } = prepare(signer, request)?;
+    let url = format!(
+        "{}://{}{target}",
+        request.endpoint.scheme(),
+        request.endpoint.host_header(),
+    );
     // One request per connection: a one-shot run exits right after, and a refresh an hour later
     // would not find the connection alive anyway.
     let mut builder = client
         .post(&url)
         .header(reqwest::header::CONNECTION, "close")
         .body(body);
-    for (name, value) in &signed.headers {
-        crate::debug!("request header {name}: {value}");
+    for (name, value) in &headers {
         builder = builder.header(name.as_str(), value.as_str());
     }
     let response = builder
@@ -172,26 +238,19 @@ async fn attempt_once(
         .get("x-amzn-errortype")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    if (300..400).contains(&status) {
-        // Redirects are not followed (a signed request must go where it was signed for).
-        let location = response
+    refuse_redirect(
+        status,
+        response
             .headers()
             .get(reqwest::header::LOCATION)
-            .map(|v| shown_header(v.as_bytes()))
-            .unwrap_or_else(|| "nowhere".into());
-        return Err(Failure::fatal(Error::BadResponse {
-            url: shown,
-            detail: format!(
-                "a redirect (HTTP {status}) to {location}, which is not followed; give --endpoint the URL that answers"
-            ),
-        }));
-    }
-    let success = (200..300).contains(&status);
+            .map(|v| v.as_bytes()),
+        &shown,
+    )?;
     let body = read_answer(
         response,
         Answer {
             operation: Operation::CreateSession,
-            success,
+            success: (200..300).contains(&status),
             limit: MAX_RESPONSE_BYTES,
             host: &host_port,
             url: &shown,
@@ -200,12 +259,90 @@ async fn attempt_once(
         },
     )
     .await?;
-    crate::debug!("response: HTTP {status} {}", redacted(&body));
+    judge(status, error_type_header.as_deref(), &body, &shown)
+}
 
-    if success {
-        return parse_success(&shown, &body).map_err(Failure::fatal);
+/// [`attempt_once`] over [`crate::net::blocking`]: the same request, the same checks of the
+/// answer, the same failures.
+fn attempt_blocking(
+    client: &blocking::Client,
+    signer: &dyn X509Signer,
+    request: &SessionRequest,
+    timeout: Duration,
+) -> std::result::Result<Credentials, Failure> {
+    let deadline = std::time::Instant::now() + timeout;
+    let prepared = prepare(signer, request)?;
+    let Prepared {
+        host_port, shown, ..
+    } = &prepared;
+    let response = client
+        .post(
+            &prepared.target,
+            &prepared.headers,
+            &prepared.body,
+            deadline,
+        )
+        .map_err(|e| blocking_failure(host_port, shown, e, timeout))?;
+    let status = response.status;
+    let error_type_header = response
+        .header("x-amzn-errortype")
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .map(str::to_string);
+    refuse_redirect(status, response.header("location"), shown)?;
+    let success = (200..300).contains(&status);
+    let body = match response.read_limited(MAX_RESPONSE_BYTES) {
+        Ok(body) => body,
+        Err(blocking::BodyFailed::TooLarge { limit }) => {
+            too_large(Operation::CreateSession, success, limit, shown)?
+        }
+        Err(blocking::BodyFailed::TimedOut) => {
+            return Err(Failure::timed_out(Error::Timeout {
+                host: host_port.clone(),
+                seconds: timeout.as_secs(),
+            }))
+        }
+        Err(blocking::BodyFailed::Broken(detail)) => {
+            return Err(Failure::retry(Error::Truncated {
+                url: shown.clone(),
+                detail,
+            }))
+        }
+    };
+    judge(status, error_type_header.as_deref(), &body, shown)
+}
+
+/// Redirects are not followed (a signed request must go where it was signed for).
+fn refuse_redirect(
+    status: u16,
+    location: Option<&[u8]>,
+    shown: &str,
+) -> std::result::Result<(), Failure> {
+    if !(300..400).contains(&status) {
+        return Ok(());
     }
-    let (error_type, message) = parse_error(error_type_header.as_deref(), &body);
+    let location = location
+        .map(shown_header)
+        .unwrap_or_else(|| "nowhere".into());
+    Err(Failure::fatal(Error::BadResponse {
+        url: shown.to_string(),
+        detail: format!(
+            "a redirect (HTTP {status}) to {location}, which is not followed; give --endpoint the URL that answers"
+        ),
+    }))
+}
+
+/// The credentials of a success, or the failure an error status and body make.
+fn judge(
+    status: u16,
+    error_type_header: Option<&str>,
+    body: &[u8],
+    shown: &str,
+) -> std::result::Result<Credentials, Failure> {
+    crate::debug!("response: HTTP {status} {}", redacted(body));
+    if (200..300).contains(&status) {
+        return parse_success(shown, body).map_err(Failure::fatal);
+    }
+    let (error_type, message) = parse_error(error_type_header, body);
     let throttled = retry::is_throttling(&error_type);
     let retryable = matches!(status, 429 | 500 | 502 | 503 | 504)
         || throttled
@@ -222,6 +359,53 @@ async fn attempt_once(
         (false, true) => Failure::retry(error),
         (false, false) => Failure::fatal(error),
     })
+}
+
+/// A [`crate::net::blocking`] failure as a [`Failure`], classified as [`transport`] classifies
+/// reqwest's.
+fn blocking_failure(
+    host: &str,
+    url: &str,
+    failure: blocking::Failed,
+    timeout: Duration,
+) -> Failure {
+    if let blocking::Failed::TimedOut = failure {
+        return Failure::timed_out(Error::Timeout {
+            host: host.to_string(),
+            seconds: timeout.as_secs(),
+        });
+    }
+    let detail = blocking::describe(&failure);
+    let certificate = match &failure {
+        blocking::Failed::Io(e) => match e.get_ref().map(|inner| inner.downcast_ref()) {
+            Some(Some(rustls::Error::InvalidCertificate(e))) => Some(e.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let cause = match (&certificate, &failure) {
+        (Some(certificate), _) => certificate_cause(certificate),
+        // reqwest says "dns error" first.
+        (None, blocking::Failed::Unresolved(_)) => connect_cause(&format!("dns error: {detail}")),
+        (None, _) => connect_cause(&detail),
+    };
+    if cause == ConnectCause::Other && matches!(failure, blocking::Failed::Malformed(_)) {
+        return Failure::fatal(Error::BadResponse {
+            url: url.to_string(),
+            detail: format!("not an HTTP answer ({detail})"),
+        });
+    }
+    let retryable = matches!(cause, ConnectCause::Refused | ConnectCause::Other);
+    let error = Error::Connect {
+        host: host.to_string(),
+        detail,
+        cause,
+    };
+    if retryable {
+        Failure::retry(error)
+    } else {
+        Failure::fatal(error)
+    }
 }
 
 /// A failed send or receive as a [`Failure`]: a timeout, or what the connection said.
@@ -306,23 +490,35 @@ pub(crate) async fn read_answer(
 ) -> std::result::Result<Zeroizing<Vec<u8>>, Failure> {
     match read_limited(response, answer.limit, answer.deadline).await {
         Ok(body) => Ok(body),
-        Err(BodyError::TooLarge { limit }) if answer.success => {
-            Err(Failure::fatal(Error::BadResponse {
-                url: answer.url.to_string(),
-                detail: format!(
-                    "a body larger than {} KiB, more than any {} answer",
-                    limit >> 10,
-                    answer.operation
-                ),
-            }))
+        Err(BodyError::TooLarge { limit }) => {
+            too_large(answer.operation, answer.success, limit, answer.url)
         }
-        Err(BodyError::TooLarge { .. }) => Ok(Zeroizing::new(Vec::new())),
         Err(BodyError::TimedOut) => Err(Failure::timed_out(Error::Timeout {
             host: answer.host.to_string(),
             seconds: answer.timeout.as_secs(),
         })),
         Err(BodyError::Transport(e)) => Err(cut_off(answer.host, answer.url, e, answer.timeout)),
     }
+}
+
+/// A body over its limit: refused for a success, larger than any answer of its kind; dropped
+/// for an error status, which says enough on its own.
+fn too_large(
+    operation: Operation,
+    success: bool,
+    limit: usize,
+    url: &str,
+) -> std::result::Result<Zeroizing<Vec<u8>>, Failure> {
+    if !success {
+        return Ok(Zeroizing::new(Vec::new()));
+    }
+    Err(Failure::fatal(Error::BadResponse {
+        url: url.to_string(),
+        detail: format!(
+            "a body larger than {} KiB, more than any {operation} answer",
+            limit >> 10
+        ),
+    }))
 }
 
 /// A failure while the body arrived: the head was fine, so the connection broke.
