@@ -10,14 +10,21 @@ impl Cli {
     /// command that runs once per SDK call, and tolerant of configuration files as users write
     /// them (see [`normalize_args`]).
     ///
-    /// `credential-process` is first matched against its own flags only, which spares building
-    /// the whole command tree on every cold start. Anything that path does not accept (help,
-    /// typos, other commands) goes through the full parser, so that every message, and what is
-    /// accepted, stays exactly the full parser's.
+    /// `credential-process` is first read by the engine's parser of its flags, which builds no
+    /// clap command at all (see [`without_clap`]), then matched against its own clap flags
+    /// only, which spares building the whole command tree on every cold start. Anything those
+    /// paths do not accept (help, typos, other commands) goes through the full parser, so that
+    /// every message, and what is accepted, stays exactly the full parser's.
     pub fn try_parse_args(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
         use clap::FromArgMatches;
         let args = normalize_args(args);
         if args.get(1).is_some_and(|a| a == "credential-process") {
+            if let Some(parsed) = without_clap(&args[2..]) {
+                return Ok(Cli {
+                    command: Some(Command::CredentialProcess(parsed)),
+                    version: false,
+                });
+            }
             let only = CredentialProcessArgs::augment_args(
                 clap::Command::new("credential-process").no_binary_name(true),
             );
@@ -62,6 +69,28 @@ impl Cli {
             }
         })
     }
+}
+
+/// `credential-process`'s flags (`args`, after the command) as the engine's parser reads them
+/// (`config::args::parse`, the parser of the library's `credential_process` lines; its `FLAGS`
+/// are held against clap's definitions by this module's tests), or `None` for clap to decide.
+///
+/// The two parsers accept the same flags, spellings and conflicts, and refuse the same repeats;
+/// they differ where clap reads an argument otherwise, so those are left to clap: an argument
+/// that starts with a single `-` (a short flag, or a value clap refuses as one, bar negative
+/// `--session-duration`s), one with white space around it (the engine trims numbers, clap does
+/// not), an empty one, and one that is not UTF-8. Every refusal is clap's too, for its message.
+pub(super) fn without_clap(args: &[std::ffi::OsString]) -> Option<CredentialProcessArgs> {
+    let plain = args.iter().all(|arg| {
+        arg.to_str().is_some_and(|arg| {
+            !arg.is_empty() && arg.trim() == arg && (!arg.starts_with('-') || arg.starts_with("--"))
+        })
+    });
+    if !plain {
+        return None;
+    }
+    let (credentials, cache) = rolesanywhere_credentials::config::args::parse(args).ok()?;
+    Some(CredentialProcessArgs::from_engine(credentials, cache))
 }
 
 /// Why the command line was not run.

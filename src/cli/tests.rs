@@ -3,6 +3,7 @@
 use super::flags::*;
 use super::parse::*;
 use clap::{CommandFactory, Parser};
+use rolesanywhere_credentials::config::args::{Flag, Takes, FLAGS};
 
 fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
     Cli::try_parse_from(std::iter::once("aws_signing_helper").chain(args.iter().copied()))
@@ -49,7 +50,66 @@ fn fast_path_matches_the_full_parser() {
         &["serve", "--port", "1"],
         &["version"],
         &[],
+        // Where the engine's parser and clap read arguments differently, clap decides.
+        &["credential-process", "--role-arn", "-x"],
+        &["credential-process", "--role-arn=-x"],
+        &["credential-process", "--role-arn="],
+        &["credential-process", "--role-arn", ""],
+        &["credential-process", "--session-duration", "-5"],
+        &["credential-process", "--session-duration=-5"],
+        &["credential-process", "--session-duration=+5"],
+        &["credential-process", "--session-duration", " 900"],
+        &["credential-process", "--session-duration", "900 "],
+        &[
+            "credential-process",
+            "--session-duration",
+            "99999999999999999999",
+        ],
+        &["credential-process", "--role-arn", "a", "--role-arn", "b"],
+        &["credential-process", "--role-arn", "a b"],
+        &[
+            "credential-process",
+            "--assume-role",
+            "a",
+            "--assume-role=b",
+        ],
+        &["credential-process", "--debug", "true"],
+        &["credential-process", "--debug=false", "--cache=true"],
+        &["credential-process", "--cache", "true"],
+        &["credential-process", "--cache-dir", "d"],
+        &["credential-process", "--cache-dir=d", "--cache-dir=e"],
+        &["credential-process", "--"],
+        &["credential-process", "--", "--debug"],
+        &["credential-process", "--=x"],
+        &["credential-process", "--version"],
+        &["credential-process", "--certificate"],
+        &["credential-process", "--certificate", "--private-key", "k"],
+        &["credential-process", "--cert", "c.pem"],
     ];
+    // Every flag of the engine's list, alone and with every other (conflicts, both orders).
+    let value = |flag: &Flag| match flag.takes {
+        Takes::Switch => vec![format!("--{}", flag.name)],
+        _ => vec![format!("--{}", flag.name), "v".to_string()],
+    };
+    let mut generated: Vec<Vec<String>> = Vec::new();
+    for a in FLAGS {
+        generated.push(value(a));
+        for b in FLAGS {
+            generated.push([value(a), value(b)].concat());
+        }
+    }
+    let generated: Vec<Vec<&str>> = generated
+        .iter()
+        .map(|args| {
+            std::iter::once("credential-process")
+                .chain(args.iter().map(String::as_str))
+                .collect()
+        })
+        .collect();
+    let cases = cases
+        .iter()
+        .copied()
+        .chain(generated.iter().map(Vec::as_slice));
     for args in cases {
         let argv = || std::iter::once("aws_signing_helper").chain(args.iter().copied());
         let full = Cli::try_parse_from(argv());
@@ -62,6 +122,39 @@ fn fast_path_matches_the_full_parser() {
             }
             (a, b) => panic!("{args:?}: full parser {a:?}, fast path {b:?}"),
         }
+    }
+}
+
+/// A plain `credential_process` line builds no clap command; what clap must decide does not
+/// take that path.
+#[test]
+fn plain_credential_process_lines_skip_clap() {
+    let plain = argv(&[
+        "--certificate",
+        "c.pem",
+        "--private-key=k.pem",
+        "--role-arn",
+        "arn:aws:iam::123456789012:role/r",
+        "--debug",
+        "--assume-role",
+        "a",
+        "--assume-role",
+        "b",
+    ]);
+    let parsed = without_clap(&plain[1..]).expect("read without clap");
+    assert_eq!(
+        parsed.credentials.identity.private_key.as_deref(),
+        Some("k.pem")
+    );
+    assert_eq!(parsed.credentials.assume_role, ["a", "b"]);
+    assert!(parsed.credentials.identity.debug);
+    for unplain in [
+        &["-h"][..],
+        &["--role-arn", "-x"],
+        &["--bogus"],
+        &["--region", " x"],
+    ] {
+        assert!(without_clap(&argv(unplain)[1..]).is_none(), "{unplain:?}");
     }
 }
 
