@@ -75,18 +75,31 @@ fn strip_headers(body: &[u8]) -> (Zeroizing<Vec<u8>>, bool, Option<String>) {
             }
             continue;
         }
-        b64.extend(line.iter().filter(|b| !b.is_ascii_whitespace()));
+        // Lines are whitespace-free but for their ends: copied whole, not byte by byte.
+        let line = line.trim_ascii();
+        if line.iter().any(u8::is_ascii_whitespace) {
+            b64.extend(line.iter().filter(|b| !b.is_ascii_whitespace()));
+        } else {
+            b64.extend_from_slice(line);
+        }
     }
     (b64, legacy_encrypted, dek_info)
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    // Every needle here starts with '-', which base64 never contains: the first-byte test skips
-    // almost every position without a slice comparison (a measurable share of a cold start).
+    // Every needle here starts with '-', which base64 never contains: the search for the first
+    // byte skips almost every position without a slice comparison (a measurable share of a
+    // cold start).
     let first = *needle.first()?;
-    haystack
-        .windows(needle.len())
-        .position(|w| w[0] == first && w == needle)
+    let mut from = 0;
+    while let Some(skip) = haystack[from..].iter().position(|&b| b == first) {
+        let at = from + skip;
+        if haystack[at..].starts_with(needle) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 #[cfg(test)]
