@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Credential cache benchmark: median wall time of a `credential-process --cache` call answered
 # from the cache (no network) next to `aws_signing_helper version` (a process start and nothing
-# else), side by side in interleaved hyperfine rounds, as benches/cold_start.sh does. Then, with
-# PLAYS=1, the CreateSession and AssumeRole calls one Ansible play of 50 AWS tasks costs with and
-# without --cache (needs .venv with ansible, and oathtool). Needs hyperfine (Debian package).
+# else), side by side in interleaved hyperfine rounds, as benches/cold_start.sh does; with
+# OFFICIAL_HELPER, the official helper's `version` and its credential-process (which has no
+# cache: every call is a CreateSession) in the same rounds. Then, with PLAYS=1, the
+# CreateSession and AssumeRole calls one Ansible play of 50 AWS tasks costs with and without
+# --cache (needs .venv with ansible, and oathtool). Needs hyperfine (Debian package).
 #
 #   benches/cache.sh                  # 300 runs of each, in 10 interleaved rounds
+#   OFFICIAL_HELPER=/path/to/official/aws_signing_helper benches/cache.sh
 #   PLAYS=1 benches/cache.sh          # also the calls per play
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,29 +20,46 @@ PROFILE=${PROFILE:-dist}
 cargo build --profile "$PROFILE" --bins -q
 . benches/local_endpoint.sh
 export AWS_CA_BUNDLE="$work/ca.pem"
+. benches/official.sh
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 helper=${HELPER:-$PWD/target/$PROFILE/aws_signing_helper}
 dir=testdata/pki/ec-p256
-cached="$helper credential-process --certificate $dir/fullchain.pem --private-key $dir/key-pkcs8.pem \
---trust-anchor-arn $ta --profile-arn $profile --role-arn $role --endpoint https://localhost:$endpoint_port \
---cache-dir $work/cache"
+request="--private-key $dir/key-pkcs8.pem --trust-anchor-arn $ta --profile-arn $profile --role-arn $role \
+--endpoint https://localhost:$endpoint_port"
+cached="$helper credential-process --certificate $dir/fullchain.pem $request --cache-dir $work/cache"
 $cached > /dev/null   # fills the cache (and fails loudly now rather than inside hyperfine)
+contenders=(-n "hit" "$cached" -n "version" "$helper version")
+if [ -n "$official" ]; then
+    theirs="$official credential-process $(official_identity "$dir") $request"
+    $theirs > /dev/null
+    contenders+=(-n "official-version" "$official version" -n "official-call" "$theirs")
+fi
 for round in $(seq "$ROUNDS"); do
     hyperfine -N --warmup 5 --runs "$((RUNS / ROUNDS))" --export-json "$work/cache.$round.json" \
-        -n "credential-process --cache (hit)" "$cached" -n "version" "$helper version" > /dev/null
+        "${contenders[@]}" > /dev/null
 done
 python3 - "$work"/cache.*.json <<'PY'
 import json, statistics, sys
-hit, version = [], []
+times = {}
 for path in sys.argv[1:]:
-    a, b = json.load(open(path))["results"]
-    hit += a["times"]
-    version += b["times"]
-hit, version = statistics.median(hit) * 1000, statistics.median(version) * 1000
+    for result in json.load(open(path))["results"]:
+        times.setdefault(result["command"], []).extend(result["times"])
+median = {name: statistics.median(t) * 1000 for name, t in times.items()}
+hit, version = median["hit"], median["version"]
 print(f"cached credential-process {hit:5.2f} ms   version {version:5.2f} ms   ratio {hit / version:.2f}")
+if "official-call" in median:
+    print(f"official helper: version {median['official-version']:5.2f} ms, credential-process "
+          f"(no cache) {median['official-call']:5.2f} ms; our cached call is "
+          f"{hit / median['official-call']:.2f} of its call")
 PY
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 calls=$(curl -sS --cacert "$work/ca.pem" "https://localhost:$endpoint_port/_local/calls" |
     python3 -c 'import json,sys; print(sum(c["kind"] == "create-session" for c in json.load(sys.stdin)))')
-echo "CreateSession calls during the $((RUNS + ROUNDS * 5 + 1)) cached runs: $calls"
+if [ -n "$official" ]; then
+    # Each of the official helper's runs is a CreateSession: its timed runs, warm-ups and check.
+    calls=$((calls - (RUNS / ROUNDS * ROUNDS + ROUNDS * 5 + 1)))
+fi
+echo "CreateSession calls during the $((RUNS / ROUNDS * ROUNDS + ROUNDS * 5 + 1)) cached runs: $calls"
 
 [ "${PLAYS:-0}" = 1 ] || exit 0
 # Calls per play: the test suite's playbook (10 local hosts x 5 aws_caller_info tasks) on the

@@ -3,12 +3,14 @@
 # process each time, as the AWS CLI and SDKs run it) against rolesanywhere-local over TLS on
 # loopback, next to the yardstick (benches/yardstick.rs: one process start, one key read, one
 # signature, one TLS handshake, one POST of a real signed CreateSession request, so the endpoint
-# works equally for both), in the same run. Needs hyperfine (Debian package).
+# works equally for both), and, when OFFICIAL_HELPER names it, the official helper, in the same
+# interleaved rounds. Needs hyperfine (Debian package).
 #
 #   benches/cold_start.sh            # 300 runs of each, in 10 interleaved rounds
 #   RUNS=50 benches/cold_start.sh
 #   KINDS="mldsa65" benches/cold_start.sh        # default: rsa-2048 ec-p256 mldsa65
 #   HELPER=/path/to/another/build benches/cold_start.sh
+#   OFFICIAL_HELPER=/path/to/official/aws_signing_helper benches/cold_start.sh
 #   PROFILE=release benches/cold_start.sh   # default: dist, the profile packages ship
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,32 +30,47 @@ for line in sys.stdin:
 . benches/local_endpoint.sh
 port=$endpoint_port
 export AWS_CA_BUNDLE="$work/ca.pem"
+. benches/official.sh
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 for kind in ${KINDS:-rsa-2048 ec-p256 mldsa65}; do
     dir=testdata/pki/$kind key=$dir/key-pkcs8.pem yard_kind=${kind%%-*}
     if [ "$kind" = mldsa65 ]; then
         dir=testdata/mldsa/mldsa65 key=testdata/mldsa/mldsa65/key-seed.pem yard_kind=mldsa
     fi
-    helper="${HELPER:-target/$PROFILE/aws_signing_helper} credential-process --certificate $dir/fullchain.pem \
---private-key $key --trust-anchor-arn $ta --profile-arn $profile --role-arn $role \
+    request="--private-key $key --trust-anchor-arn $ta --profile-arn $profile --role-arn $role \
 --endpoint https://localhost:$port"
+    helper="${HELPER:-target/$PROFILE/aws_signing_helper} credential-process --certificate $dir/fullchain.pem $request"
     yard="$yardstick localhost:$port $work/ca.pem $dir/fullchain.pem $key $yard_kind $ta $profile $role"
     $helper > /dev/null   # fail loudly now rather than inside hyperfine
     $yard
-    # Interleaved rounds: on a shared machine, load that comes and goes hits both contestants
+    contenders=(-n "credential-process $kind" "$helper" -n "yardstick $kind" "$yard")
+    if [ -n "$official" ]; then
+        theirs="$official credential-process $(official_identity "$dir") $request"
+        if $theirs > /dev/null 2>&1; then
+            contenders+=(-n "official $kind" "$theirs")
+        else
+            echo "$kind: the official helper fails with this identity ($($theirs 2>&1 | tail -n1)); measured without it"
+        fi
+    fi
+    # Interleaved rounds: on a shared machine, load that comes and goes hits every contestant
     # alike instead of whichever hyperfine happened to be timing.
     for round in $(seq "$ROUNDS"); do
         hyperfine -N --warmup 5 --runs "$((RUNS / ROUNDS))" --export-json "$work/$kind.$round.json" \
-            -n "credential-process $kind" "$helper" -n "yardstick $kind" "$yard" > /dev/null
+            "${contenders[@]}" > /dev/null
     done
     python3 - "$kind" "$work/$kind".*.json <<'PY'
 import json, statistics, sys
-ours, yard = [], []
+times = {}
 for path in sys.argv[2:]:
-    a, b = json.load(open(path))["results"]
-    ours += a["times"]
-    yard += b["times"]
-ours, yard = statistics.median(ours) * 1000, statistics.median(yard) * 1000
-print(f"{sys.argv[1]:9}  credential-process {ours:6.2f} ms   yardstick {yard:6.2f} ms   ratio {ours / yard:.2f}")
+    for result in json.load(open(path))["results"]:
+        times.setdefault(result["command"].split()[0], []).extend(result["times"])
+median = {name: statistics.median(t) * 1000 for name, t in times.items()}
+ours, yard = median["credential-process"], median["yardstick"]
+line = f"{sys.argv[1]:9}  credential-process {ours:6.2f} ms   yardstick {yard:6.2f} ms   ratio {ours / yard:.2f}"
+if "official" in median:
+    line += f"   official {median['official']:6.2f} ms   ours/official {ours / median['official']:.2f}"
+print(line)
 PY
 done
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

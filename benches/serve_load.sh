@@ -9,6 +9,7 @@
 #   benches/serve_load.sh                 # this release build: 3 rounds, 10 s per endpoint, 64 connections
 #   DURATION=30s CONNECTIONS=256 ROUNDS=5 benches/serve_load.sh
 #   CONTENDERS="before=/tmp/aws_signing_helper.old after=target/release/aws_signing_helper" benches/serve_load.sh
+#   OFFICIAL_HELPER=/path/to/official/aws_signing_helper benches/serve_load.sh   # adds it as "official"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
@@ -19,6 +20,9 @@ command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)" >&2; exi
 cargo build --release --bins -q
 
 . benches/local_endpoint.sh
+. benches/official.sh
+[ -z "$official" ] || CONTENDERS="$CONTENDERS official=$official"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 declare -A base token pid
@@ -26,9 +30,12 @@ names=()
 for contender in $CONTENDERS; do
     name=${contender%%=*} binary=${contender#*=}
     port=$(free_port)
+    identity="--certificate testdata/pki/ec-p256/fullchain.pem"
+    [ "$name" != official ] || identity=$(official_identity testdata/pki/ec-p256)
+    # shellcheck disable=SC2086 # $identity is flags
     AWS_CA_BUNDLE="$work/ca.pem" AWS_CONTAINER_AUTHORIZATION_TOKEN=bench-token \
         "$binary" serve --port "$port" \
-        --certificate testdata/pki/ec-p256/fullchain.pem --private-key testdata/pki/ec-p256/key-pkcs8.pem \
+        $identity --private-key testdata/pki/ec-p256/key-pkcs8.pem \
         --trust-anchor-arn "$ta" --profile-arn "$profile" --role-arn "$role" \
         --endpoint "https://127.0.0.1:$endpoint_port" 2>/dev/null &
     cleanup_pids+=($!)
@@ -63,7 +70,13 @@ for round in $(seq "$ROUNDS"); do
         echo "round $round  $name  imds       $(measure "${pid[$name]}" \
             -H "X-aws-ec2-metadata-token: ${token[$name]}" \
             "$b/latest/meta-data/iam/security-credentials/$role_name")"
-        echo "round $round  $name  container  $(measure "${pid[$name]}" \
-            -H "Authorization: bench-token" "$b/creds")"
+        # Releases of the official helper before 1.2 serve IMDSv2 only.
+        if curl -sf -o /dev/null -H "Authorization: bench-token" "$b/creds"; then
+            echo "round $round  $name  container  $(measure "${pid[$name]}" \
+                -H "Authorization: bench-token" "$b/creds")"
+        else
+            echo "round $round  $name  container  (not served by this contender)"
+        fi
     done
 done
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
