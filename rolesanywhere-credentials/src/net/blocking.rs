@@ -41,7 +41,7 @@ const MAX_HEADERS: usize = 100;
 const MAX_LINE: usize = 4096;
 
 /// Why an attempt failed, in the terms the caller classifies (see
-/// `session::create_session::blocking_failure`).
+/// `session::connection::blocking_failure`).
 #[derive(Debug)]
 pub(crate) enum Failed {
     /// The deadline passed (connecting, or waiting for the head or the body).
@@ -679,7 +679,10 @@ mod tests {
 
     #[test]
     fn bodies_by_length_chunks_and_close() {
-        let body = read("HTTP/1.1 201 Created\r\nContent-Length: 5\r\n\r\nhello and more", 64);
+        let body = read(
+            "HTTP/1.1 201 Created\r\nContent-Length: 5\r\n\r\nhello and more",
+            64,
+        );
         assert_eq!(body.unwrap(), b"hello");
         let chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
                        3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nTrailer: x\r\n\r\n";
@@ -716,10 +719,9 @@ mod tests {
     #[test]
     fn bodies_that_break_off_or_are_not_framed_are_broken() {
         let short = "HTTP/1.1 201 Created\r\nContent-Length: 50\r\n\r\nhello";
-        assert!(
-            matches!(read(short, 64), Err(BodyFailed::Broken(d)) if d.contains("end of file"))
-        );
-        let bad_chunk = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n";
+        assert!(matches!(read(short, 64), Err(BodyFailed::Broken(d)) if d.contains("end of file")));
+        let bad_chunk =
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n";
         assert!(matches!(read(bad_chunk, 64), Err(BodyFailed::Broken(_))));
     }
 
@@ -740,7 +742,10 @@ mod tests {
         assert_eq!(refused(&many), "message head is too large");
         let long = format!("HTTP/1.1 200 OK\r\nX-Filler: {}", "a".repeat(MAX_HEAD + 10));
         assert_eq!(refused(&long), "message head is too large");
-        assert_eq!(refused("\x15\x03\x03\x00\x02\x02\x50"), "invalid HTTP version parsed");
+        assert_eq!(
+            refused("\x15\x03\x03\x00\x02\x02\x50"),
+            "invalid HTTP version parsed"
+        );
         assert_eq!(
             refused("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"),
             "invalid content-length parsed"

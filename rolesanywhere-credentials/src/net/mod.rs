@@ -1,6 +1,6 @@
-//! Talking to the endpoints: which URL a call goes to ([`endpoint`]), the one HTTP client
+//! Talking to the endpoints: which URL a call goes to ([`endpoint`]), the HTTP client
 //! ([`http`]) and its TLS set-up ([`tls`]); and, for a one-shot `credential-process`, one request
-//! on the calling thread ([`blocking`]).
+//! on the calling thread (`blocking`).
 
 pub(crate) mod blocking;
 pub mod endpoint;

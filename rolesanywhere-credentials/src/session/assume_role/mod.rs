@@ -422,7 +422,7 @@ impl Call<'_> {
         let response = builder
             .send()
             .await
-            .map_err(|e| super::create_session::transport(&host_port, &shown, e, self.timeout))?;
+            .map_err(|e| super::connection::transport(&host_port, &shown, e, self.timeout))?;
         let status = response.status().as_u16();
         if (300..400).contains(&status) {
             // Redirects are not followed (a signed request must go where it was signed for).
