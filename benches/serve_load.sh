@@ -10,6 +10,7 @@
 #   DURATION=30s CONNECTIONS=256 ROUNDS=5 benches/serve_load.sh
 #   CONTENDERS="before=/tmp/aws_signing_helper.old after=target/release/aws_signing_helper" benches/serve_load.sh
 #   OFFICIAL_HELPER=/path/to/official/aws_signing_helper benches/serve_load.sh   # adds it as "official"
+# Each contender's peak resident memory (VmHWM) is printed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
@@ -70,7 +71,7 @@ for round in $(seq "$ROUNDS"); do
         echo "round $round  $name  imds       $(measure "${pid[$name]}" \
             -H "X-aws-ec2-metadata-token: ${token[$name]}" \
             "$b/latest/meta-data/iam/security-credentials/$role_name")"
-        # Releases of the official helper before 1.2 serve IMDSv2 only.
+        # The official helper serves IMDSv2 only.
         if curl -sf -o /dev/null -H "Authorization: bench-token" "$b/creds"; then
             echo "round $round  $name  container  $(measure "${pid[$name]}" \
                 -H "Authorization: bench-token" "$b/creds")"
@@ -78,5 +79,11 @@ for round in $(seq "$ROUNDS"); do
             echo "round $round  $name  container  (not served by this contender)"
         fi
     done
+done
+# Peak resident memory (VmHWM) over the whole run, and resident memory now.
+for name in "${names[@]}"; do
+    awk -v name="$name" '/^VmHWM/ {peak=$2} /^VmRSS/ {now=$2}
+         END {printf "%-10s peak resident memory %6.1f MiB, now %6.1f MiB\n", name, peak / 1024, now / 1024}' \
+        "/proc/${pid[$name]}/status"
 done
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
