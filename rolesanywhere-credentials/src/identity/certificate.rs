@@ -260,8 +260,8 @@ impl Certificate {
         let public_key = public_key_of(&cert);
         Ok(Certificate {
             der: der.to_vec(),
-            serial_decimal: tbs.serial.to_str_radix(10),
-            serial_hex: tbs.serial.to_str_radix(16).to_uppercase(),
+            serial_decimal: serial_decimal(tbs.raw_serial()),
+            serial_hex: serial_hex(tbs.raw_serial()),
             subject: Name::new(tbs.subject.as_raw()),
             issuer: Name::new(tbs.issuer.as_raw()),
             not_before: tbs.validity.not_before.timestamp(),
@@ -470,6 +470,41 @@ pub(crate) fn certificates_from_bytes(path: &Path, data: &[u8]) -> Result<Vec<Ce
     Ok(certificates)
 }
 
+/// A serial number's bytes (big-endian, read as unsigned, as x509-parser's `serial` reads them)
+/// in decimal. Serials are at most 20 bytes (RFC 5280), so long division by 10 is plenty; a
+/// bignum library's radix conversion would cost more at every start than the conversion itself.
+fn serial_decimal(raw: &[u8]) -> String {
+    let mut number = strip_zeros(raw).to_vec();
+    let mut digits = Vec::with_capacity(number.len() * 5 / 2 + 1);
+    while !number.is_empty() {
+        let mut remainder = 0u32;
+        for byte in &mut number {
+            let value = (remainder << 8) | u32::from(*byte);
+            *byte = (value / 10) as u8;
+            remainder = value % 10;
+        }
+        digits.push(b'0' + remainder as u8);
+        let first = number.iter().position(|&b| b != 0).unwrap_or(number.len());
+        number.drain(..first);
+    }
+    if digits.is_empty() {
+        digits.push(b'0');
+    }
+    digits.iter().rev().map(|&d| char::from(d)).collect()
+}
+
+/// A serial number's bytes in upper-case hex without leading zeros ("0" for zero).
+pub(crate) fn serial_hex(raw: &[u8]) -> String {
+    let hex: String = strip_zeros(raw)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    match hex.trim_start_matches('0') {
+        "" => "0".to_string(),
+        digits => digits.to_string(),
+    }
+}
+
 fn strip_zeros(bytes: &[u8]) -> &[u8] {
     let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
     &bytes[first..]
@@ -514,6 +549,54 @@ pub fn ecdsa_raw_to_der(raw: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serials_read_as_a_bignum_library_reads_them() {
+        // Known answers from Python's int.from_bytes(raw, "big") (decimal) and OpenSSL's
+        // `x509 -serial` (hex, which prints leading zero nibbles this format drops).
+        let cases: [(&[u8], &str, &str); 6] = [
+            (&[0x00], "0", "0"),
+            (&[], "0", "0"),
+            (&[0x01], "1", "1"),
+            (&[0x00, 0x80], "128", "80"),
+            (&[0x0f, 0xff], "4095", "FFF"),
+            (
+                &[
+                    0x00, 0xd3, 0x5f, 0x6e, 0x9a, 0x10, 0x42, 0x7c, 0x01, 0x00, 0xfe, 0x33, 0x21,
+                    0x9b, 0x44, 0x05, 0x0a, 0x6c, 0x7e, 0x88, 0x01,
+                ],
+                "1206725258214240402886842029970054514821482579969",
+                "D35F6E9A10427C0100FE33219B44050A6C7E8801",
+            ),
+        ];
+        for (raw, decimal, hex) in cases {
+            assert_eq!(serial_decimal(raw), decimal, "{raw:02x?}");
+            assert_eq!(serial_hex(raw), hex, "{raw:02x?}");
+        }
+    }
+
+    #[test]
+    fn serials_of_the_test_certificates_match_num_bigint() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata");
+        let mut seen = 0;
+        for dir in [
+            "pki/rsa-2048",
+            "pki/ec-p256",
+            "pki/ec-p384",
+            "mldsa/mldsa65",
+        ] {
+            for cert in
+                read_certificates(Path::new(&format!("{root}/{dir}/fullchain.pem"))).unwrap()
+            {
+                let (_, parsed) = X509Certificate::from_der(cert.der()).unwrap();
+                let serial = &parsed.tbs_certificate.serial;
+                assert_eq!(cert.serial_decimal(), serial.to_str_radix(10));
+                assert_eq!(cert.serial_hex(), serial.to_str_radix(16).to_uppercase());
+                seen += 1;
+            }
+        }
+        assert!(seen >= 8, "{seen} certificates");
+    }
 
     #[test]
     fn der_integers_get_a_sign_byte_when_needed() {

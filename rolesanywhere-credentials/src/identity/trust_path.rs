@@ -176,11 +176,9 @@ impl<'a> PathCheck<'a> {
                 if parsed.issuer().to_string() != cert.issuer() {
                     continue;
                 }
-                let found = parsed.iter_revoked_certificates().find(|r| {
-                    r.serial()
-                        .to_str_radix(16)
-                        .eq_ignore_ascii_case(cert.serial_hex())
-                });
+                let found = parsed
+                    .iter_revoked_certificates()
+                    .find(|r| super::certificate::serial_hex(r.raw_serial()) == cert.serial_hex());
                 if let Some(revoked) = found {
                     let reason = revoked
                         .reason_code()
