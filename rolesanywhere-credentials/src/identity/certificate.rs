@@ -495,13 +495,17 @@ fn serial_decimal(raw: &[u8]) -> String {
 
 /// A serial number's bytes in upper-case hex without leading zeros ("0" for zero).
 pub(crate) fn serial_hex(raw: &[u8]) -> String {
-    let hex: String = strip_zeros(raw)
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect();
-    match hex.trim_start_matches('0') {
-        "" => "0".to_string(),
-        digits => digits.to_string(),
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    let mut hex = String::with_capacity(raw.len() * 2);
+    for &byte in strip_zeros(raw) {
+        hex.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        hex.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
+    // The first byte is not zero, so at most its high nibble is.
+    match hex.strip_prefix('0') {
+        Some(rest) => rest.to_string(),
+        None if hex.is_empty() => "0".to_string(),
+        None => hex,
     }
 }
 
