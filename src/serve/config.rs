@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, FromArgMatches};
 use sha2::{Digest, Sha256};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::cli::{LogLevel, ServeArgs};
 use crate::error::{Error, Result};
@@ -134,26 +134,29 @@ pub fn load(path: &Path) -> Result<ServeConfig> {
 
 /// The configuration `text` describes; the error is the detail of [`Error::ServeConfig`].
 fn parse(text: &str) -> std::result::Result<ServeConfig, String> {
-    let table: toml::Table = text.parse().map_err(|e| toml_error(&e, text))?;
+    // The file's values include passwords and tokens: every table holding them is wiped when
+    // dropped, on every path out of here (clap's own copies, while it parses, are its own).
+    let table = Wiped(text.parse().map_err(|e| toml_error(&e, text))?);
     let keys = Keys::new();
-    let mut top = BTreeMap::new();
+    let mut top = Wiped(toml::Table::new());
     let mut roles_table = None;
-    for (key, value) in table {
+    for (key, value) in table.iter() {
         if key == "roles" {
             roles_table = Some(value);
             continue;
         }
-        keys.check_top(&key)?;
-        top.insert(key, value);
+        keys.check_top(key)?;
+        top.insert(key.clone(), value.clone());
     }
 
     let log_level = log_level(&top)?;
     // The top level alone, so that its mistakes are reported as its own.
-    let defaults: Values = top
-        .iter()
-        .filter(|(k, _)| !PROCESS_KEYS.contains(&k.as_str()))
-        .map(|(k, v)| Ok((k.clone(), flag_values(k, v, None)?)))
-        .collect::<std::result::Result<_, String>>()?;
+    let defaults = Values(
+        top.iter()
+            .filter(|(k, _)| !PROCESS_KEYS.contains(&k.as_str()))
+            .map(|(k, v)| Ok((k.clone(), flag_values(k, v, None)?)))
+            .collect::<std::result::Result<_, String>>()?,
+    );
     let top_level = keys.parse(&defaults, &|key| key.to_string())?;
     let listen = Listener {
         address: top_level.address,
@@ -173,8 +176,8 @@ fn parse(text: &str) -> std::result::Result<ServeConfig, String> {
         let toml::Value::Table(table) = value else {
             return Err(format!("roles.{name} must be a table: [roles.{name}]"));
         };
-        let role = role(&keys, &name, table, &defaults)?;
-        roles.insert(name, role);
+        let role = role(&keys, name, table, &defaults)?;
+        roles.insert(name.clone(), role);
     }
     if roles.is_empty() {
         return Err("no [roles.NAME] table: name at least one role".into());
@@ -188,20 +191,71 @@ fn parse(text: &str) -> std::result::Result<ServeConfig, String> {
     })
 }
 
-/// Flag values by key, as given (or inherited): what a role's settings are.
-type Values = BTreeMap<String, Vec<String>>;
+/// Flag values by key, as given (or inherited): what a role's settings are. Wiped when dropped
+/// (passwords and tokens are among them).
+#[derive(Clone, Default)]
+struct Values(BTreeMap<String, Vec<String>>);
+
+impl Drop for Values {
+    fn drop(&mut self) {
+        self.0.values_mut().flatten().for_each(Zeroize::zeroize);
+    }
+}
+
+impl std::ops::Deref for Values {
+    type Target = BTreeMap<String, Vec<String>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Values {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+/// A TOML table from the file, its strings wiped when dropped.
+struct Wiped(toml::Table);
+
+impl Drop for Wiped {
+    fn drop(&mut self) {
+        fn wipe(value: &mut toml::Value) {
+            match value {
+                toml::Value::String(s) => s.zeroize(),
+                toml::Value::Array(items) => items.iter_mut().for_each(wipe),
+                toml::Value::Table(table) => table.iter_mut().for_each(|(_, v)| wipe(v)),
+                _ => {}
+            }
+        }
+        self.0.iter_mut().for_each(|(_, v)| wipe(v));
+    }
+}
+
+impl std::ops::Deref for Wiped {
+    type Target = toml::Table;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Wiped {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
 
 /// One role: its table over the defaults, through clap and the engine's checks.
 fn role(
     keys: &Keys,
     name: &str,
-    table: toml::Table,
+    table: &toml::Table,
     defaults: &Values,
 ) -> std::result::Result<RoleConfig, String> {
     check_name(name)?;
     let here = format!("[roles.{name}]");
-    let (mut own, mut auth, mut imds) = (Values::new(), None, false);
-    for (key, value) in &table {
+    let (mut own, mut auth, mut imds) = (Values::default(), None, false);
+    for (key, value) in table {
         keys.check_role(name, key)?;
         match key.as_str() {
             "token" => auth = Some(RoleAuth::Token(token(&here, value)?)),
@@ -226,7 +280,7 @@ fn role(
     // The role's own identity replaces the default one whole.
     let own_identity = own.keys().any(|k| keys.identity.contains(k.as_str()));
     let mut values = own.clone();
-    for (key, value) in defaults {
+    for (key, value) in defaults.iter() {
         let listener = LISTEN_KEYS.contains(&key.as_str());
         let replaced = own_identity && keys.identity.contains(key.as_str());
         if !(listener || replaced || own.contains_key(key)) {
@@ -247,7 +301,7 @@ fn role(
     let digest = |filter: &dyn Fn(&str) -> bool| {
         let mut hash = Sha256::new();
         for (key, value) in values.iter().filter(|(k, _)| filter(k)) {
-            hash.update(format!("{key}={value:?}\n").as_bytes());
+            hash.update(Zeroizing::new(format!("{key}={value:?}\n")).as_bytes());
         }
         <[u8; 32]>::from(hash.finalize())
     };
@@ -256,8 +310,8 @@ fn role(
     let mut fingerprint = Sha256::new();
     fingerprint.update(digest(&|_| true));
     fingerprint.update(match &auth {
-        RoleAuth::File(path) => format!("file {}", path.display()).into_bytes(),
-        RoleAuth::Token(token) => [b"token ", token.as_bytes()].concat(),
+        RoleAuth::File(path) => Zeroizing::new(format!("file {}", path.display()).into_bytes()),
+        RoleAuth::Token(token) => Zeroizing::new([b"token ", token.as_bytes()].concat()),
     });
     fingerprint.update([u8::from(imds)]);
     Ok(RoleConfig {
@@ -331,12 +385,12 @@ impl Keys {
         values: &Values,
         origin: &dyn Fn(&str) -> String,
     ) -> std::result::Result<ServeArgs, String> {
-        let mut args = Vec::new();
-        for (key, list) in values {
+        let mut args = Zeroizing::new(Vec::new());
+        for (key, list) in values.iter() {
             args.extend(list.iter().map(|v| format!("--{key}={v}")));
         }
         let matches = file_command()
-            .try_get_matches_from(args)
+            .try_get_matches_from(args.iter())
             .map_err(|e| self.clap_error(&e, origin))?;
         ServeArgs::from_arg_matches(&matches).map_err(|e| self.clap_error(&e, origin))
     }
@@ -462,7 +516,7 @@ fn flag_values(
 }
 
 /// `log-level`, or `debug = true`, at the top level.
-fn log_level(top: &BTreeMap<String, toml::Value>) -> std::result::Result<Option<LogLevel>, String> {
+fn log_level(top: &toml::Table) -> std::result::Result<Option<LogLevel>, String> {
     use clap::ValueEnum;
     if let Some(debug) = top.get("debug") {
         match debug.as_bool() {
