@@ -1,9 +1,10 @@
 //! TLS for the CreateSession call: rustls with the ring provider, the system's trust roots plus
 //! `AWS_CA_BUNDLE`, or no verification at all with `--no-verify-ssl`.
 //!
-//! Reading and parsing every system root costs more than the rest of a cold `credential-process`
-//! run, so when `AWS_CA_BUNDLE` is set we verify against the bundle first and only load the system
-//! roots if the server's chain does not lead to the bundle.
+//! Reading and parsing every system root costs about as much as the rest of a cold
+//! `credential-process` run (see `net::roots`), so when `AWS_CA_BUNDLE` is set we verify
+//! against the bundle first and only load the system roots if the server's chain does not lead
+//! to the bundle.
 
 use std::fmt;
 use std::path::Path;
@@ -58,14 +59,6 @@ fn roots_from_file(path: &Path) -> Result<RootCertStore> {
     Ok(roots)
 }
 
-fn system_roots() -> RootCertStore {
-    let mut roots = RootCertStore::empty();
-    // Unparseable system certificates are skipped, as every TLS client does.
-    let found = rustls_native_certs::load_native_certs();
-    roots.add_parsable_certificates(found.certs);
-    roots
-}
-
 fn verifier_for(
     roots: RootCertStore,
     provider: &Arc<CryptoProvider>,
@@ -98,7 +91,10 @@ impl fmt::Debug for Verifier {
 impl Verifier {
     fn system(&self) -> std::result::Result<&Arc<WebPkiServerVerifier>, rustls::Error> {
         self.system
-            .get_or_init(|| verifier_for(system_roots(), &self.provider).map_err(|e| e.to_string()))
+            .get_or_init(|| {
+                verifier_for(super::roots::system_roots(), &self.provider)
+                    .map_err(|e| e.to_string())
+            })
             .as_ref()
             .map_err(|e| rustls::Error::General(e.clone()))
     }
