@@ -3,7 +3,7 @@
 //! Without `AWS_CA_BUNDLE`, every cold `credential-process` needs the system roots, and reading
 //! them through `rustls_native_certs::load_native_certs` (the PEM parser of `rustls-pki-types`,
 //! which decodes in constant time, a cost worth paying for private keys but not for public
-//! certificates) took 16 million instructions on Debian (its bundle and the 145 files of
+//! certificates) took 17 million instructions on Debian (its bundle and the 145 files of
 //! `/etc/ssl/certs`): three times the rest of the run. This module looks in the same places, in
 //! the same order, with the same rules (`SSL_CERT_FILE` and `SSL_CERT_DIR`, else what
 //! `openssl-probe` finds; every file of each directory, symbolic links followed, each file read
