@@ -477,3 +477,89 @@ fn tls_verification_and_plain_http() {
         .unwrap();
     credentials(&out);
 }
+
+/// A CONNECT proxy on loopback that counts the tunnels it opens; its URL.
+fn counting_proxy() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let tunnels = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = tunnels.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let counted = counted.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(client.try_clone().unwrap());
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let target = line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_string();
+                // The rest of the head.
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                        break;
+                    }
+                }
+                let Ok(server) = TcpStream::connect(&target) else {
+                    return;
+                };
+                counted.fetch_add(1, Ordering::SeqCst);
+                let mut client = client;
+                client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .unwrap();
+                let (mut from_server, mut to_server) = (server.try_clone().unwrap(), server);
+                let mut to_client = client.try_clone().unwrap();
+                std::thread::spawn(move || std::io::copy(&mut reader, &mut to_server));
+                let _ = std::io::copy(&mut from_server, &mut to_client);
+            });
+        }
+    });
+    (url, tunnels)
+}
+
+/// As the official helper: the proxy in `HTTPS_PROXY` carries the CreateSession call with
+/// `--with-proxy`, and is not used without it (the one-shot call goes straight to the
+/// endpoint).
+#[test]
+fn a_proxy_carries_the_call_with_with_proxy_only() {
+    use std::sync::atomic::Ordering;
+    let local = Local::start(&[]);
+    let (proxy, tunnels) = counting_proxy();
+    let identity = [
+        "--certificate",
+        &pki("ec-p256", "fullchain.pem"),
+        "--private-key",
+        &pki("ec-p256", "key-pkcs8.pem"),
+    ]
+    .map(str::to_string);
+    let identity: Vec<&str> = identity.iter().map(String::as_str).collect();
+    let env = [
+        ("HTTPS_PROXY", proxy.as_str()),
+        ("https_proxy", proxy.as_str()),
+        ("NO_PROXY", ""),
+        ("no_proxy", ""),
+    ];
+    credentials(&local.credential_process_env(&identity, &env));
+    assert_eq!(
+        tunnels.load(Ordering::SeqCst),
+        0,
+        "no --with-proxy: no tunnel"
+    );
+
+    let mut with_proxy = identity.clone();
+    with_proxy.push("--with-proxy");
+    credentials(&local.credential_process_env(&with_proxy, &env));
+    assert_eq!(
+        tunnels.load(Ordering::SeqCst),
+        1,
+        "--with-proxy: one tunnel"
+    );
+    assert_eq!(last_call(&local)["ok"], true);
+}
