@@ -31,7 +31,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Error, Result};
 use crate::net::endpoint::Endpoint;
-use crate::net::http::{HttpConfig, CONNECT_TIMEOUT};
+use crate::net::http::{HttpConfig, LimitedBody, TooLarge, CONNECT_TIMEOUT};
 
 /// hyper's client's largest head (`DEFAULT_MAX_BUFFER_SIZE`: 8 KiB and 100 lines of 4 KiB).
 const MAX_HEAD: usize = 8192 + 4096 * 100;
@@ -68,6 +68,12 @@ pub(crate) enum BodyFailed {
     TimedOut,
     /// The connection broke, or the body is not well framed: what went wrong.
     Broken(String),
+}
+
+impl From<TooLarge> for BodyFailed {
+    fn from(TooLarge { limit }: TooLarge) -> BodyFailed {
+        BodyFailed::TooLarge { limit }
+    }
 }
 
 /// A client for one endpoint: its TLS configuration, its addresses, the attempt's limits.
@@ -252,7 +258,7 @@ impl Response {
                 Ok(body)
             }
             Framing::UntilClose => {
-                let mut body = Body::new(limit);
+                let mut body = LimitedBody::new(4096, limit);
                 let mut reader = Buffered::new(&mut self.buffered, &mut self.stream);
                 loop {
                     let chunk = reader.fill()?;
@@ -265,7 +271,7 @@ impl Response {
                 }
             }
             Framing::Chunked => {
-                let mut body = Body::new(limit);
+                let mut body = LimitedBody::new(4096, limit);
                 let mut reader = Buffered::new(&mut self.buffered, &mut self.stream);
                 loop {
                     let size = chunk_size(&reader.line()?)?;
@@ -411,41 +417,6 @@ fn chunk_size(line: &[u8]) -> std::result::Result<u64, BodyFailed> {
         .filter(|d| !d.is_empty() && d.len() <= 16)
         .and_then(|d| u64::from_str_radix(d, 16).ok())
         .ok_or_else(|| BodyFailed::Broken("invalid chunk size line".into()))
-}
-
-/// A growing body, refused as soon as it passes its limit, wiped when it grows and when dropped.
-struct Body {
-    bytes: Zeroizing<Vec<u8>>,
-    limit: usize,
-}
-
-impl Body {
-    fn new(limit: usize) -> Body {
-        Body {
-            bytes: Zeroizing::new(Vec::with_capacity(4096.min(limit))),
-            limit,
-        }
-    }
-
-    fn push(&mut self, chunk: &[u8]) -> std::result::Result<(), BodyFailed> {
-        let total = self.bytes.len().saturating_add(chunk.len());
-        if total > self.limit {
-            return Err(BodyFailed::TooLarge { limit: self.limit });
-        }
-        if total > self.bytes.capacity() {
-            let mut bigger = Zeroizing::new(Vec::with_capacity(
-                total.max(self.bytes.capacity() * 2).min(self.limit),
-            ));
-            bigger.extend_from_slice(&self.bytes);
-            self.bytes = bigger;
-        }
-        self.bytes.extend_from_slice(chunk);
-        Ok(())
-    }
-
-    fn into_inner(self) -> Zeroizing<Vec<u8>> {
-        self.bytes
-    }
 }
 
 /// The bytes after the head, then the stream, read through one wiped buffer.

@@ -128,28 +128,62 @@ pub async fn read_limited(
     let expected = response
         .content_length()
         .map_or(0, |length| length as usize);
-    let mut body = Zeroizing::new(Vec::with_capacity(expected.min(limit)));
+    let mut body = LimitedBody::new(expected, limit);
     loop {
         let chunk = match tokio::time::timeout_at(deadline, response.chunk()).await {
             Err(_) => return Err(BodyError::TimedOut),
             Ok(Err(e)) if e.is_timeout() => return Err(BodyError::TimedOut),
             Ok(Err(e)) => return Err(BodyError::Transport(e)),
-            Ok(Ok(None)) => return Ok(body),
+            Ok(Ok(None)) => return Ok(body.into_inner()),
             Ok(Ok(Some(chunk))) => chunk,
         };
-        let total = body.len().saturating_add(chunk.len());
-        if total > limit {
-            return Err(BodyError::TooLarge { limit });
+        body.push(&chunk)
+            .map_err(|TooLarge { limit }| BodyError::TooLarge { limit })?;
+    }
+}
+
+/// A body that grew past its limit.
+pub(crate) struct TooLarge {
+    /// The limit, in bytes.
+    pub(crate) limit: usize,
+}
+
+/// A body read chunk by chunk, refused as soon as it passes its limit; every buffer it outgrows
+/// is wiped rather than freed with its bytes, and so is the last one when dropped.
+pub(crate) struct LimitedBody {
+    bytes: Zeroizing<Vec<u8>>,
+    limit: usize,
+}
+
+impl LimitedBody {
+    /// An empty body with room for `expected` bytes (at most `limit`).
+    pub(crate) fn new(expected: usize, limit: usize) -> LimitedBody {
+        LimitedBody {
+            bytes: Zeroizing::new(Vec::with_capacity(expected.min(limit))),
+            limit,
         }
-        if total > body.capacity() {
-            // Grow by hand, so that the old buffer is wiped rather than freed with its bytes.
+    }
+
+    /// Appends `chunk`, unless the body would then pass its limit.
+    pub(crate) fn push(&mut self, chunk: &[u8]) -> std::result::Result<(), TooLarge> {
+        let total = self.bytes.len().saturating_add(chunk.len());
+        if total > self.limit {
+            return Err(TooLarge { limit: self.limit });
+        }
+        if total > self.bytes.capacity() {
             let mut bigger = Zeroizing::new(Vec::with_capacity(
-                total.max(body.capacity() * 2).min(limit),
+                total.max(self.bytes.capacity() * 2).min(self.limit),
             ));
-            bigger.extend_from_slice(&body);
-            body = bigger;
+            bigger.extend_from_slice(&self.bytes);
+            self.bytes = bigger;
         }
-        body.extend_from_slice(&chunk);
+        self.bytes.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    /// The bytes read.
+    pub(crate) fn into_inner(self) -> Zeroizing<Vec<u8>> {
+        self.bytes
     }
 }
 
