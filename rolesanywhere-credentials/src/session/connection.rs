@@ -18,10 +18,7 @@ pub(crate) fn blocking_failure(
     timeout: Duration,
 ) -> Failure {
     if let blocking::Failed::TimedOut = failure {
-        return Failure::timed_out(Error::Timeout {
-            host: host.to_string(),
-            seconds: timeout.as_secs(),
-        });
+        return timed_out(host, timeout);
     }
     let detail = blocking::describe(&failure);
     let certificate = match &failure {
@@ -37,23 +34,8 @@ pub(crate) fn blocking_failure(
         (None, blocking::Failed::Unresolved(_)) => connect_cause(&format!("dns error: {detail}")),
         (None, _) => connect_cause(&detail),
     };
-    if cause == ConnectCause::Other && matches!(failure, blocking::Failed::Malformed(_)) {
-        return Failure::fatal(Error::BadResponse {
-            url: url.to_string(),
-            detail: format!("not an HTTP answer ({detail})"),
-        });
-    }
-    let retryable = matches!(cause, ConnectCause::Refused | ConnectCause::Other);
-    let error = Error::Connect {
-        host: host.to_string(),
-        detail,
-        cause,
-    };
-    if retryable {
-        Failure::retry(error)
-    } else {
-        Failure::fatal(error)
-    }
+    let malformed = matches!(failure, blocking::Failed::Malformed(_));
+    classify(host, url, detail, cause, malformed)
 }
 
 /// A failed send or receive as a [`Failure`]: a timeout, or what the connection said.
@@ -64,10 +46,7 @@ pub(crate) fn transport(
     timeout: Duration,
 ) -> Failure {
     if error.is_timeout() {
-        return Failure::timed_out(Error::Timeout {
-            host: host.to_string(),
-            seconds: timeout.as_secs(),
-        });
+        return timed_out(host, timeout);
     }
     // The outermost message is reqwest's "error sending request"; the innermost cause says why.
     let mut chain = vec![error.to_string()];
@@ -86,8 +65,27 @@ pub(crate) fn transport(
         Some(certificate) => certificate_cause(&certificate),
         None => connect_cause(&chain.join(": ")),
     };
+    classify(host, url, detail, cause, malformed)
+}
+
+fn timed_out(host: &str, timeout: Duration) -> Failure {
+    Failure::timed_out(Error::Timeout {
+        host: host.to_string(),
+        seconds: timeout.as_secs(),
+    })
+}
+
+/// A connection failure whose `cause` is known, as the retry loop takes it. `malformed`: the
+/// client could not read the answer as HTTP.
+fn classify(
+    host: &str,
+    url: &str,
+    detail: String,
+    cause: ConnectCause,
+    malformed: bool,
+) -> Failure {
     if cause == ConnectCause::Other && malformed {
-        // Not HTTP, or a head larger than hyper's limit: the same again next time.
+        // Not HTTP, or a head larger than the client's limit: the same again next time.
         return Failure::fatal(Error::BadResponse {
             url: url.to_string(),
             detail: format!("not an HTTP answer ({detail})"),
