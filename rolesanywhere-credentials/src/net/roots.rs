@@ -7,7 +7,9 @@
 //! `/etc/ssl/certs`): three times the rest of the run. This module looks in the same places, in
 //! the same order, with the same rules (`SSL_CERT_FILE` and `SSL_CERT_DIR`, else what
 //! `openssl-probe` finds; every file of each directory, symbolic links followed, each file read
-//! once), and reads only the `CERTIFICATE` blocks, each distinct certificate kept once.
+//! once), and reads only the `CERTIFICATE` blocks, each distinct certificate kept once. It does
+//! not use `identity::pem`, which reads every block of a user's file and refuses the file for a
+//! broken one: a system store is read leniently, as every TLS client reads it.
 
 use std::collections::HashSet;
 use std::fs;
@@ -84,16 +86,19 @@ impl Reader {
     /// Reads the certificates of `path`, unless it is not a regular file or was read already.
     fn file(&mut self, path: &Path) {
         use std::os::unix::fs::MetadataExt;
-        let Ok(metadata) = fs::metadata(path) else {
+        // As every input file: a regular file (not a FIFO or a device), read up to a limit.
+        let Ok(file) = crate::input::open(path, fs::OpenOptions::new().read(true)) else {
             return;
         };
-        if !metadata.is_file()
-            || metadata.len() > MAX_FILE_BYTES
-            || !self.files.insert((metadata.dev(), metadata.ino()))
-        {
+        let Ok(metadata) = file.metadata() else {
+            return;
+        };
+        if !self.files.insert((metadata.dev(), metadata.ino())) {
             return;
         }
-        let Ok(data) = fs::read(path) else { return };
+        let Ok(data) = crate::input::read_open(&file, MAX_FILE_BYTES) else {
+            return;
+        };
         for body in certificate_bodies(&data) {
             if let Ok(der) = base64::engine::general_purpose::STANDARD.decode(compact(body)) {
                 self.certificates.push(der);
