@@ -65,8 +65,14 @@ fn strip_headers(body: &[u8]) -> (Zeroizing<Vec<u8>>, bool, Option<String>) {
     let mut legacy_encrypted = false;
     let mut dek_info = None;
     let mut b64 = Zeroizing::new(Vec::with_capacity(body.len()));
-    for line in body.split(|&b| b == b'\n') {
-        if line.contains(&b':') {
+    // Lines and the bytes looked for in them are found by memchr's word-at-a-time search: a
+    // cold start reads up to 15 KB of PEM (an ML-DSA chain), where a byte-by-byte scan cost
+    // 0.3 M instructions.
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len())) {
+        let line = &body[start..end];
+        start = end + 1;
+        if memchr::memchr(b':', line).is_some() {
             legacy_encrypted |= find(line, b"ENCRYPTED").is_some();
             if let Some(value) = line.strip_prefix(b"DEK-Info:") {
                 dek_info = std::str::from_utf8(value)
@@ -77,7 +83,9 @@ fn strip_headers(body: &[u8]) -> (Zeroizing<Vec<u8>>, bool, Option<String>) {
         }
         // Lines are whitespace-free but for their ends: copied whole, not byte by byte.
         let line = line.trim_ascii();
-        if line.iter().any(u8::is_ascii_whitespace) {
+        let inner_space = memchr::memchr3(b' ', b'\t', b'\r', line).is_some()
+            || memchr::memchr(b'\x0c', line).is_some();
+        if inner_space {
             b64.extend(line.iter().filter(|b| !b.is_ascii_whitespace()));
         } else {
             b64.extend_from_slice(line);
@@ -87,19 +95,7 @@ fn strip_headers(body: &[u8]) -> (Zeroizing<Vec<u8>>, bool, Option<String>) {
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    // Every needle here starts with '-', which base64 never contains: the search for the first
-    // byte skips almost every position without a slice comparison (a measurable share of a
-    // cold start).
-    let first = *needle.first()?;
-    let mut from = 0;
-    while let Some(skip) = haystack[from..].iter().position(|&b| b == first) {
-        let at = from + skip;
-        if haystack[at..].starts_with(needle) {
-            return Some(at);
-        }
-        from = at + 1;
-    }
-    None
+    memchr::memmem::find(haystack, needle)
 }
 
 #[cfg(test)]
