@@ -116,8 +116,21 @@ impl Credentials {
             session_token: &self.session_token,
             expiration: &self.expiration,
         };
-        // Serialising borrowed strings into a String cannot fail.
-        Zeroizing::new(serde_json::to_string(&output).unwrap_or_default())
+        // Sized up front for the longest encoding (no byte takes more than 6 escaped), so the
+        // buffer never grows and leaves no copy of the credentials in a freed one.
+        let fields = [
+            &self.access_key_id,
+            &*self.secret_access_key,
+            &*self.session_token,
+            &self.expiration,
+        ];
+        let room = 128 + 6 * fields.iter().map(|f| f.len()).sum::<usize>();
+        let mut json = Vec::with_capacity(room);
+        // Serialising borrowed strings into a vector cannot fail, and writes UTF-8.
+        if serde_json::to_writer(&mut json, &output).is_err() {
+            json.clear();
+        }
+        Zeroizing::new(String::from_utf8(json).unwrap_or_default())
     }
 }
 

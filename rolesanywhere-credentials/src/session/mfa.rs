@@ -126,7 +126,9 @@ async fn run_command(command: &str, serial: &str) -> Result<Zeroizing<String>> {
         .map_err(|e| failed(format!("cannot run /bin/sh: {e}")))?;
     let mut stdout = child.stdout.take().expect("stdout is piped");
     let run = async {
-        let mut output = Zeroizing::new(Vec::new());
+        // All the room it may take (tokio's read_to_end keeps 32 bytes spare), so that reading
+        // never reallocates, leaving a copy of the code behind.
+        let mut output = Zeroizing::new(Vec::with_capacity(MAX_COMMAND_OUTPUT as usize + 64));
         (&mut stdout)
             .take(MAX_COMMAND_OUTPUT)
             .read_to_end(&mut output)
