@@ -8,9 +8,10 @@
 #   packaging/build-portable.sh x86_64-unknown-linux-gnu         # one
 #
 # Out: target/portable/aws_signing_helper-VERSION-ARCH-linux-gnu.tar.gz holding both binaries,
-# the man pages, the completions, the systemd units, README and LICENSE. The binaries are
-# built with the dist profile (fat LTO) and default features: the PKCS#11 backend loads modules
-# at run time, so it is in; the TPM backend links libtss2, which these binaries cannot assume,
+# the man pages, the completions, the systemd units, README, the guides (docs/) and LICENSE. The
+# binaries are built with the dist profile (fat LTO) and default features: the PKCS#11 backend
+# loads modules at run time, so it is in; the TPM backend links libtss2, which these binaries
+# cannot assume,
 # so it is out (the packages have it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,8 +53,9 @@ for target in "${targets[@]}"; do
     name=aws_signing_helper-$version-${target%%-unknown-linux-gnu}-linux-gnu
     dir=target/portable/$name
     rm -rf "$dir"
-    mkdir -p "$dir/systemd"
+    mkdir -p "$dir/systemd" "$dir/docs"
     cp "$out/aws_signing_helper" "$out/rolesanywhere-local" README.md LICENSE "$dir/"
+    cp docs/*.md "$dir/docs/"
     cp -r "$assets/man" "$assets/completions" "$dir/"
     cp packaging/systemd/* "$dir/systemd/"
     tar -C target/portable -czf "target/portable/$name.tar.gz" "$name"

@@ -34,6 +34,13 @@ trap 'rm -rf "$demo"' EXIT
 HOME=$demo rolesanywhere-local demo --dir "$demo/ra" > "$demo/out" 2>&1 || { cat "$demo/out"; fail "demo"; }
 grep -q '"AccessKeyId":"ASIA' "$demo/out" || { cat "$demo/out"; fail "no credentials from the demo"; }
 
+step "guides"
+# The README's links (docs/...) resolve beside it.
+for guide in $(grep -o '](docs/[a-z-]*\.md' /usr/share/doc/aws-signing-helper/README.md | sort -u | cut -c3-); do
+    [ -s "/usr/share/doc/aws-signing-helper/$guide" ] || fail "$guide, linked from the README, not installed"
+done
+[ -s /usr/share/doc/aws-signing-helper/docs/getting-started.md ] || fail "no guides installed"
+
 step "man pages"
 page=$(MANPAGER=cat MANWIDTH=100 man aws_signing_helper 2> "$demo/man.err" | sed 's/.\x08//g')
 [ ! -s "$demo/man.err" ] || { cat "$demo/man.err"; fail "man said something"; }
@@ -72,7 +79,8 @@ for file in /usr/bin/aws_signing_helper /usr/bin/rolesanywhere-local \
     /usr/lib/systemd/system/aws-signing-helper-serve@.service /usr/lib/systemd/system/aws-signing-helper-serve@.socket \
     /usr/lib/systemd/system/aws-signing-helper-update@.service /usr/lib/systemd/system/aws-signing-helper-serve-config.service \
     /usr/lib/sysusers.d/aws-signing-helper.conf /usr/share/doc/aws-signing-helper/example-serve.toml \
-    /usr/share/licenses/aws-signing-helper/LICENSE /usr/share/doc/aws-signing-helper/README.md; do
+    /usr/share/licenses/aws-signing-helper/LICENSE /usr/share/doc/aws-signing-helper/README.md \
+    /usr/share/doc/aws-signing-helper/docs/getting-started.md /usr/share/doc/aws-signing-helper/docs/reference.md; do
     grep -qx "$file" <<<"$files" || fail "$file not in the rpm"
 done
 scripts=$(rpm -qp --scripts "$rpm")
