@@ -11,8 +11,7 @@
 # the man pages, the completions, the systemd units, README, the guides (docs/) and LICENSE. The
 # binaries are built with the dist profile (fat LTO) and default features: the PKCS#11 backend
 # loads modules at run time, so it is in; the TPM backend links libtss2, which these binaries
-# cannot assume,
-# so it is out (the packages have it).
+# cannot assume, so it is out (the packages have it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
