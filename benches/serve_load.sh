@@ -10,6 +10,8 @@
 #   DURATION=30s CONNECTIONS=256 ROUNDS=5 benches/serve_load.sh
 #   CONTENDERS="before=/tmp/aws_signing_helper.old after=target/release/aws_signing_helper" benches/serve_load.sh
 #   OFFICIAL_HELPER=/path/to/official/aws_signing_helper benches/serve_load.sh   # adds it as "official"
+#   PIN=1 benches/serve_load.sh           # servers on CPU 1, wrk on CPU 0: the rate the server
+#                                         # sustains when the load generator has a core of its own
 # Each contender's peak resident memory (VmHWM) is printed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +20,9 @@ CONNECTIONS=${CONNECTIONS:-64}
 ROUNDS=${ROUNDS:-3}
 CONTENDERS=${CONTENDERS:-this=target/release/aws_signing_helper}
 command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)" >&2; exit 1; }
+# PIN=1: each on a core of its own (Go's runtime then runs on the one CPU it is given, as ours does).
+on_server=() on_client=()
+if [ "${PIN:-0}" = 1 ]; then on_server=(taskset -c 1) on_client=(taskset -c 0); fi
 cargo build --release --bins -q
 
 . benches/local_endpoint.sh
@@ -35,7 +40,7 @@ for contender in $CONTENDERS; do
     [ "$name" != official ] || identity=$(official_identity testdata/pki/ec-p256)
     # shellcheck disable=SC2086 # $identity is flags
     AWS_CA_BUNDLE="$work/ca.pem" AWS_CONTAINER_AUTHORIZATION_TOKEN=bench-token \
-        "$binary" serve --port "$port" \
+        "${on_server[@]}" "$binary" serve --port "$port" \
         $identity --private-key testdata/pki/ec-p256/key-pkcs8.pem \
         --trust-anchor-arn "$ta" --profile-arn "$profile" --role-arn "$role" \
         --endpoint "https://127.0.0.1:$endpoint_port" 2>/dev/null &
@@ -57,14 +62,15 @@ measure() {
     local server=$1 before out
     shift
     before=$(cpu_ticks "$server")
-    out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" "$@")
+    out=$("${on_client[@]}" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" "$@")
     awk -v ticks="$(($(cpu_ticks "$server") - before))" -v hz="$(getconf CLK_TCK)" '
          / requests in / {n=$1} /Requests\/sec/ {rps=$2} /^    Latency/ {lat=$2} /Non-2xx/ {bad=$NF}
          END {printf "%8.0f req/s  %8s mean latency  %5.2f us CPU/request%s", rps, lat,
               ticks / hz * 1e6 / n, (bad ? "  NON-2XX: " bad : "")}' <<<"$out"
 }
 
-echo "serve, $CONNECTIONS connections, $DURATION per run, $ROUNDS rounds, on $(nproc) cores (wrk shares them):"
+if [ "${PIN:-0}" = 1 ]; then where="servers on CPU 1, wrk on CPU 0"; else where="on $(nproc) cores (wrk shares them)"; fi
+echo "serve, $CONNECTIONS connections, $DURATION per run, $ROUNDS rounds, $where:"
 for round in $(seq "$ROUNDS"); do
     for name in "${names[@]}"; do
         b=${base[$name]}
