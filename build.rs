@@ -25,6 +25,14 @@ fn main() {
     if target == "x86_64-unknown-linux-gnu" && optimised && own_linker && wanted {
         let manifest = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
         let path = Path::new(&manifest).join(script);
-        println!("cargo:rustc-link-arg-bins=-Wl,-T,{}", path.display());
+        if path.is_file() {
+            println!("cargo:rustc-link-arg-bins=-Wl,-T,{}", path.display());
+        } else {
+            // A copy of the sources without it still builds, in the linker's own order.
+            println!(
+                "cargo:warning={} is missing: linking without the startup layout",
+                path.display()
+            );
+        }
     }
 }
