@@ -12,11 +12,18 @@
 #   HELPER=/path/to/another/build benches/cold_start.sh
 #   OFFICIAL_HELPER=/path/to/official/aws_signing_helper benches/cold_start.sh
 #   PROFILE=release benches/cold_start.sh   # default: dist, the profile packages ship
+#   COUNTS=1 benches/cold_start.sh   # also page faults (perf stat) and instructions (callgrind)
+#                                    # of one run of each: steadier than times on a busy machine
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-300}
 ROUNDS=${ROUNDS:-10}
 command -v hyperfine >/dev/null || { echo "install hyperfine (apt-get install hyperfine)" >&2; exit 1; }
+if [ "${COUNTS:-0}" = 1 ]; then
+    for tool in perf valgrind; do
+        command -v $tool >/dev/null || { echo "COUNTS=1 needs $tool (apt-get install linux-perf valgrind)" >&2; exit 1; }
+    done
+fi
 
 PROFILE=${PROFILE:-dist}
 yardstick=$(cargo bench --profile "$PROFILE" --no-run --bench yardstick --message-format=json 2>/dev/null |
@@ -62,6 +69,18 @@ for kind in ${KINDS:-rsa-2048 ec-p256 mldsa65}; do
         hyperfine -N --warmup 5 --runs "$((RUNS / ROUNDS))" --export-json "$work/$kind.$round.json" \
             "${contenders[@]}" > /dev/null
     done
+    if [ "${COUNTS:-0}" = 1 ]; then
+        for name in credential-process yardstick; do
+            command=$helper
+            [ "$name" = yardstick ] && command=$yard
+            # shellcheck disable=SC2086 # the command lines are words
+            faults=$(perf stat -x, -r 20 -e page-faults $command 2>&1 >/dev/null | awk -F, '/page-faults/ {print $1}')
+            # shellcheck disable=SC2086
+            instructions=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null $command 2>&1 >/dev/null |
+                awk '/Collected/ {print $4}')
+            echo "$kind  $name: $faults page faults, $instructions instructions"
+        done
+    fi
     python3 - "$kind" "$work/$kind".*.json <<'PY'
 import json, statistics, sys
 times = {}
