@@ -116,22 +116,31 @@ impl Credentials {
             session_token: &self.session_token,
             expiration: &self.expiration,
         };
-        // Sized up front for the longest encoding (no byte takes more than 6 escaped), so the
-        // buffer never grows and leaves no copy of the credentials in a freed one.
-        let fields = [
-            &self.access_key_id,
-            &*self.secret_access_key,
-            &*self.session_token,
-            &self.expiration,
-        ];
-        let room = 128 + 6 * fields.iter().map(|f| f.len()).sum::<usize>();
-        let mut json = Vec::with_capacity(room);
-        // Serialising borrowed strings into a vector cannot fail, and writes UTF-8.
-        if serde_json::to_writer(&mut json, &output).is_err() {
-            json.clear();
-        }
-        Zeroizing::new(String::from_utf8(json).unwrap_or_default())
+        let mut json = secret_json(
+            &[
+                &self.access_key_id,
+                &self.secret_access_key,
+                &self.session_token,
+                &self.expiration,
+            ],
+            &output,
+        );
+        // The buffer moves into the string (serde_json writes UTF-8): no copy is made.
+        Zeroizing::new(String::from_utf8(std::mem::take(&mut *json)).unwrap_or_default())
     }
+}
+
+/// `value` as JSON, in a wiped buffer with room for it whole: sized from the strings it holds
+/// (`fields`; no byte takes more than 6 escaped, and 256 for the rest), so the buffer never
+/// grows, and no copy of a secret is left in a freed one.
+pub(crate) fn secret_json(fields: &[&str], value: &impl Serialize) -> Zeroizing<Vec<u8>> {
+    let room = 256 + 6 * fields.iter().map(|f| f.len()).sum::<usize>();
+    let mut json = Zeroizing::new(Vec::with_capacity(room));
+    // Serialising strings into a vector cannot fail.
+    if serde_json::to_writer(&mut *json, value).is_err() {
+        json.clear();
+    }
+    json
 }
 
 #[cfg(test)]

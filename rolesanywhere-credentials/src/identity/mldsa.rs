@@ -187,6 +187,8 @@ fn load<P: MlDsaParams>(
 ) -> Result<(Box<ExpandedSigningKey<P>>, Vec<u8>), String> {
     // KeyGen from a seed yields the public key too: taken from it rather than computed again
     // from the expanded key (t = A·s1 + s2, a quarter of a cold ML-DSA call's instructions).
+    // `expanded_key` is public but undocumented in ml-dsa 0.1 (its own
+    // `ExpandedSigningKey::from_seed` is this same clone); a release without it fails to build.
     let from_seed = |seed: &[u8]| {
         let seed = Zeroizing::new(ml_dsa::Seed::try_from(seed).map_err(|_| "seed size")?);
         let pair = SigningKey::<P>::from_seed(&seed);

@@ -25,7 +25,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::future::Future;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::time::{Duration, Instant, SystemTime};
@@ -34,7 +34,9 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::credentials::{iso8601, parse_expiration, CredentialSource, Credentials, Issued};
+use crate::credentials::{
+    iso8601, parse_expiration, secret_json, CredentialSource, Credentials, Issued,
+};
 use crate::error::{Error, Result};
 
 /// botocore refreshes process credentials with less than 15 minutes left (advisory; 10 minutes
@@ -332,8 +334,8 @@ struct Entry {
 /// The entry at `path`, if it is ours, for `key`, and fresh. Anything else is `None`: the
 /// caller fetches and replaces it.
 fn read_fresh(path: &Path, key: &str) -> Option<Issued> {
-    let (mut file, size) = match open_entry(path) {
-        Ok(opened) => opened,
+    let file = match open_entry(path) {
+        Ok(file) => file,
         Err(e) => {
             if e.kind() != io::ErrorKind::NotFound {
                 crate::debug!("cache: ignoring {}: {e}", path.display());
@@ -341,14 +343,9 @@ fn read_fresh(path: &Path, key: &str) -> Option<Issued> {
             return None;
         }
     };
-    // Room for the whole entry and one byte more, read no further: the buffer never grows, so no
-    // copy of the credentials is left behind in a freed one (and it takes two reads, not seven).
-    let room = size.min(MAX_ENTRY_BYTES) + 1;
-    let mut bytes = Zeroizing::new(Vec::with_capacity(usize::try_from(room).ok()?));
-    Read::by_ref(&mut file)
-        .take(room)
-        .read_to_end(&mut bytes)
-        .ok()?;
+    // Into a buffer sized from the file, as every input is read: it does not grow, so no copy of
+    // the credentials is left in a freed one (and a hit reads in two calls, not seven).
+    let bytes = crate::input::read_open(&file, MAX_ENTRY_BYTES).ok()?;
     let issued = parse_entry(&bytes, key, SystemTime::now());
     if issued.is_none() {
         // Never the contents: they may be credentials.
@@ -387,9 +384,8 @@ pub(crate) fn parse_entry(bytes: &[u8], key: &str, now: SystemTime) -> Option<Is
     })
 }
 
-/// Opens an entry for reading if it is a regular file of ours that nobody else can read; with
-/// its size.
-fn open_entry(path: &Path) -> io::Result<(File, u64)> {
+/// Opens an entry for reading if it is a regular file of ours that nobody else can read.
+fn open_entry(path: &Path) -> io::Result<File> {
     let unsafe_entry = |why: &str| io::Error::new(io::ErrorKind::PermissionDenied, why.to_string());
     let link = fs::symlink_metadata(path)?;
     if !link.file_type().is_file() {
@@ -401,7 +397,7 @@ fn open_entry(path: &Path) -> io::Result<(File, u64)> {
         return Err(unsafe_entry("too large to be an entry"));
     }
     owner_only(&meta).map_err(|why| unsafe_entry(&why))?;
-    Ok((file, meta.len()))
+    Ok(file)
 }
 
 /// Writes an entry atomically: a 0600 temporary file in the directory, fsync, rename.
@@ -416,22 +412,17 @@ fn write_entry(dir: &Path, path: &Path, key: &str, issued: &Issued) -> io::Resul
         expiration: c.expiration.clone(),
         issued: iso8601(issued.last_updated),
     };
-    // Room for the longest encoding of these fields (no byte takes more than 6 escaped), so the
-    // buffer never grows and leaves no copy of the credentials in a freed one.
-    let fields = [
-        key,
-        &c.access_key_id,
-        &c.secret_access_key,
-        &c.session_token,
-        &c.expiration,
-        &entry.issued,
-    ];
-    let room = 256 + 6 * fields.iter().map(|f| f.len()).sum::<usize>();
-    let mut json = Zeroizing::new(Vec::with_capacity(room));
-    // Serialising strings cannot fail.
-    if serde_json::to_writer(&mut *json, &entry).is_err() {
-        json.clear();
-    }
+    let json = secret_json(
+        &[
+            key,
+            &c.access_key_id,
+            &c.secret_access_key,
+            &c.session_token,
+            &c.expiration,
+            &entry.issued,
+        ],
+        &entry,
+    );
     let temp = dir.join(format!(
         ".{key}.{}.{:08x}.tmp",
         std::process::id(),
